@@ -1,0 +1,259 @@
+package investigate
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// Kind is the kind of Kubernetes object a Target names.
+type Kind string
+
+// Target kinds K8flex can investigate.
+const (
+	KindPod         Kind = "pod"
+	KindDeployment  Kind = "deployment"
+	KindStatefulSet Kind = "statefulset"
+	KindDaemonSet   Kind = "daemonset"
+	KindJob         Kind = "job"
+	KindService     Kind = "service"
+	KindNode        Kind = "node"
+	KindNamespace   Kind = "namespace"
+)
+
+// Target is what an investigation looks at: the primary object (Kind/Name)
+// and every other hint the alert's labels gave. Fields are empty when unknown.
+type Target struct {
+	Kind      Kind   `json:"kind,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// Hints from labels beside the primary object.
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	Workload  Ref    `json:"workload,omitempty"`
+	Service   string `json:"service,omitempty"`
+	Node      string `json:"node,omitempty"`
+	// Instance is the alert's instance label (ip:port); collectors map its IP
+	// to a node by InternalIP when no node is named.
+	Instance string `json:"instance,omitempty"`
+}
+
+// Ref names a namespaced object of some kind.
+type Ref struct {
+	Kind Kind   `json:"kind,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// IsZero reports whether the ref names nothing.
+func (r Ref) IsZero() bool { return r.Name == "" }
+
+// IsZero reports whether the target names nothing at all.
+func (t Target) IsZero() bool { return t == Target{} }
+
+// String renders the target kubectl-style: "pod/name -n ns", "node/name".
+func (t Target) String() string {
+	if t.Kind == "" {
+		if t.Namespace != "" {
+			return "namespace/" + t.Namespace
+		}
+		return "(no target)"
+	}
+	s := string(t.Kind) + "/" + t.Name
+	if t.Namespace != "" && t.Kind != KindNode && t.Kind != KindNamespace {
+		s += " -n " + t.Namespace
+	}
+	return s
+}
+
+// IPFromInstance returns the IP part of an ip:port instance label, or "".
+func (t Target) IPFromInstance() string {
+	host := t.Instance
+	if h, _, err := net.SplitHostPort(t.Instance); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	return ""
+}
+
+// dns1123 matches a Kubernetes object name (subdomain form, ≤253 chars).
+var dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// ValidName reports whether s can name a Kubernetes object. Label values
+// from alerts are checked with it before they reach the API server.
+func ValidName(s string) bool { return len(s) <= 253 && dns1123.MatchString(s) }
+
+// TargetFromLabels derives the target of an alert from its labels. The most
+// specific object wins: pod, then workload (deployment, statefulset,
+// daemonset, job), then service, then node; a namespace alone targets the
+// namespace. Label values that are not valid Kubernetes names are dropped.
+func TargetFromLabels(labels map[string]string) Target {
+	get := func(keys ...string) string {
+		for _, k := range keys {
+			if v := labels[k]; v != "" && ValidName(v) {
+				return v
+			}
+		}
+		return ""
+	}
+	t := Target{
+		Namespace: get("namespace", "exported_namespace"),
+		Pod:       get("pod", "pod_name", "exported_pod"),
+		Container: get("container", "container_name"),
+		Service:   get("service_name", "exported_service"),
+		Node:      get("node", "nodename", "kubernetes_node", "exported_node"),
+		Instance:  labels["instance"],
+	}
+	if t.IPFromInstance() == "" {
+		t.Instance = ""
+	}
+	// Workload labels: kube-state-metrics uses these names.
+	for _, w := range []struct {
+		key  string
+		kind Kind
+	}{
+		{"deployment", KindDeployment}, {"statefulset", KindStatefulSet},
+		{"daemonset", KindDaemonSet}, {"job_name", KindJob}, {"job", KindJob},
+	} {
+		v := labels[w.key]
+		if v == "" || !ValidName(v) {
+			continue
+		}
+		// "job" is also Prometheus' scrape job (kube-state-metrics, node-exporter);
+		// it names a Kubernetes Job only for the job alerts.
+		if w.key == "job" && !strings.HasPrefix(labels["alertname"], "KubeJob") {
+			continue
+		}
+		t.Workload = Ref{Kind: w.kind, Name: v}
+		break
+	}
+	// The service label of kube-prometheus-stack names the exporter's
+	// Service (kube-state-metrics, node-exporter), not the broken one; use it
+	// only when it is not one of those.
+	if s := get("service"); s != "" && !isExporterService(s) && t.Service == "" {
+		t.Service = s
+	}
+	// Exporters carry their own pod in the pod label; drop it when the alert
+	// is about something else (node-exporter's pod on a node alert).
+	if isExporterPod(labels) {
+		t.Pod, t.Container = "", ""
+		if isExporterNamespace(labels) {
+			t.Namespace = ""
+		}
+	}
+	switch {
+	case t.Pod != "":
+		t.Kind, t.Name = KindPod, t.Pod
+	case !t.Workload.IsZero():
+		t.Kind, t.Name = t.Workload.Kind, t.Workload.Name
+	case t.Service != "":
+		t.Kind, t.Name = KindService, t.Service
+	case t.Node != "":
+		t.Kind, t.Name = KindNode, t.Node
+	case t.Namespace != "":
+		t.Kind, t.Name = KindNamespace, t.Namespace
+	}
+	return t
+}
+
+func isExporterService(s string) bool {
+	for _, x := range []string{"kube-state-metrics", "node-exporter", "kubelet", "blackbox-exporter", "coredns", "kube-dns"} {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// isExporterPod reports whether the pod/container labels name the exporter
+// that produced the metric rather than the subject of the alert.
+func isExporterPod(labels map[string]string) bool {
+	job := labels["job"]
+	return job == "node-exporter" || strings.Contains(labels["container"], "node-exporter") ||
+		strings.Contains(labels["pod"], "node-exporter") || strings.Contains(labels["pod"], "blackbox-exporter")
+}
+
+func isExporterNamespace(labels map[string]string) bool {
+	return labels["namespace"] == "monitoring" || strings.Contains(labels["pod"], "prometheus-node-exporter")
+}
+
+// ParseTarget parses a kubectl-like target: "pod/NAME -n NS", "deploy/NAME
+// --namespace NS", "svc/NAME -n NS", "node/NAME", "NS/NAME" (a pod), "sts/NAME",
+// "ds/NAME", "job/NAME", "ns/NAME". The rest of the words, if any, are the
+// free-text question.
+func ParseTarget(s string) (Target, string, error) {
+	fields := strings.Fields(s)
+	var t Target
+	var rest []string
+	var obj string
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		switch {
+		case f == "-n" || f == "--namespace":
+			if i+1 >= len(fields) {
+				return Target{}, "", fmt.Errorf("%s needs a namespace", f)
+			}
+			i++
+			t.Namespace = fields[i]
+		case strings.HasPrefix(f, "--namespace="):
+			t.Namespace = strings.TrimPrefix(f, "--namespace=")
+		case strings.HasPrefix(f, "-n="):
+			t.Namespace = strings.TrimPrefix(f, "-n=")
+		case obj == "" && strings.Contains(f, "/"):
+			obj = f
+		default:
+			rest = append(rest, f)
+		}
+	}
+	if obj == "" {
+		return Target{}, "", fmt.Errorf("no target: use kind/name, e.g. pod/web-0 -n shop, deploy/api -n shop, node/worker-1")
+	}
+	kindStr, name, _ := strings.Cut(obj, "/")
+	kind, ok := kindAliases[strings.ToLower(kindStr)]
+	if !ok {
+		// NS/NAME names a pod in namespace NS.
+		if t.Namespace != "" && t.Namespace != kindStr {
+			return Target{}, "", fmt.Errorf("unknown kind %q (and -n %s contradicts it as a namespace)", kindStr, t.Namespace)
+		}
+		if !ValidName(kindStr) {
+			return Target{}, "", fmt.Errorf("unknown kind %q", kindStr)
+		}
+		kind, t.Namespace = KindPod, kindStr
+	}
+	if !ValidName(name) {
+		return Target{}, "", fmt.Errorf("%q is not a valid Kubernetes name", name)
+	}
+	if t.Namespace != "" && !ValidName(t.Namespace) {
+		return Target{}, "", fmt.Errorf("%q is not a valid namespace", t.Namespace)
+	}
+	t.Kind, t.Name = kind, name
+	switch kind {
+	case KindNode:
+		t.Node, t.Namespace = name, ""
+	case KindNamespace:
+		t.Namespace = name
+	case KindPod:
+		t.Pod = name
+	case KindService:
+		t.Service = name
+	default:
+		t.Workload = Ref{Kind: kind, Name: name}
+	}
+	if t.Namespace == "" && kind != KindNode && kind != KindNamespace {
+		t.Namespace = "default"
+	}
+	return t, strings.Join(rest, " "), nil
+}
+
+var kindAliases = map[string]Kind{
+	"pod": KindPod, "pods": KindPod, "po": KindPod,
+	"deployment": KindDeployment, "deployments": KindDeployment, "deploy": KindDeployment,
+	"statefulset": KindStatefulSet, "statefulsets": KindStatefulSet, "sts": KindStatefulSet,
+	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
+	"job": KindJob, "jobs": KindJob,
+	"service": KindService, "services": KindService, "svc": KindService,
+	"node": KindNode, "nodes": KindNode, "no": KindNode,
+	"namespace": KindNamespace, "namespaces": KindNamespace, "ns": KindNamespace,
+}
