@@ -55,7 +55,7 @@ func (c Category) Scopes() []Scope {
 	case OOMKilled, CPUThrottling:
 		return []Scope{ScopePod, ScopeResource}
 	case ServiceDown, EndpointMissing:
-		return []Scope{ScopeService, ScopePod}
+		return []Scope{ScopeService, ScopePod, ScopeNetwork}
 	case NodeNotReady, DiskPressure:
 		return []Scope{ScopeNode}
 	case NetworkPolicy:

@@ -82,6 +82,11 @@ type Finding struct {
 	Prevention string `json:"prevention,omitempty"`
 	// Impact describes who or what is affected (optional).
 	Impact string `json:"impact,omitempty"`
+	// Category is the alert category this finding is evidence of, when it
+	// implies one (a NetworkPolicy that blocks the traffic implies
+	// network-policy). The engine uses it to correct a category the rules
+	// were unsure about; empty when the finding implies none.
+	Category Category `json:"category,omitempty"`
 }
 
 // SimilarCase is a validated past case recalled from the knowledge base.

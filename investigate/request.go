@@ -51,7 +51,7 @@ func (r *Request) EffectiveTarget() Target {
 		return r.Target
 	}
 	if r.Alert != nil {
-		return TargetFromLabels(r.Alert.Labels)
+		return TargetFromAlert(r.Alert)
 	}
 	return Target{}
 }
@@ -65,6 +65,9 @@ const (
 	DecidedByLLM           Decider = "llm"
 	DecidedByRulesFallback Decider = "rules-fallback" // the LLM was asked and failed
 	DecidedByRequest       Decider = "request"
+	// DecidedByEvidence: the rules were unsure and the diagnosis found a
+	// cause that implies another category.
+	DecidedByEvidence Decider = "evidence"
 )
 
 // Categorization is the category chosen for a request and why.

@@ -143,6 +143,16 @@ func TargetFromLabels(labels map[string]string) Target {
 			t.Namespace = ""
 		}
 	}
+	if t.Service == "" {
+		// Blackbox probes: instance is the probed URL, e.g.
+		// http://payments-api.payments.svc:8080/healthz.
+		if svc, ns := serviceFromURL(labels["instance"]); svc != "" {
+			t.Service = svc
+			if t.Namespace == "" {
+				t.Namespace = ns
+			}
+		}
+	}
 	switch {
 	case t.Pod != "":
 		t.Kind, t.Name = KindPod, t.Pod
@@ -158,6 +168,58 @@ func TargetFromLabels(labels map[string]string) Target {
 	return t
 }
 
+// TargetFromAlert derives the target from the alert's labels and, when
+// they name no object, from its summary/description ("Service recs/web has
+// no ready endpoints", "Deployment shop/api has not matched...").
+func TargetFromAlert(a *Alert) Target {
+	t := TargetFromLabels(a.Labels)
+	if t.Kind != "" && t.Kind != KindNamespace {
+		return t
+	}
+	for _, text := range []string{a.Annotations["summary"], a.Annotations["description"], a.Annotations["message"]} {
+		m := objectInText.FindStringSubmatch(text)
+		if m == nil {
+			continue
+		}
+		kind, ok := kindAliases[strings.ToLower(m[1])]
+		ns, name := m[2], m[3]
+		if !ok || !ValidName(ns) || !ValidName(name) || (t.Namespace != "" && t.Namespace != ns) {
+			continue
+		}
+		t.Kind, t.Name, t.Namespace = kind, name, ns
+		switch kind {
+		case KindPod:
+			t.Pod = name
+		case KindService:
+			t.Service = name
+		default:
+			t.Workload = Ref{Kind: kind, Name: name}
+		}
+		return t
+	}
+	return t
+}
+
+// objectInText finds "<Kind> <namespace>/<name>" in alert text.
+var objectInText = regexp.MustCompile(`\b(Service|Deployment|StatefulSet|DaemonSet|Job|Pod)\s+([a-z0-9][-a-z0-9]*)/([a-z0-9][-a-z0-9.]*[a-z0-9])\b`)
+
+// serviceFromURL extracts service and namespace from a cluster-DNS URL
+// (scheme://svc.ns.svc[.cluster.local][:port]/path); "" when it is not one.
+func serviceFromURL(s string) (svc, ns string) {
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	host, _, _ := strings.Cut(s, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) >= 3 && parts[2] == "svc" && ValidName(parts[0]) && ValidName(parts[1]) {
+		return parts[0], parts[1]
+	}
+	return "", ""
+}
+
 func isExporterService(s string) bool {
 	for _, x := range []string{"kube-state-metrics", "node-exporter", "kubelet", "blackbox-exporter", "coredns", "kube-dns"} {
 		if strings.Contains(s, x) {
@@ -170,13 +232,21 @@ func isExporterService(s string) bool {
 // isExporterPod reports whether the pod/container labels name the exporter
 // that produced the metric rather than the subject of the alert.
 func isExporterPod(labels map[string]string) bool {
-	job := labels["job"]
-	return job == "node-exporter" || strings.Contains(labels["container"], "node-exporter") ||
-		strings.Contains(labels["pod"], "node-exporter") || strings.Contains(labels["pod"], "blackbox-exporter")
+	for _, x := range []string{"node-exporter", "kube-state-metrics", "blackbox-exporter"} {
+		if strings.Contains(labels["pod"], x) || labels["container"] == x {
+			return true
+		}
+	}
+	return false
 }
 
+// isExporterNamespace reports whether the namespace label is the exporter's
+// own (Prometheus' target label), not the subject's: it equals the
+// namespace of the Prometheus that raised the alert
+// (prometheus="monitoring/kube-prometheus-stack-prometheus").
 func isExporterNamespace(labels map[string]string) bool {
-	return labels["namespace"] == "monitoring" || strings.Contains(labels["pod"], "prometheus-node-exporter")
+	promNS, _, ok := strings.Cut(labels["prometheus"], "/")
+	return ok && labels["namespace"] == promNS
 }
 
 // ParseTarget parses a kubectl-like target: "pod/NAME -n NS", "deploy/NAME

@@ -1,0 +1,251 @@
+package investigate
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rule confidences. Rules at or above ConfidentRule decide alone; below it
+// the engine asks the Categorizer (a model) when one is configured.
+const (
+	ConfidentRule = 0.8
+	exactName     = 0.95
+	keywordName   = 0.75
+	keywordText   = 0.6
+	defaultGuess  = 0.3
+)
+
+// knownAlerts maps alert names of kube-prometheus-stack (kubernetes-mixin,
+// node-mixin, coredns-mixin, blackbox/probe alerts) to their category.
+var knownAlerts = map[string]Category{
+	// kubernetes-mixin: apps
+	"KubePodCrashLooping":               PodCrash,
+	"KubePodNotReady":                   PodPending,
+	"KubeDeploymentReplicasMismatch":    PodPending,
+	"KubeDeploymentRolloutStuck":        PodPending,
+	"KubeDeploymentGenerationMismatch":  PodPending,
+	"KubeStatefulSetReplicasMismatch":   PodPending,
+	"KubeStatefulSetUpdateNotRolledOut": PodPending,
+	"KubeDaemonSetRolloutStuck":         PodPending,
+	"KubeDaemonSetNotScheduled":         PodPending,
+	"KubeDaemonSetMisScheduled":         PodPending,
+	"KubeContainerWaiting":              PodPending,
+	"KubeJobFailed":                     PodCrash,
+	"KubeJobNotCompleted":               PodCrash,
+	"KubeHpaMaxedOut":                   CPUThrottling,
+	// kubernetes-mixin: resources
+	"CPUThrottlingHigh":      CPUThrottling,
+	"KubeCPUOvercommit":      PodPending,
+	"KubeMemoryOvercommit":   PodPending,
+	"KubeQuotaExceeded":      PodPending,
+	"KubeQuotaFullyUsed":     PodPending,
+	"KubeContainerOOMKilled": OOMKilled,
+	// kubernetes-mixin: storage
+	"KubePersistentVolumeFillingUp":       DiskPressure,
+	"KubePersistentVolumeInodesFillingUp": DiskPressure,
+	"KubePersistentVolumeErrors":          PodPending,
+	// kubernetes-mixin: system / kubelet
+	"KubeNodeNotReady":             NodeNotReady,
+	"KubeNodeUnreachable":          NodeNotReady,
+	"KubeNodeReadinessFlapping":    NodeNotReady,
+	"KubeNodePressure":             DiskPressure,
+	"KubeletDown":                  NodeNotReady,
+	"KubeletTooManyPods":           PodPending,
+	"KubeletPlegDurationHigh":      NodeNotReady,
+	"KubeletPodStartUpLatencyHigh": PodPending,
+	// node-mixin
+	"NodeFilesystemSpaceFillingUp":   DiskPressure,
+	"NodeFilesystemAlmostOutOfSpace": DiskPressure,
+	"NodeFilesystemFilesFillingUp":   DiskPressure,
+	"NodeFilesystemAlmostOutOfFiles": DiskPressure,
+	"NodeDiskIOSaturation":           DiskPressure,
+	"NodeNetworkReceiveErrs":         NodeNotReady,
+	"NodeNetworkTransmitErrs":        NodeNotReady,
+	"NodeClockNotSynchronising":      NodeNotReady,
+	"NodeMemoryHighUtilization":      OOMKilled,
+	"NodeSystemdServiceFailed":       NodeNotReady,
+	// coredns-mixin
+	"CoreDNSDown":                           DNSIssues,
+	"CoreDNSLatencyHigh":                    DNSIssues,
+	"CoreDNSErrorsHigh":                     DNSIssues,
+	"CoreDNSForwardLatencyHigh":             DNSIssues,
+	"CoreDNSForwardErrorsHigh":              DNSIssues,
+	"CoreDNSForwardHealthcheckFailureCount": DNSIssues,
+	"CoreDNSForwardHealthcheckBrokenCount":  DNSIssues,
+	"KubeDNSDown":                           DNSIssues,
+	// kube-state-metrics / cAdvisor based alerts commonly added by teams
+	"KubePodOOMKilled":         OOMKilled,
+	"ContainerOOMKilled":       OOMKilled,
+	"KubeContainerRestarts":    PodRestart,
+	"KubePodRestartingTooMuch": PodRestart,
+	// endpoints / probes
+	"KubeServiceNoEndpoints": EndpointMissing,
+	"TargetDown":             ServiceDown,
+	"BlackboxProbeFailed":    ServiceDown,
+	"ProbeFailed":            ServiceDown,
+	"KubeAPIDown":            ServiceDown,
+}
+
+// keyword rules for team-written alert names, checked in order: the first
+// whose words all occur in the normalised name wins.
+var nameKeywords = []struct {
+	words []string
+	cat   Category
+}{
+	{[]string{"oom"}, OOMKilled},
+	{[]string{"outofmemory"}, OOMKilled},
+	{[]string{"throttl"}, CPUThrottling},
+	{[]string{"crashloop"}, PodCrash},
+	{[]string{"crash"}, PodCrash},
+	{[]string{"imagepull"}, PodPending},
+	{[]string{"pending"}, PodPending},
+	{[]string{"unschedulable"}, PodPending},
+	{[]string{"restart"}, PodRestart},
+	{[]string{"dns"}, DNSIssues},
+	{[]string{"coredns"}, DNSIssues},
+	{[]string{"networkpolicy"}, NetworkPolicy},
+	{[]string{"netpol"}, NetworkPolicy},
+	{[]string{"diskpressure"}, DiskPressure},
+	{[]string{"disk"}, DiskPressure},
+	{[]string{"filesystem"}, DiskPressure},
+	{[]string{"ephemeral"}, DiskPressure},
+	{[]string{"inode"}, DiskPressure},
+	{[]string{"node", "notready"}, NodeNotReady},
+	{[]string{"node", "down"}, NodeNotReady},
+	{[]string{"node", "unreachable"}, NodeNotReady},
+	{[]string{"kubelet"}, NodeNotReady},
+	{[]string{"noendpoint"}, EndpointMissing},
+	{[]string{"endpoint"}, EndpointMissing},
+	{[]string{"readyendpoint"}, EndpointMissing},
+	{[]string{"notready"}, PodPending},
+	{[]string{"probe"}, ServiceDown},
+	{[]string{"upstream"}, ServiceDown},
+	{[]string{"unavailable"}, ServiceDown},
+	{[]string{"5xx"}, ServiceDown},
+	{[]string{"errorrate"}, ServiceDown},
+	{[]string{"servicedown"}, ServiceDown},
+	{[]string{"down"}, ServiceDown},
+	{[]string{"cpu"}, CPUThrottling},
+	{[]string{"memory"}, OOMKilled},
+}
+
+// textKeywords are phrases looked for in labels (reason, etc.) and the
+// summary/description annotations when the name says nothing.
+var textKeywords = []struct {
+	phrase string
+	cat    Category
+}{
+	{"oomkilled", OOMKilled},
+	{"out of memory", OOMKilled},
+	{"crashloopbackoff", PodCrash},
+	{"crash loop", PodCrash},
+	{"crashlooping", PodCrash},
+	{"imagepullbackoff", PodPending},
+	{"errimagepull", PodPending},
+	{"createcontainerconfigerror", PodCrash},
+	{"throttl", CPUThrottling},
+	{"networkpolicy", NetworkPolicy},
+	{"network policy", NetworkPolicy},
+	{"nxdomain", DNSIssues},
+	{"dns", DNSIssues},
+	{"diskpressure", DiskPressure},
+	{"disk pressure", DiskPressure},
+	{"no space left", DiskPressure},
+	{"filesystem", DiskPressure},
+	{"evicted", DiskPressure},
+	{"notready", NodeNotReady},
+	{"not ready", PodPending},
+	{"no endpoints", EndpointMissing},
+	{"no ready endpoints", EndpointMissing},
+	{"endpoints", EndpointMissing},
+	{"pending", PodPending},
+	{"unschedulable", PodPending},
+	{"failedscheduling", PodPending},
+	{"restart", PodRestart},
+	{"liveness", PodRestart},
+	{"timed out", NetworkPolicy},
+	{"timeout", ServiceDown},
+	{"connection refused", ServiceDown},
+	{"5xx", ServiceDown},
+	{"503", ServiceDown},
+	{"502", ServiceDown},
+	{"504", ServiceDown},
+	{"unreachable", ServiceDown},
+	{"down", ServiceDown},
+}
+
+// CategorizeByRules categorises an alert from its name, labels and
+// annotations alone. It always returns a category; Confidence says how sure
+// the rules are (see ConfidentRule).
+func CategorizeByRules(a *Alert) Categorization {
+	name := a.Name()
+	if c, ok := knownAlerts[name]; ok {
+		c, why := refineKnown(a, c)
+		return Categorization{Category: c, Confidence: exactName, DecidedBy: DecidedByRules,
+			Reason: fmt.Sprintf("alert %s is a known %s alert%s", name, c, why)}
+	}
+	n := normalise(name)
+	for _, k := range nameKeywords {
+		if containsAll(n, k.words) {
+			c, why := refineKnown(a, k.cat)
+			return Categorization{Category: c, Confidence: keywordName, DecidedBy: DecidedByRules,
+				Reason: fmt.Sprintf("alert name %s mentions %q%s", name, strings.Join(k.words, "+"), why)}
+		}
+	}
+	text := strings.ToLower(strings.Join([]string{a.Labels["reason"], a.Annotations["summary"],
+		a.Annotations["description"], a.Annotations["message"]}, " "))
+	for _, k := range textKeywords {
+		if strings.Contains(text, k.phrase) {
+			return Categorization{Category: k.cat, Confidence: keywordText, DecidedBy: DecidedByRules,
+				Reason: fmt.Sprintf("alert text mentions %q", k.phrase)}
+		}
+	}
+	t := TargetFromLabels(a.Labels)
+	c := PodCrash
+	switch t.Kind {
+	case KindNode:
+		c = NodeNotReady
+	case KindService:
+		c = ServiceDown
+	}
+	return Categorization{Category: c, Confidence: defaultGuess, DecidedBy: DecidedByRules,
+		Reason: fmt.Sprintf("no rule matched alert %s; guessed from its %s target", name, orNone(string(t.Kind)))}
+}
+
+// refineKnown adjusts a category using the alert's reason label and text,
+// e.g. KubePodNotReady whose reason is CrashLoopBackOff, or
+// KubeContainerWaiting with reason ImagePullBackOff.
+func refineKnown(a *Alert, c Category) (Category, string) {
+	reason := strings.ToLower(a.Labels["reason"])
+	switch {
+	case reason == "oomkilled":
+		return OOMKilled, " (reason OOMKilled)"
+	case reason == "crashloopbackoff" && c != OOMKilled:
+		return PodCrash, " (reason CrashLoopBackOff)"
+	case reason == "imagepullbackoff" || reason == "errimagepull":
+		return PodPending, " (reason " + a.Labels["reason"] + ")"
+	case reason == "createcontainerconfigerror":
+		return PodCrash, " (reason CreateContainerConfigError)"
+	}
+	return c, ""
+}
+
+func normalise(s string) string {
+	return strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(s))
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

@@ -1,0 +1,393 @@
+package investigate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/redact"
+)
+
+// Options configure an Engine. Gatherer and Analyzer are required; every
+// other port is optional and its stage is skipped when nil.
+type Options struct {
+	Gatherer    Gatherer
+	Analyzer    Analyzer
+	Categorizer Categorizer
+	Embedder    Embedder
+	Store       CaseStore
+
+	Log zerolog.Logger
+
+	// SimilarThreshold and SimilarTopN bound the recall of past cases
+	// (defaults 0.75 and 5); FeedbackLimit bounds past feedback (default 5).
+	SimilarThreshold float64
+	SimilarTopN      int
+	FeedbackLimit    int
+	// PromptMaxTokens bounds the prompt (0 = DefaultPromptMaxTokens).
+	PromptMaxTokens int
+
+	// Stage timeouts (defaults: categorize 20s, recall 5s, gather 30s,
+	// analyze 5m, record 10s).
+	CategorizeTimeout time.Duration
+	RecallTimeout     time.Duration
+	GatherTimeout     time.Duration
+	AnalyzeTimeout    time.Duration
+	RecordTimeout     time.Duration
+
+	// Now and NewID make tests deterministic (defaults time.Now and a
+	// random 16-hex-digit id).
+	Now   func() time.Time
+	NewID func() string
+}
+
+// DefaultPromptMaxTokens is the prompt budget when none is configured: room
+// for the findings and the most important evidence of any category.
+const DefaultPromptMaxTokens = 12000
+
+// Engine runs investigations. It is safe for concurrent use.
+type Engine struct {
+	o Options
+}
+
+// New returns an engine, or an error naming the missing required option.
+func New(o Options) (*Engine, error) {
+	if o.Gatherer == nil {
+		return nil, errors.New("investigate: Options.Gatherer is required")
+	}
+	if o.Analyzer == nil {
+		return nil, errors.New("investigate: Options.Analyzer is required")
+	}
+	if o.SimilarThreshold == 0 {
+		o.SimilarThreshold = 0.75
+	}
+	if o.SimilarTopN == 0 {
+		o.SimilarTopN = 5
+	}
+	if o.FeedbackLimit == 0 {
+		o.FeedbackLimit = 5
+	}
+	if o.PromptMaxTokens == 0 {
+		o.PromptMaxTokens = DefaultPromptMaxTokens
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.CategorizeTimeout, 20*time.Second)
+	def(&o.RecallTimeout, 5*time.Second)
+	def(&o.GatherTimeout, 30*time.Second)
+	def(&o.AnalyzeTimeout, 5*time.Minute)
+	def(&o.RecordTimeout, 10*time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = randomID
+	}
+	return &Engine{o: o}, nil
+}
+
+// AnalyzerName returns the name of the configured analyzer.
+func (e *Engine) AnalyzerName() string { return e.o.Analyzer.Name() }
+
+// Run investigates one request and reports it to rep (which may be nil).
+// It always returns a Result; the error is non-nil only when the analysis
+// could not be written at all (the Result then carries Err). Failing
+// optional stages (recall, feedback, record, a failed collector) are logged
+// and recorded, never fatal.
+func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, error) {
+	if rep == nil {
+		rep = nopReporter{}
+	}
+	res := &Result{}
+	res.ID = req.ID
+	if res.ID == "" {
+		res.ID = e.o.NewID()
+		req.ID = res.ID
+	}
+	res.Request = req
+	res.StartedAt = e.o.Now()
+	log := e.o.Log.With().Str("investigation", res.ID).Str("alertname", req.AlertName()).Logger()
+	if req.Alert != nil {
+		log = log.With().Str("fingerprint", req.Alert.Fingerprint).Logger()
+	}
+	stage := func(s Stage, f func()) {
+		t0 := time.Now()
+		f()
+		res.Timings = append(res.Timings, StageTiming{Stage: s, Duration: time.Since(t0)})
+	}
+
+	stage(StageCategorize, func() { res.Categorization = e.categorize(ctx, req, log) })
+	res.Target = req.EffectiveTarget()
+	log = log.With().Str("category", string(res.Categorization.Category)).Str("namespace", res.Target.Namespace).Logger()
+	log.Info().Str("decided_by", string(res.Categorization.DecidedBy)).Float64("confidence", res.Categorization.Confidence).
+		Str("target", res.Target.String()).Msg("investigation started")
+	if err := rep.Started(ctx, &res.Investigation); err != nil {
+		log.Warn().Err(err).Msg("reporter: start")
+	}
+
+	// Recall and gather are independent: run them together.
+	var wg sync.WaitGroup
+	var recallDur time.Duration
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t0 := time.Now()
+		res.Similar = e.recall(ctx, req, res.Categorization.Category, log)
+		recallDur = time.Since(t0)
+	}()
+	var snap Snapshot
+	stage(StageGather, func() {
+		gctx, cancel := context.WithTimeoutCause(ctx, e.o.GatherTimeout, fmt.Errorf("gather exceeded %s", e.o.GatherTimeout))
+		defer cancel()
+		var err error
+		snap, err = e.o.Gatherer.Gather(gctx, res.Target, res.Categorization.Category)
+		if err != nil {
+			log.Warn().Err(err).Msg("gather failed")
+			res.Evidence = Evidence{Target: res.Target, Gaps: []Gap{{Collector: "gather", Reason: redact.String(err.Error())}}}
+			return
+		}
+		res.Evidence = redactEvidence(snap.Evidence())
+	})
+	stage(StageDiagnose, func() {
+		if snap != nil {
+			res.Findings = redactFindings(snap.Diagnose())
+		}
+	})
+	wg.Wait()
+	res.Timings = append(res.Timings, StageTiming{Stage: StageRecall, Duration: recallDur})
+	if !res.Evidence.Target.IsZero() {
+		res.Target = res.Evidence.Target
+	}
+	e.recategorize(res, log)
+	if len(res.Similar) > 0 {
+		log.Info().Int("similar_cases", len(res.Similar)).Float64("top_similarity", res.Similar[0].Similarity).Msg("similar cases found")
+	}
+
+	stage(StagePrompt, func() {
+		res.Feedback = e.pastFeedback(ctx, req, res.Categorization.Category, log)
+		res.Prompt = BuildPrompt(PromptInput{Request: req, Target: res.Target, Categorization: res.Categorization,
+			Similar: res.Similar, Feedback: res.Feedback, Findings: res.Findings, Evidence: res.Evidence,
+			MaxTokens: e.o.PromptMaxTokens})
+	})
+
+	var analyzeErr error
+	stage(StageAnalyze, func() {
+		actx, cancel := context.WithTimeoutCause(ctx, e.o.AnalyzeTimeout, fmt.Errorf("analysis exceeded %s", e.o.AnalyzeTimeout))
+		defer cancel()
+		in := &AnalysisInput{Request: req, Target: res.Target, Categorization: res.Categorization,
+			Findings: res.Findings, Evidence: res.Evidence, Similar: res.Similar, Feedback: res.Feedback, Prompt: res.Prompt}
+		res.Analysis, analyzeErr = e.o.Analyzer.Analyze(actx, in, func(chunk string) {
+			if chunk != "" {
+				rep.Chunk(ctx, chunk)
+			}
+		})
+		if analyzeErr != nil {
+			if c := context.Cause(actx); c != nil && !errors.Is(analyzeErr, c) {
+				analyzeErr = fmt.Errorf("%w: %w", analyzeErr, c)
+			}
+			analyzeErr = fmt.Errorf("analyze with %s: %w", e.o.Analyzer.Name(), analyzeErr)
+			res.Err = redact.String(analyzeErr.Error())
+		}
+	})
+	res.Finished = e.o.Now()
+	stage(StageRecord, func() { e.record(ctx, res, log) })
+
+	ev := log.Info()
+	if analyzeErr != nil {
+		ev = log.Error().Str("error", res.Err)
+	}
+	ev.Str("analyzer", res.Analysis.Analyzer).Int("findings", len(res.Findings)).Int("prompt_tokens", res.Prompt.Tokens).
+		Int("api_requests", res.Evidence.APIRequests).Str("fallback", res.Analysis.FallbackReason).
+		Dur("took", res.Finished.Sub(res.StartedAt)).Msg("investigation finished")
+	if err := rep.Finished(ctx, res); err != nil {
+		log.Warn().Err(err).Msg("reporter: finish")
+	}
+	return res, analyzeErr
+}
+
+func (e *Engine) categorize(ctx context.Context, req *Request, log zerolog.Logger) Categorization {
+	if req.Category != "" {
+		return Categorization{Category: req.Category, Confidence: 1, DecidedBy: DecidedByRequest, Reason: "category given by the request"}
+	}
+	if req.Alert == nil {
+		return categorizeTarget(req)
+	}
+	rules := CategorizeByRules(req.Alert)
+	if rules.Confidence >= ConfidentRule || e.o.Categorizer == nil {
+		return rules
+	}
+	cctx, cancel := context.WithTimeoutCause(ctx, e.o.CategorizeTimeout, fmt.Errorf("categorisation exceeded %s", e.o.CategorizeTimeout))
+	defer cancel()
+	c, err := e.o.Categorizer.Categorize(cctx, req.Alert, Categories())
+	if err == nil {
+		if _, ok := ParseCategory(string(c)); !ok {
+			err = fmt.Errorf("model answered %q, not a category", c)
+		}
+	}
+	if err != nil {
+		log.Warn().Err(err).Str("rules_category", string(rules.Category)).Msg("llm categorisation failed; using rules")
+		rules.DecidedBy = DecidedByRulesFallback
+		rules.Reason += "; the model could not decide: " + redact.String(err.Error())
+		return rules
+	}
+	return Categorization{Category: c, Confidence: ConfidentRule, DecidedBy: DecidedByLLM,
+		Reason: fmt.Sprintf("rules were unsure (%s, %.2f); the model chose %s", rules.Category, rules.Confidence, c)}
+}
+
+// categorizeTarget picks a starting category for a request without an
+// alert from its target kind and question; the evidence may correct it.
+func categorizeTarget(req *Request) Categorization {
+	t := req.EffectiveTarget()
+	c := PodCrash
+	switch t.Kind {
+	case KindNode:
+		c = NodeNotReady
+	case KindService:
+		c = ServiceDown
+	}
+	q := strings.ToLower(req.Question)
+	for _, k := range textKeywords {
+		if q != "" && strings.Contains(q, k.phrase) {
+			c = k.cat
+			break
+		}
+	}
+	return Categorization{Category: c, Confidence: defaultGuess, DecidedBy: DecidedByRules,
+		Reason: fmt.Sprintf("manual investigation of %s", t)}
+}
+
+// recategorize corrects a category the rules were unsure about when the
+// strongest finding implies another one.
+func (e *Engine) recategorize(res *Result, log zerolog.Logger) {
+	c := res.Categorization
+	if c.DecidedBy == DecidedByRequest || c.DecidedBy == DecidedByLLM || c.Confidence >= ConfidentRule || len(res.Findings) == 0 {
+		return
+	}
+	top := res.Findings[0]
+	if top.Category == "" || top.Category == c.Category {
+		return
+	}
+	log.Info().Str("from", string(c.Category)).Str("to", string(top.Category)).Str("rule", top.Rule).Msg("category corrected by evidence")
+	res.Categorization = Categorization{Category: top.Category, Confidence: ConfidentRule, DecidedBy: DecidedByEvidence,
+		Reason: fmt.Sprintf("rules guessed %s (%.2f); the diagnosis found: %s", c.Category, c.Confidence, top.Summary)}
+}
+
+func (e *Engine) recall(ctx context.Context, req *Request, c Category, log zerolog.Logger) []SimilarCase {
+	if e.o.Embedder == nil || e.o.Store == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, e.o.RecallTimeout, fmt.Errorf("recall exceeded %s", e.o.RecallTimeout))
+	defer cancel()
+	vecs, err := e.o.Embedder.Embed(rctx, []string{EmbeddingText(req, c)})
+	if err != nil || len(vecs) != 1 {
+		log.Warn().Err(err).Msg("recall: embed alert")
+		return nil
+	}
+	cases, err := e.o.Store.FindSimilar(rctx, vecs[0], e.o.SimilarThreshold, e.o.SimilarTopN)
+	if err != nil {
+		log.Warn().Err(err).Msg("recall: find similar cases")
+		return nil
+	}
+	return cases
+}
+
+func (e *Engine) pastFeedback(ctx context.Context, req *Request, c Category, log zerolog.Logger) []PastFeedback {
+	if e.o.Store == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, e.o.RecallTimeout, fmt.Errorf("past feedback exceeded %s", e.o.RecallTimeout))
+	defer cancel()
+	fb, err := e.o.Store.PastFeedback(rctx, c, req.AlertName(), e.o.FeedbackLimit)
+	if err != nil {
+		log.Warn().Err(err).Msg("past feedback")
+		return nil
+	}
+	return fb
+}
+
+func (e *Engine) record(ctx context.Context, res *Result, log zerolog.Logger) {
+	if e.o.Store == nil {
+		return
+	}
+	// Record even when the caller's context is ending: the analysis was paid for.
+	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), e.o.RecordTimeout, fmt.Errorf("record exceeded %s", e.o.RecordTimeout))
+	defer cancel()
+	if err := e.o.Store.RecordInvestigation(rctx, res); err != nil {
+		log.Error().Err(err).Msg("record investigation")
+	}
+}
+
+// EmbeddingText is the text embedded for similarity search: alert name,
+// severity, category, summary and the labels that identify the workload.
+// The knowledge base embeds validated cases with the same function so that
+// recall compares like with like.
+func EmbeddingText(req *Request, c Category) string {
+	var b strings.Builder
+	b.WriteString(req.AlertName())
+	if a := req.Alert; a != nil {
+		b.WriteString(" severity " + a.Severity())
+	}
+	b.WriteString(" category " + string(c))
+	if a := req.Alert; a != nil {
+		if s := a.Summary(); s != "" {
+			b.WriteString(" " + s)
+		}
+		for _, k := range []string{"namespace", "container", "deployment", "statefulset", "job_name", "service", "reason"} {
+			if v := a.Labels[k]; v != "" {
+				b.WriteString(" " + k + " " + v)
+			}
+		}
+	}
+	if req.Question != "" {
+		b.WriteString(" " + req.Question)
+	}
+	return redact.String(b.String())
+}
+
+func redactEvidence(ev Evidence) Evidence {
+	secs := make([]Section, len(ev.Sections))
+	for i, s := range ev.Sections {
+		s.Body = redact.String(s.Body)
+		s.Title = redact.String(s.Title)
+		secs[i] = s
+	}
+	ev.Sections = secs
+	for i := range ev.Gaps {
+		ev.Gaps[i].Reason = redact.String(ev.Gaps[i].Reason)
+	}
+	return ev
+}
+
+func redactFindings(fs []Finding) []Finding {
+	for i := range fs {
+		f := &fs[i]
+		f.Summary = redact.String(f.Summary)
+		f.Detail = redact.String(f.Detail)
+		for j := range f.Proof {
+			f.Proof[j] = redact.String(f.Proof[j])
+		}
+	}
+	return fs
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Started(context.Context, *Investigation) error { return nil }
+func (nopReporter) Chunk(context.Context, string)                 {}
+func (nopReporter) Finished(context.Context, *Result) error       { return nil }
