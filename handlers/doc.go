@@ -1,0 +1,6 @@
+// Package handlers is K8flex's HTTP edge: the Alertmanager webhook
+// (POST /webhook), liveness (/health), readiness (/ready) and Prometheus
+// metrics (/metrics). Handlers parse and check; the work is handed to the
+// durable queue they are given, and nothing is acknowledged before it is
+// recorded there.
+package handlers

@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// ReadyCheck is one readiness check: Fn returns nil when the dependency
+// (the store, the Slack connection) is usable.
+type ReadyCheck struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Health serves /health (liveness: the process answers) and /ready (not
+// shutting down and every check passes within a second).
+type Health struct {
+	checks   []ReadyCheck
+	stopping atomic.Bool
+}
+
+// NewHealth returns the health handlers with the given readiness checks.
+func NewHealth(checks ...ReadyCheck) *Health { return &Health{checks: checks} }
+
+// ShuttingDown makes /ready fail from now on, so load balancers stop
+// sending work before the process stops.
+func (h *Health) ShuttingDown() { h.stopping.Store(true) }
+
+// Live answers 200 while the process serves HTTP.
+func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Ready answers 200 when ready, else 503 naming what is not.
+func (h *Health) Ready(w http.ResponseWriter, r *http.Request) {
+	if h.stopping.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	failed := map[string]string{}
+	for _, c := range h.checks {
+		if err := c.Fn(ctx); err != nil {
+			failed[c.Name] = err.Error()
+		}
+	}
+	if len(failed) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": failed})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Mux returns the HTTP routes: POST /webhook, /health, /ready, /metrics.
+func Mux(wh *Webhook, h *Health, m *Metrics) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/webhook", wh)
+	mux.HandleFunc("/health", h.Live)
+	mux.HandleFunc("/ready", h.Ready)
+	if m != nil {
+		mux.Handle("/metrics", m.Handler())
+	}
+	return mux
+}

@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// Metrics are K8flex's Prometheus metrics, on a registry of their own. A
+// nil *Metrics records nothing, so tests may pass nil.
+type Metrics struct {
+	reg            *prometheus.Registry
+	alerts         *prometheus.CounterVec
+	queueDepth     prometheus.GaugeFunc
+	investigations *prometheus.CounterVec
+	stages         *prometheus.HistogramVec
+	tokens         *prometheus.CounterVec
+	llmErrors      *prometheus.CounterVec
+	apiRequests    prometheus.Histogram
+	slackCalls     *prometheus.CounterVec
+	feedback       *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics. depth reports the queue depth when
+// scraped (nil = not exported).
+func NewMetrics(depth func() float64) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		reg: reg,
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_alerts_received_total",
+			Help: "Alerts received by the webhook, by outcome (accepted, duplicate, resolved, invalid, unauthorized, too_large, unavailable)."},
+			[]string{"status"}),
+		investigations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_investigations_total",
+			Help: "Finished investigations by category, who decided it, and outcome (ok, fallback, error)."},
+			[]string{"category", "decided_by", "outcome"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "k8flex_stage_duration_seconds",
+			Help: "Duration of each engine stage.", Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}},
+			[]string{"stage"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_llm_tokens_total",
+			Help: "Model tokens by analyzer and direction (input, output)."}, []string{"analyzer", "direction"}),
+		llmErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_llm_fallbacks_total",
+			Help: "Analyses that fell back to the built-in analyser because the model failed."}, []string{"analyzer"}),
+		apiRequests: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "k8flex_kubernetes_api_requests",
+			Help: "Kubernetes API requests per investigation.", Buckets: []float64{1, 2, 3, 5, 8, 13, 21, 34}}),
+		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_api_calls_total",
+			Help: "Slack Web API calls by method and result (ok, error, rate_limited)."}, []string{"method", "result"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_feedback_total",
+			Help: "Feedback votes by verdict (correct, incorrect) and source (reaction, button)."}, []string{"verdict", "source"}),
+	}
+	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.feedback)
+	if depth != nil {
+		m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",
+			Help: "Cases queued or running."}, depth)
+		reg.MustRegister(m.queueDepth)
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for adapters that add their own metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+func (m *Metrics) alertsReceived(status string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.alerts.WithLabelValues(status).Add(float64(n))
+}
+
+// ObserveInvestigation records a finished investigation.
+func (m *Metrics) ObserveInvestigation(r *investigate.Result) {
+	if m == nil || r == nil {
+		return
+	}
+	outcome := "ok"
+	switch {
+	case r.Err != "":
+		outcome = "error"
+	case r.Analysis.FallbackReason != "":
+		outcome = "fallback"
+		m.llmErrors.WithLabelValues(r.Analysis.Analyzer).Inc()
+	}
+	m.investigations.WithLabelValues(string(r.Categorization.Category), string(r.Categorization.DecidedBy), outcome).Inc()
+	for _, t := range r.Timings {
+		m.stages.WithLabelValues(string(t.Stage)).Observe(t.Duration.Seconds())
+	}
+	if u := r.Analysis.Usage; u.InputTokens+u.OutputTokens > 0 {
+		m.tokens.WithLabelValues(r.Analysis.Analyzer, "input").Add(float64(u.InputTokens))
+		m.tokens.WithLabelValues(r.Analysis.Analyzer, "output").Add(float64(u.OutputTokens))
+	}
+	m.apiRequests.Observe(float64(r.Evidence.APIRequests))
+}
+
+// SlackCall records one Slack Web API call.
+func (m *Metrics) SlackCall(method, result string) {
+	if m == nil {
+		return
+	}
+	m.slackCalls.WithLabelValues(method, result).Inc()
+}
+
+// Feedback records one feedback vote.
+func (m *Metrics) Feedback(correct bool, source string) {
+	if m == nil {
+		return
+	}
+	v := "incorrect"
+	if correct {
+		v = "correct"
+	}
+	m.feedback.WithLabelValues(v, source).Inc()
+}

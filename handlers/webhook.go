@@ -1,0 +1,182 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
+)
+
+// Queue durably records alerts for investigation. Enqueue must be atomic
+// for the batch: it returns only after every request is recorded, or an
+// error and nothing recorded. A re-sent alert (same Alert.Key) is reported
+// as a duplicate and never queued twice; a resolved alert marks its case.
+type Queue interface {
+	Enqueue(ctx context.Context, reqs []investigate.Request) ([]Enqueued, error)
+}
+
+// Enqueued is the queue's answer for one request.
+type Enqueued struct {
+	CaseID    string
+	Duplicate bool
+	Resolved  bool
+}
+
+// ErrQueueFull is returned (wrapped) by a Queue that cannot take more work
+// now; the webhook answers 503 so Alertmanager retries.
+var ErrQueueFull = errors.New("queue full")
+
+// WebhookConfig configures the webhook.
+type WebhookConfig struct {
+	// Token is the bearer token Alertmanager must send; empty = no check
+	// (only allowed with Insecure, or when listening on loopback).
+	Token string
+	// MaxBodyBytes bounds a request body (default 8 MiB); larger → 413.
+	MaxBodyBytes int64
+}
+
+// Webhook is the Alertmanager webhook handler.
+type Webhook struct {
+	cfg     WebhookConfig
+	queue   Queue
+	metrics *Metrics
+	log     zerolog.Logger
+}
+
+// NewWebhook returns the POST /webhook handler.
+func NewWebhook(cfg WebhookConfig, q Queue, m *Metrics, log zerolog.Logger) *Webhook {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	return &Webhook{cfg: cfg, queue: q, metrics: m, log: log}
+}
+
+// webhookReply is the JSON body of every webhook answer.
+type webhookReply struct {
+	Status     string   `json:"status"`
+	Error      string   `json:"error,omitempty"`
+	Accepted   int      `json:"accepted,omitempty"`
+	Duplicates int      `json:"duplicates,omitempty"`
+	Resolved   int      `json:"resolved,omitempty"`
+	Cases      []string `json:"cases,omitempty"`
+	// Warnings name alerts accepted without the labels their category needs.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ServeHTTP accepts an Alertmanager v4 payload: 401 for a wrong token, 405
+// for a method other than POST, 413 for an oversized body, 400 for a
+// malformed payload (with the reason), 503 when the queue cannot record it
+// (Alertmanager retries), 200 once every alert is recorded.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reply(w, http.StatusMethodNotAllowed, webhookReply{Status: "error", Error: "use POST"})
+		return
+	}
+	if !h.authorized(r) {
+		h.metrics.alertsReceived("unauthorized", 1)
+		h.log.Warn().Str("remote", r.RemoteAddr).Msg("webhook: wrong or missing bearer token")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="k8flex"`)
+		h.reply(w, http.StatusUnauthorized, webhookReply{Status: "error", Error: "wrong or missing bearer token"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.metrics.alertsReceived("too_large", 1)
+			h.reply(w, http.StatusRequestEntityTooLarge, webhookReply{Status: "error",
+				Error: fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes)})
+			return
+		}
+		h.reply(w, http.StatusBadRequest, webhookReply{Status: "error", Error: "read body: " + err.Error()})
+		return
+	}
+	msg, err := investigate.ParseWebhook(body)
+	if err != nil {
+		h.metrics.alertsReceived("invalid", 1)
+		h.log.Warn().Str("error", redact.String(err.Error())).Msg("webhook: invalid payload")
+		h.reply(w, http.StatusBadRequest, webhookReply{Status: "error", Error: redact.String(err.Error())})
+		return
+	}
+	reqs, warnings := requestsFromMessage(msg)
+	res, err := h.queue.Enqueue(r.Context(), reqs)
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		h.metrics.alertsReceived("unavailable", len(reqs))
+		h.log.Error().Err(err).Int("alerts", len(reqs)).Msg("webhook: could not record alerts; Alertmanager will retry")
+		reason := "could not record the alerts; retry later"
+		if errors.Is(err, ErrQueueFull) {
+			reason = "queue full; retry later"
+		}
+		w.Header().Set("Retry-After", "10")
+		h.reply(w, status, webhookReply{Status: "error", Error: reason})
+		return
+	}
+	rep := webhookReply{Status: "ok", Warnings: warnings}
+	for i, e := range res {
+		rep.Cases = append(rep.Cases, e.CaseID)
+		switch {
+		case e.Resolved:
+			rep.Resolved++
+		case e.Duplicate:
+			rep.Duplicates++
+		default:
+			rep.Accepted++
+		}
+		a := reqs[i].Alert
+		h.log.Info().Str("alertname", a.Name()).Str("status", a.Status).Str("namespace", a.Labels["namespace"]).
+			Str("fingerprint", a.Fingerprint).Str("case", e.CaseID).Bool("duplicate", e.Duplicate).Msg("alert recorded")
+	}
+	h.metrics.alertsReceived("accepted", rep.Accepted)
+	h.metrics.alertsReceived("duplicate", rep.Duplicates)
+	h.metrics.alertsReceived("resolved", rep.Resolved)
+	h.reply(w, http.StatusOK, rep)
+}
+
+// requestsFromMessage makes one request per alert, and a warning for each
+// alert whose category needs a namespace its labels do not give.
+func requestsFromMessage(msg *investigate.WebhookMessage) ([]investigate.Request, []string) {
+	reqs := make([]investigate.Request, len(msg.Alerts))
+	var warnings []string
+	for i := range msg.Alerts {
+		a := msg.Alerts[i]
+		reqs[i] = investigate.Request{Alert: &a, Source: investigate.SourceAlertmanager, RequestedBy: "alertmanager/" + msg.Receiver}
+		if a.Status != investigate.StatusFiring {
+			continue
+		}
+		c := investigate.CategorizeByRules(&a)
+		if t := investigate.TargetFromAlert(&a); c.Category.NeedsNamespace() && t.Namespace == "" {
+			warnings = append(warnings, fmt.Sprintf("alert %d (%s): no namespace label; %s evidence will be limited",
+				i, a.Name(), c.Category))
+		}
+	}
+	return reqs, warnings
+}
+
+func (h *Webhook) authorized(r *http.Request) bool {
+	if h.cfg.Token == "" {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.cfg.Token)) == 1
+}
+
+func (h *Webhook) reply(w http.ResponseWriter, status int, body webhookReply) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

@@ -1,0 +1,249 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// recordQueue is a hand-written Queue that records what it is given and
+// deduplicates on Alert.Key like the real one.
+type recordQueue struct {
+	mu    sync.Mutex
+	seen  map[string]string
+	reqs  []investigate.Request
+	err   error
+	calls int
+}
+
+func (q *recordQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]Enqueued, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls++
+	if q.err != nil {
+		return nil, q.err
+	}
+	if q.seen == nil {
+		q.seen = map[string]string{}
+	}
+	out := make([]Enqueued, len(reqs))
+	for i, r := range reqs {
+		key := r.Alert.Key()
+		id, dup := q.seen[key]
+		if !dup {
+			id = fmt.Sprintf("case-%d", len(q.seen)+1)
+			q.seen[key] = id
+			q.reqs = append(q.reqs, r)
+		}
+		out[i] = Enqueued{CaseID: id, Duplicate: dup && r.Alert.Status == investigate.StatusFiring,
+			Resolved: r.Alert.Status == investigate.StatusResolved}
+	}
+	return out, nil
+}
+
+var _ Queue = (*recordQueue)(nil)
+
+func payload(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(h http.Handler, body []byte, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func decodeReply(t *testing.T, w *httptest.ResponseRecorder) webhookReply {
+	t.Helper()
+	var rep webhookReply
+	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil {
+		t.Fatalf("reply is not JSON: %q", w.Body.String())
+	}
+	return rep
+}
+
+func TestWebhookRealPayloads(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) < 3 {
+		t.Fatalf("expected the real Alertmanager payloads in testdata, found %d", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			q := &recordQueue{}
+			h := NewWebhook(WebhookConfig{Token: "s3cret"}, q, NewMetrics(nil), zerolog.Nop())
+			body := payload(t, filepath.Base(f))
+			w := post(h, body, "s3cret")
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			msg, _ := investigate.ParseWebhook(body)
+			rep := decodeReply(t, w)
+			if len(rep.Cases) != len(msg.Alerts) || len(q.reqs) != len(msg.Alerts) {
+				t.Fatalf("cases %d, queued %d, want %d", len(rep.Cases), len(q.reqs), len(msg.Alerts))
+			}
+			for _, r := range q.reqs {
+				if r.Source != investigate.SourceAlertmanager || r.Alert == nil || r.Alert.Name() == "" {
+					t.Errorf("bad request queued: %+v", r)
+				}
+			}
+		})
+	}
+}
+
+func TestWebhookRejects(t *testing.T) {
+	good := payload(t, "001-firing.json")
+	for _, tt := range []struct {
+		name    string
+		method  string
+		body    []byte
+		token   string
+		want    int
+		inError string
+	}{
+		{name: "missing token", body: good, want: http.StatusUnauthorized, inError: "token"},
+		{name: "wrong token", body: good, token: "nope", want: http.StatusUnauthorized, inError: "token"},
+		{name: "GET", method: http.MethodGet, token: "s3cret", want: http.StatusMethodNotAllowed},
+		{name: "malformed json", body: []byte(`{"version":"4","alerts":[`), token: "s3cret", want: http.StatusBadRequest, inError: "decode json"},
+		{name: "wrong version", body: bytes.Replace(good, []byte(`"version":"4"`), []byte(`"version":"3"`), 1),
+			token: "s3cret", want: http.StatusBadRequest, inError: `version "3"`},
+		{name: "too large", body: append(bytes.Repeat([]byte(" "), 2<<20), good...), token: "s3cret",
+			want: http.StatusRequestEntityTooLarge, inError: "larger than"},
+		{name: "invalid utf-8", body: []byte("{\"version\":\"4\",\"x\":\"\xff\"}"), token: "s3cret", want: http.StatusBadRequest, inError: "UTF-8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &recordQueue{}
+			h := NewWebhook(WebhookConfig{Token: "s3cret", MaxBodyBytes: 1 << 20}, q, nil, zerolog.Nop())
+			method := tt.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			r := httptest.NewRequest(method, "/webhook", bytes.NewReader(tt.body))
+			if tt.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if rep := decodeReply(t, w); !strings.Contains(rep.Error, tt.inError) {
+				t.Errorf("error %q does not mention %q", rep.Error, tt.inError)
+			}
+			if q.calls != 0 {
+				t.Errorf("a rejected request reached the queue")
+			}
+		})
+	}
+}
+
+func TestWebhookQueueUnavailable(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		msg  string
+	}{
+		{"full", fmt.Errorf("enqueue: %w", ErrQueueFull), "queue full"},
+		{"store down", errors.New("dial tcp 127.0.0.1:5432: connection refused"), "could not record"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewWebhook(WebhookConfig{}, &recordQueue{err: tt.err}, nil, zerolog.Nop())
+			w := post(h, payload(t, "001-firing.json"), "")
+			if w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503 so Alertmanager retries", w.Code)
+			}
+			if w.Header().Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+			if rep := decodeReply(t, w); !strings.Contains(rep.Error, tt.msg) || strings.Contains(rep.Error, "5432") {
+				t.Errorf("error %q: want %q and no internals", rep.Error, tt.msg)
+			}
+		})
+	}
+}
+
+func TestWebhookDedupAndResolve(t *testing.T) {
+	q := &recordQueue{}
+	h := NewWebhook(WebhookConfig{}, q, nil, zerolog.Nop())
+	firing := payload(t, "001-firing.json")
+	if rep := decodeReply(t, post(h, firing, "")); rep.Accepted != 1 {
+		t.Fatalf("first post: %+v", rep)
+	}
+	rep := decodeReply(t, post(h, firing, ""))
+	if rep.Accepted != 0 || rep.Duplicates != 1 {
+		t.Fatalf("re-sent alert: %+v, want one duplicate", rep)
+	}
+	if len(q.reqs) != 1 {
+		t.Fatalf("queued %d requests, want 1", len(q.reqs))
+	}
+}
+
+func TestWebhookWarnsAboutMissingNamespace(t *testing.T) {
+	body := []byte(`{"version":"4","status":"firing","receiver":"r","alerts":[{"status":"firing",
+		"labels":{"alertname":"KubePodCrashLooping","pod":"web-0"},"annotations":{},
+		"startsAt":"2026-11-27T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"ab"}]}`)
+	q := &recordQueue{}
+	rep := decodeReply(t, post(NewWebhook(WebhookConfig{}, q, nil, zerolog.Nop()), body, ""))
+	if rep.Accepted != 1 || len(q.reqs) != 1 {
+		t.Fatalf("alert without namespace must be accepted, got %+v", rep)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "namespace") {
+		t.Fatalf("warnings = %v, want one about the namespace", rep.Warnings)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	var broken error
+	h := NewHealth(ReadyCheck{Name: "store", Fn: func(context.Context) error { return broken }})
+	m := NewMetrics(func() float64 { return 7 })
+	mux := Mux(NewWebhook(WebhookConfig{}, &recordQueue{}, m, zerolog.Nop()), h, m)
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+	if w := get("/ready"); w.Code != http.StatusOK {
+		t.Fatalf("/ready = %d", w.Code)
+	}
+	broken = errors.New("connection refused")
+	if w := get("/ready"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "store") {
+		t.Fatalf("/ready with a broken store = %d %s", w.Code, w.Body)
+	}
+	broken = nil
+	h.ShuttingDown()
+	if w := get("/ready"); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/ready while shutting down = %d", w.Code)
+	}
+	if w := get("/health"); w.Code != http.StatusOK {
+		t.Fatalf("/health = %d", w.Code)
+	}
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(payload(t, "001-firing.json"))))
+	body := get("/metrics").Body.String()
+	for _, want := range []string{`k8flex_alerts_received_total{status="accepted"} 1`, "k8flex_queue_depth 7"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
