@@ -3,6 +3,7 @@ package investigate
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Rule confidences. Rules at or above ConfidentRule decide alone; below it
@@ -184,9 +185,9 @@ func CategorizeByRules(a *Alert) Categorization {
 		return Categorization{Category: c, Confidence: exactName, DecidedBy: DecidedByRules,
 			Reason: fmt.Sprintf("alert %s is a known %s alert%s", name, c, why)}
 	}
-	n := normalise(name)
+	n, starts := normaliseWords(name)
 	for _, k := range nameKeywords {
-		if containsAll(n, k.words) {
+		if containsAllAtWordStart(n, starts, k.words) {
 			c, why := refineKnown(a, k.cat)
 			return Categorization{Category: c, Confidence: keywordName, DecidedBy: DecidedByRules,
 				Reason: fmt.Sprintf("alert name %s mentions %q%s", name, strings.Join(k.words, "+"), why)}
@@ -230,13 +231,69 @@ func refineKnown(a *Alert, c Category) (Category, string) {
 	return c, ""
 }
 
-func normalise(s string) string {
-	return strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(s))
+// normaliseWords lower-cases an alert name and drops its separators, and
+// reports where each of its words starts in the result: a new word begins
+// after a separator, at an upper-case letter following a lower-case one,
+// at the last capital of an acronym followed by lower case ("CDNSlow" →
+// cdn slow), and where letters and digits meet ("HTTP5xx" → http 5xx).
+func normaliseWords(name string) (string, map[int]bool) {
+	var b strings.Builder
+	starts := map[int]bool{}
+	r := []rune(name)
+	kind := func(c rune) int {
+		switch {
+		case unicode.IsUpper(c):
+			return 1
+		case unicode.IsLower(c):
+			return 2
+		case unicode.IsDigit(c):
+			return 3
+		}
+		return 0
+	}
+	newWord := true
+	for i, c := range r {
+		k := kind(c)
+		if k == 0 {
+			newWord = true
+			continue
+		}
+		if i > 0 && !newWord {
+			p := kind(r[i-1])
+			switch {
+			case k == 1 && p != 1, // fooBar
+				k == 1 && i+1 < len(r) && kind(r[i+1]) == 2, // CDNSlow
+				(k == 3) != (p == 3): // HTTP5xx
+				newWord = true
+			}
+		}
+		if newWord {
+			starts[b.Len()] = true
+			newWord = false
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String(), starts
 }
 
-func containsAll(s string, words []string) bool {
+// containsAllAtWordStart reports whether every keyword occurs in s starting
+// at the start of a word, so that "oom" matches KubePodOOMKilled but not
+// ZoomIntegrationDown.
+func containsAllAtWordStart(s string, starts map[int]bool, words []string) bool {
 	for _, w := range words {
-		if !strings.Contains(s, w) {
+		found := false
+		for off := 0; off <= len(s)-len(w); {
+			i := strings.Index(s[off:], w)
+			if i < 0 {
+				break
+			}
+			if starts[off+i] {
+				found = true
+				break
+			}
+			off += i + 1
+		}
+		if !found {
 			return false
 		}
 	}

@@ -132,7 +132,7 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	log.Info().Str("decided_by", string(res.Categorization.DecidedBy)).Float64("confidence", res.Categorization.Confidence).
 		Str("target", res.Target.String()).Msg("investigation started")
 	if err := rep.Started(ctx, &res.Investigation); err != nil {
-		log.Warn().Err(err).Msg("reporter: start")
+		log.Warn().Str("error", redactErr(err)).Msg("reporter: start")
 	}
 
 	// Recall and gather are independent: run them together.
@@ -152,7 +152,7 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 		var err error
 		snap, err = e.o.Gatherer.Gather(gctx, res.Target, res.Categorization.Category)
 		if err != nil {
-			log.Warn().Err(err).Msg("gather failed")
+			log.Warn().Str("error", redactErr(err)).Msg("gather failed")
 			res.Evidence = Evidence{Target: res.Target, Gaps: []Gap{{Collector: "gather", Reason: redact.String(err.Error())}}}
 			return
 		}
@@ -210,7 +210,7 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 		Int("api_requests", res.Evidence.APIRequests).Str("fallback", res.Analysis.FallbackReason).
 		Dur("took", res.Finished.Sub(res.StartedAt)).Msg("investigation finished")
 	if err := rep.Finished(ctx, res); err != nil {
-		log.Warn().Err(err).Msg("reporter: finish")
+		log.Warn().Str("error", redactErr(err)).Msg("reporter: finish")
 	}
 	return res, analyzeErr
 }
@@ -235,7 +235,7 @@ func (e *Engine) categorize(ctx context.Context, req *Request, log zerolog.Logge
 		}
 	}
 	if err != nil {
-		log.Warn().Err(err).Str("rules_category", string(rules.Category)).Msg("llm categorisation failed; using rules")
+		log.Warn().Str("error", redactErr(err)).Str("rules_category", string(rules.Category)).Msg("llm categorisation failed; using rules")
 		rules.DecidedBy = DecidedByRulesFallback
 		rules.Reason += "; the model could not decide: " + redact.String(err.Error())
 		return rules
@@ -290,12 +290,12 @@ func (e *Engine) recall(ctx context.Context, req *Request, c Category, log zerol
 	defer cancel()
 	vecs, err := e.o.Embedder.Embed(rctx, []string{EmbeddingText(req, c)})
 	if err != nil || len(vecs) != 1 {
-		log.Warn().Err(err).Msg("recall: embed alert")
+		log.Warn().Str("error", redactErr(err)).Msg("recall: embed alert")
 		return nil
 	}
 	cases, err := e.o.Store.FindSimilar(rctx, vecs[0], e.o.SimilarThreshold, e.o.SimilarTopN)
 	if err != nil {
-		log.Warn().Err(err).Msg("recall: find similar cases")
+		log.Warn().Str("error", redactErr(err)).Msg("recall: find similar cases")
 		return nil
 	}
 	return cases
@@ -309,7 +309,7 @@ func (e *Engine) pastFeedback(ctx context.Context, req *Request, c Category, log
 	defer cancel()
 	fb, err := e.o.Store.PastFeedback(rctx, c, req.AlertName(), e.o.FeedbackLimit)
 	if err != nil {
-		log.Warn().Err(err).Msg("past feedback")
+		log.Warn().Str("error", redactErr(err)).Msg("past feedback")
 		return nil
 	}
 	return fb
@@ -323,7 +323,7 @@ func (e *Engine) record(ctx context.Context, res *Result, log zerolog.Logger) {
 	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), e.o.RecordTimeout, fmt.Errorf("record exceeded %s", e.o.RecordTimeout))
 	defer cancel()
 	if err := e.o.Store.RecordInvestigation(rctx, res); err != nil {
-		log.Error().Err(err).Msg("record investigation")
+		log.Error().Str("error", redactErr(err)).Msg("record investigation")
 	}
 }
 
@@ -373,8 +373,12 @@ func redactFindings(fs []Finding) []Finding {
 		f := &fs[i]
 		f.Summary = redact.String(f.Summary)
 		f.Detail = redact.String(f.Detail)
-		for j := range f.Proof {
-			f.Proof[j] = redact.String(f.Proof[j])
+		f.Impact = redact.String(f.Impact)
+		f.Prevention = redact.String(f.Prevention)
+		for _, list := range [][]string{f.Proof, f.Actions, f.Objects} {
+			for j := range list {
+				list[j] = redact.String(list[j])
+			}
 		}
 	}
 	return fs
@@ -391,3 +395,11 @@ type nopReporter struct{}
 func (nopReporter) Started(context.Context, *Investigation) error { return nil }
 func (nopReporter) Chunk(context.Context, string)                 {}
 func (nopReporter) Finished(context.Context, *Result) error       { return nil }
+
+// redactErr renders err for a log line, without the secrets it may quote.
+func redactErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redact.String(err.Error())
+}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/k8flex/k8flex/redact"
 )
 
 // EstimateTokens estimates the tokens of s for budget and usage purposes
@@ -58,12 +61,13 @@ func BuildPrompt(in PromptInput) Prompt {
 			fmt.Fprintf(&head, "- %s: %s\n", g.Collector, g.Reason)
 		}
 	}
+	headText := redact.String(head.String())
 	const tail = "\nWrite the analysis now, with the five sections: Root cause, Evidence, Impact, Recommended actions, Prevention.\n"
 
 	sections, trimmed := fitSections(in.Evidence.Sections, in.MaxTokens,
-		EstimateTokens(systemPrompt)+EstimateTokens(head.String())+EstimateTokens(tail)+16)
+		EstimateTokens(systemPrompt)+EstimateTokens(headText)+EstimateTokens(tail)+16)
 	var user strings.Builder
-	user.WriteString(head.String())
+	user.WriteString(headText)
 	if len(sections) > 0 {
 		user.WriteString("\n# Evidence\n")
 		for _, s := range sections {
@@ -182,12 +186,16 @@ func fitSections(all []Section, maxTokens, fixed int) ([]Section, []string) {
 		case cost <= budget:
 			keep[i] = s
 			budget -= cost
-		case budget >= 64:
+		case budget-EstimateTokens(s.Title)-8 >= 64:
 			keepChars := (budget - EstimateTokens(s.Title) - 8) * 4
 			if keepChars > len(s.Body) {
 				keepChars = len(s.Body)
 			}
-			s.Body = "… (cut to fit the prompt budget)\n" + cutToLineStart(s.Body[len(s.Body)-keepChars:])
+			tail := s.Body[len(s.Body)-keepChars:]
+			for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
+				tail = tail[1:]
+			}
+			s.Body = "… (cut to fit the prompt budget)\n" + cutToLineStart(tail)
 			s.Truncated = true
 			keep[i] = s
 			budget = 0

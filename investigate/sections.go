@@ -51,7 +51,7 @@ func headingOf(l string) (string, bool) {
 	name, _, _ := strings.Cut(t, ":")
 	name = strings.TrimSpace(strings.Trim(name, "*_ "))
 	for _, h := range Headings() {
-		if strings.EqualFold(name, h) && (isHash || strings.HasPrefix(l, "*") || strings.HasSuffix(strings.TrimRight(l, "*_ "), ":") || strings.EqualFold(t, h)) {
+		if strings.EqualFold(name, h) && (isHash || strings.HasPrefix(l, "*") || strings.Contains(l, ":") || strings.EqualFold(t, h)) {
 			return h, true
 		}
 	}

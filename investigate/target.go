@@ -139,7 +139,7 @@ func TargetFromLabels(labels map[string]string) Target {
 	// is about something else (node-exporter's pod on a node alert).
 	if isExporterPod(labels) {
 		t.Pod, t.Container = "", ""
-		if isExporterNamespace(labels) {
+		if isExporterNamespace(labels) && t.Workload.IsZero() {
 			t.Namespace = ""
 		}
 	}
@@ -147,10 +147,7 @@ func TargetFromLabels(labels map[string]string) Target {
 		// Blackbox probes: instance is the probed URL, e.g.
 		// http://payments-api.payments.svc:8080/healthz.
 		if svc, ns := serviceFromURL(labels["instance"]); svc != "" {
-			t.Service = svc
-			if t.Namespace == "" {
-				t.Namespace = ns
-			}
+			t.Service, t.Namespace = svc, ns
 		}
 	}
 	switch {
