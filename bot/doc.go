@@ -1,0 +1,27 @@
+// Package bot is K8flex's Slack adapter.
+//
+// It keeps one Socket Mode connection to Slack (no public endpoint needed),
+// acknowledges every envelope at once and hands the work to a bounded pool
+// of workers. It renders investigations as threads: a root message per
+// alert or request (Block Kit: severity, alert, namespace and target,
+// summary, runbook and graph links, category, who asked, status), then the
+// analysis streamed into a reply, updated as chunks arrive, coalesced and
+// throttled per message and across the app (chat.update is Tier 3), split
+// across messages within Slack's limits, and ending with ✅/❌ buttons and
+// the similar past cases. Verdicts arrive as reactions or button clicks and
+// go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
+// /k8flex starts investigations, searches the knowledge base and shows
+// accuracy.
+//
+// Every untrusted text (alert labels, logs, model output) is redacted and
+// escaped for mrkdwn before it reaches Slack, so a log line cannot mention
+// @channel or disguise a link.
+//
+// Without Slack tokens, ConsoleReporter renders the same investigation as
+// plain text for a terminal.
+//
+// The package declares the small interfaces it consumes (Investigator,
+// FeedbackRecorder, CaseLookup, MessageLinker, KnowledgeBrowser) with
+// bot-local types; cmd/k8flex adapts the engine and the knowledge base to
+// them.
+package bot

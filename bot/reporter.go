@@ -1,0 +1,516 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// Reporter publishes ONE investigation into a Slack thread. It implements
+// investigate.Reporter: Started posts the root message; Chunk only
+// buffers (it never waits on Slack); a background flusher posts the
+// analysis reply and keeps it up to date, coalescing chunks (the latest
+// text wins) and throttling updates per message (Config.UpdateInterval)
+// and across the app (Config.UpdatesPerWindow); Finished hands over the
+// result and returns at once. Done is closed when the thread is final.
+type Reporter struct {
+	b       *Bot
+	channel string
+	stream  *streamTarget
+	log     zerolog.Logger
+
+	mu       sync.Mutex
+	text     strings.Builder
+	result   *investigate.Result
+	finished bool
+	started  bool
+	root     *rootEntry
+	caseRef  string
+
+	wake chan struct{}
+	done chan struct{}
+}
+
+// streamTarget is who a natively streamed reply is for.
+type streamTarget struct{ user, team string }
+
+var _ investigate.Reporter = (*Reporter)(nil)
+
+// Reporter returns a Reporter for one investigation in channel (the
+// configured slack.channel when empty).
+func (b *Bot) Reporter(channel string) *Reporter {
+	return b.newReporter(channel, nil)
+}
+
+func (b *Bot) newReporter(channel string, st *streamTarget) *Reporter {
+	if channel == "" {
+		channel = b.cfg.Channel
+	}
+	return &Reporter{b: b, channel: channel, stream: st, log: b.log,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Done is closed once the thread shows the final result (or the reporter
+// gave up).
+func (r *Reporter) Done() <-chan struct{} { return r.done }
+
+// Thread returns the channel and ts of the root message ("" before
+// Started succeeded).
+func (r *Reporter) Thread() (channel, ts string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.root == nil {
+		return r.channel, ""
+	}
+	return r.channel, r.root.ts
+}
+
+// Started posts the root message of the thread and starts the flusher.
+func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) error {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("report investigation: started twice")
+	}
+	r.started = true
+	r.mu.Unlock()
+
+	caseRef := inv.ID
+	if caseRef == "" && inv.Request != nil {
+		caseRef = inv.Request.ID
+	}
+	st := &rootState{inv: inv}
+	blocks, fallback := rootBlocks(st), rootFallback(st)
+	ts, err := r.b.post(ctx, r.channel, "", blocks, fallback)
+	if err != nil {
+		close(r.done)
+		return fmt.Errorf("post root message in %s: %w", r.channel, err)
+	}
+	entry := r.b.reg.putRoot(r.channel, ts, st, mustJSON(blocks))
+	r.b.link(ctx, CaseMessage{CaseRef: caseRef, Channel: r.channel, ThreadTS: ts, TS: ts})
+
+	r.mu.Lock()
+	r.root, r.caseRef = entry, caseRef
+	r.log = r.b.log.With().Str("case", caseRef).Str("alertname", title(inv)).Str("channel", r.channel).Str("thread_ts", ts).Logger()
+	r.mu.Unlock()
+
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if !r.b.track(cancel) {
+		cancel()
+		close(r.done)
+		return errors.New("report investigation: bot is closed")
+	}
+	go func() {
+		defer r.b.untrack()
+		defer cancel()
+		defer close(r.done)
+		r.flush(fctx)
+	}()
+	return nil
+}
+
+// Chunk appends analysis text; it never blocks on Slack.
+func (r *Reporter) Chunk(_ context.Context, text string) {
+	if text == "" {
+		return
+	}
+	r.mu.Lock()
+	if !r.started || r.finished {
+		r.mu.Unlock()
+		return
+	}
+	r.text.WriteString(text)
+	r.mu.Unlock()
+	r.signal()
+}
+
+// Finished hands over the result; the flusher renders the final messages.
+func (r *Reporter) Finished(_ context.Context, res *investigate.Result) error {
+	r.mu.Lock()
+	r.finished = true
+	r.result = res
+	ok := r.root != nil
+	r.mu.Unlock()
+	r.signal()
+	if !ok {
+		return errors.New("report investigation: root message was never posted")
+	}
+	return nil
+}
+
+func (r *Reporter) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+type snapshot struct {
+	text     string
+	finished bool
+	result   *investigate.Result
+}
+
+func (r *Reporter) snapshot() snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := snapshot{text: r.text.String(), finished: r.finished, result: r.result}
+	if s.finished && s.result != nil && s.result.Analysis.Text != "" && len(s.result.Analysis.Text) >= len(s.text) {
+		s.text = s.result.Analysis.Text
+	}
+	return s
+}
+
+// msgState is one analysis message as the flusher tracks it.
+type msgState struct {
+	ts       string
+	streamed bool     // a native stream rather than a posted message
+	sent     string   // JSON of the blocks last sent (posted messages)
+	sentKey  viewKeyT // what was last sent (posted messages)
+	sentText string   // stream text sent so far (streams)
+	stopped  bool
+	lastEnd  time.Time
+	failures int
+}
+
+const maxFailures = 3
+
+// flush runs until the thread is final.
+func (r *Reporter) flush(ctx context.Context) {
+	var pages []*msgState
+	cfg := r.b.cfg
+	rootDone := false
+	for ctx.Err() == nil {
+		snap := r.snapshot()
+		texts := splitPages(snap.text, cfg.MaxMessageChars)
+		if len(texts) == 0 {
+			texts = []string{""}
+		}
+		now := time.Now()
+		// Choose the most urgent message: a page to create, else the
+		// dirty page whose throttle ends first.
+		next, at := -1, time.Time{}
+		for i := range texts {
+			if i >= len(pages) {
+				if r.stream != nil && strings.TrimSpace(snap.text) == "" && !snap.finished {
+					break // streams start with text
+				}
+				next, at = i, now
+				break
+			}
+			p := pages[i]
+			if !r.dirty(p, i, texts, snap) {
+				continue
+			}
+			interval := cfg.UpdateInterval
+			if p.streamed {
+				interval = cfg.StreamInterval
+			}
+			t := p.lastEnd.Add(interval)
+			if next < 0 || t.Before(at) {
+				next, at = i, t
+			}
+		}
+		if next < 0 {
+			if snap.finished {
+				if !rootDone {
+					r.finishRoot(ctx, snap)
+					rootDone = true
+				}
+				return
+			}
+			r.waitWake(ctx, 0)
+			continue
+		}
+		if d := time.Until(at); d > 0 {
+			r.waitWake(ctx, d)
+			// Wake-ups before the throttle ends only matter for new pages.
+			continue
+		}
+		if next >= len(pages) {
+			p := r.createPage(ctx, next, texts, snap)
+			if p == nil {
+				return
+			}
+			pages = append(pages, p)
+			continue
+		}
+		r.sendPage(ctx, pages[next], next)
+	}
+}
+
+// waitWake waits for d (0: no timeout) or a new chunk or the end.
+func (r *Reporter) waitWake(ctx context.Context, d time.Duration) {
+	var tc <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+		select {
+		case <-ctx.Done():
+		case <-tc:
+		}
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	}
+}
+
+func (r *Reporter) view(i int, texts []string, snap snapshot) pageView {
+	return pageView{index: i, text: texts[i], last: i == len(texts)-1, final: snap.finished,
+		result: snap.result, caseRef: r.caseRef}
+}
+
+// dirty reports whether page i differs from what Slack shows.
+func (r *Reporter) dirty(p *msgState, i int, texts []string, snap snapshot) bool {
+	if p.failures >= maxFailures {
+		return false
+	}
+	if p.streamed {
+		if p.stopped {
+			return false
+		}
+		complete := i < len(texts)-1 || snap.finished
+		return streamText(texts[i], complete) != p.sentText || complete
+	}
+	return viewKey(r.view(i, texts, snap)) != p.sentKey
+}
+
+// viewKeyT identifies a page's content without rendering it.
+type viewKeyT struct {
+	text        string
+	final, last bool
+}
+
+func viewKey(v pageView) viewKeyT { return viewKeyT{text: v.text, final: v.final, last: v.last} }
+
+// createPage posts (or starts streaming) analysis message i.
+func (r *Reporter) createPage(ctx context.Context, i int, texts []string, snap snapshot) *msgState {
+	_, rootTS := r.Thread()
+	if r.stream != nil {
+		complete := i < len(texts)-1 || snap.finished
+		txt := streamText(texts[i], complete)
+		if txt == "" {
+			txt = "…"
+		}
+		_, ts, err := r.b.withRetry(ctx, "chat.startStream", func() (string, string, error) {
+			return r.b.api.StartStreamContext(ctx, r.channel,
+				slack.MsgOptionTS(rootTS),
+				slack.MsgOptionRecipientUserID(r.stream.user),
+				slack.MsgOptionRecipientTeamID(r.stream.team),
+				slack.MsgOptionMarkdownText(txt))
+		})
+		if err == nil {
+			r.b.link(ctx, CaseMessage{CaseRef: r.caseRef, Channel: r.channel, ThreadTS: rootTS, TS: ts})
+			return &msgState{ts: ts, streamed: true, sentText: txt, lastEnd: time.Now()}
+		}
+		r.log.Warn().Err(err).Msg("native streaming unavailable; falling back to message updates")
+		r.stream = nil
+	}
+	v := r.view(i, texts, snap)
+	blocks := pageBlocks(v)
+	ts, err := r.b.post(ctx, r.channel, rootTS, blocks, pageFallback(v))
+	if err != nil {
+		r.log.Error().Err(err).Int("page", i).Msg("post analysis message")
+		return nil
+	}
+	r.b.link(ctx, CaseMessage{CaseRef: r.caseRef, Channel: r.channel, ThreadTS: rootTS, TS: ts})
+	p := &msgState{ts: ts, sent: mustJSON(blocks), sentKey: viewKey(v), lastEnd: time.Now()}
+	if v.final && v.last {
+		r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: ts, threadTS: rootTS, blocks: blocks})
+	}
+	return p
+}
+
+func pageFallback(v pageView) string {
+	switch {
+	case v.final && v.result != nil && v.result.Err != "":
+		return "⚠️ Analysis failed"
+	case v.final:
+		rc := ""
+		if v.result != nil {
+			rc = v.result.RootCause()
+		}
+		return truncate("✅ Analysis complete. Root cause: "+redactPlain(rc), MaxFallbackChars)
+	}
+	return "🔄 Analysis in progress…"
+}
+
+// sendPage brings page i up to date (the latest text at send time).
+func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
+	_, rootTS := r.Thread()
+	if p.streamed {
+		snap := r.snapshot()
+		texts := splitPages(snap.text, r.b.cfg.MaxMessageChars)
+		complete := i < len(texts)-1 || snap.finished
+		txt := streamText(texts[i], complete)
+		delta := ""
+		if strings.HasPrefix(txt, p.sentText) {
+			delta = txt[len(p.sentText):]
+		} else {
+			r.log.Warn().Msg("streamed text changed behind the stream; sending the rest")
+			if len(txt) > len(p.sentText) {
+				delta = txt[len(p.sentText):]
+			}
+		}
+		var err error
+		if complete {
+			opts := []slack.MsgOption{}
+			if delta != "" {
+				opts = append(opts, slack.MsgOptionMarkdownText(delta))
+			}
+			var blocks []slack.Block
+			if snap.finished && i == len(texts)-1 {
+				blocks = append([]slack.Block{contextBlock(finalHeader(snap.result))}, finalBlocks(snap.result, r.caseRef)...)
+				opts = append(opts, slack.MsgOptionBlocks(blocks...))
+			}
+			_, _, err = r.b.withRetry(ctx, "chat.stopStream", func() (string, string, error) {
+				return r.b.api.StopStreamContext(ctx, r.channel, p.ts, opts...)
+			})
+			if err == nil {
+				p.stopped = true
+				if blocks != nil {
+					r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: p.ts, threadTS: rootTS, blocks: blocks, streamed: true})
+				}
+			}
+		} else if delta != "" {
+			_, _, err = r.b.withRetry(ctx, "chat.appendStream", func() (string, string, error) {
+				return r.b.api.AppendStreamContext(ctx, r.channel, p.ts, slack.MsgOptionMarkdownText(delta))
+			})
+		}
+		p.lastEnd = time.Now()
+		if err != nil {
+			p.failures++
+			r.log.Warn().Err(err).Int("page", i).Msg("stream analysis")
+			return
+		}
+		p.sentText = txt
+		return
+	}
+
+	release, err := r.b.limiter.acquire(ctx)
+	if err != nil {
+		return
+	}
+	// Latest text wins: render after the slot was granted.
+	snap := r.snapshot()
+	texts := splitPages(snap.text, r.b.cfg.MaxMessageChars)
+	v := r.view(i, texts, snap)
+	blocks := pageBlocks(v)
+	js := mustJSON(blocks)
+	if js == p.sent {
+		release()
+		p.sentKey = viewKey(v)
+		return
+	}
+	_, _, _, err = r.b.api.UpdateMessageContext(ctx, r.channel, p.ts,
+		slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(pageFallback(v), false))
+	release()
+	p.lastEnd = time.Now()
+	if err != nil {
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			r.b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
+			r.log.Warn().Dur("retry_after", rl.RetryAfter).Msg("chat.update rate limited")
+			return
+		}
+		p.failures++
+		r.log.Warn().Err(err).Int("page", i).Msg("update analysis message")
+		return
+	}
+	p.sent, p.sentKey = js, viewKey(v)
+	if v.final && v.last {
+		r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: p.ts, threadTS: rootTS, blocks: blocks})
+	}
+}
+
+func finalHeader(r *investigate.Result) string {
+	if r != nil && r.Err != "" {
+		return "⚠️ *Analysis failed:* " + Safe(truncate(r.Err, 500))
+	}
+	return "✅ *Analysis complete*"
+}
+
+// finishRoot shows the outcome on the root message.
+func (r *Reporter) finishRoot(ctx context.Context, snap snapshot) {
+	r.mu.Lock()
+	entry := r.root
+	r.mu.Unlock()
+	r.b.reg.mu.Lock()
+	if snap.result != nil && snap.result.Err != "" {
+		entry.state.phase = phaseFailed
+	} else {
+		entry.state.phase = phaseDone
+		if snap.result != nil {
+			entry.state.rootCause = snap.result.RootCause()
+		}
+	}
+	r.b.reg.mu.Unlock()
+	if err := r.b.updateRoot(ctx, entry); err != nil {
+		r.log.Warn().Err(err).Msg("update root message")
+	}
+}
+
+// streamText is the markdown streamed for a page: redacted and escaped,
+// and, until the page is complete, only whole lines (so redaction, which
+// works on lines, never changes text already sent).
+func streamText(page string, complete bool) string {
+	if !complete {
+		i := strings.LastIndexByte(page, '\n')
+		if i < 0 {
+			return ""
+		}
+		page = page[:i+1]
+	}
+	return Escape(redactString(page))
+}
+
+// splitPages cuts the analysis into message-sized pages at line
+// boundaries. The cut points of full pages never move as text is
+// appended, so earlier messages stay put; a ``` fence open at a cut is
+// closed and reopened.
+func splitPages(text string, max int) []string {
+	if text == "" {
+		return nil
+	}
+	var pages []string
+	for len(text) > max {
+		cut := strings.LastIndexByte(text[:max], '\n')
+		if cut < max/2 {
+			cut = max
+			for cut > 0 && !utf8RuneStart(text[cut]) {
+				cut--
+			}
+		} else {
+			cut++ // keep the newline on the page
+		}
+		page := text[:cut]
+		text = text[cut:]
+		if strings.Count(page, "```")%2 == 1 {
+			page += "\n```"
+			text = "```\n" + text
+		}
+		pages = append(pages, page)
+	}
+	return append(pages, text)
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("!%v", err)
+	}
+	return string(b)
+}

@@ -1,0 +1,63 @@
+package fakeslack
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+func TestWebAPI(t *testing.T) {
+	s := New(Options{UserGroups: map[string][]string{"S1": {"U1", "U2"}}})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+
+	if _, err := slack.New("xoxb-wrong", slack.OptionAPIURL(s.APIURL())).AuthTestContext(ctx); err == nil || err.Error() != "invalid_auth" {
+		t.Errorf("auth.test with a wrong token = %v, want invalid_auth", err)
+	}
+	_, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hi <!here>", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("bye", false)); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := s.Message("C1", ts); !ok || m.Text != "bye" || m.Updates != 1 {
+		t.Errorf("stored message = %+v", m)
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", "1.2", slack.MsgOptionText("x", false)); err == nil {
+		t.Error("updating an unknown message succeeded")
+	}
+	s.RateLimit("chat.update", 2*time.Second)
+	_, _, _, err = api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("again", false))
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter != 2*time.Second {
+		t.Errorf("rate-limited update = %v, want RateLimitedError after 2s", err)
+	}
+	if calls := s.Calls("chat.update"); len(calls) != 3 || calls[2].Status != 429 {
+		t.Errorf("recorded chat.update calls = %+v", calls)
+	}
+	members, err := api.GetUserGroupMembersContext(ctx, "S1")
+	if err != nil || len(members) != 2 {
+		t.Errorf("usergroups.users.list = %v, %v", members, err)
+	}
+	_, sts, err := api.StartStreamContext(ctx, "C1", slack.MsgOptionTS(ts), slack.MsgOptionMarkdownText("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.AppendStreamContext(ctx, "C1", sts, slack.MsgOptionMarkdownText("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.StopStreamContext(ctx, "C1", sts, slack.MsgOptionMarkdownText("c")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.AppendStreamContext(ctx, "C1", sts, slack.MsgOptionMarkdownText("d")); err == nil {
+		t.Error("appending to a stopped stream succeeded")
+	}
+	if m, _ := s.Message("C1", sts); m.Markdown != "abc" || m.ThreadTS != ts {
+		t.Errorf("stream = %+v", m)
+	}
+}
