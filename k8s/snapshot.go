@@ -45,7 +45,10 @@ type Snapshot struct {
 	// Events are the events of the objects involved, then the namespace's
 	// most recent ones (at most 20), newest last.
 	Events []corev1.Event
-	Logs   []ContainerLog
+	// InvolvedEvents is how many of the first Events concern the objects
+	// involved; the rest are the namespace's other recent events.
+	InvolvedEvents int
+	Logs           []ContainerLog
 
 	ReplicaSets  []appsv1.ReplicaSet
 	Deployments  []appsv1.Deployment
@@ -64,6 +67,9 @@ type Snapshot struct {
 	// ("configmap/shop/app-settings", "secret/shop/db", "pvc/shop/data",
 	// "serviceaccount/shop/runner"); checked by name only, never read.
 	MissingRefs []string
+	// NotFound are objects the alert's target named that do not exist
+	// ("pod/shop/web-0", "service/web/frontend", "node/worker-9").
+	NotFound []string
 
 	PVCs           []corev1.PersistentVolumeClaim
 	PVs            []corev1.PersistentVolume

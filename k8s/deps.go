@@ -1,0 +1,249 @@
+package k8s
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// maxDependencies bounds the Services followed from logs and environment.
+const maxDependencies = 3
+
+var (
+	// svcDNS matches a cluster DNS name: name.namespace.svc[.cluster.local].
+	svcDNS = regexp.MustCompile(`\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\b`)
+	// hostPort matches host:port, and URL hosts.
+	hostPort = regexp.MustCompile(`(?:^|[\s/@"'=(])([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)(?::\d{2,5}\b|/)`)
+)
+
+// dependency is a Service the investigated pods talk to.
+type dependency struct {
+	ns, name string
+	// certain is true for a name.ns.svc reference: it can only be a
+	// Service.
+	certain bool
+	// inError is true when an error-looking log line names it.
+	inError bool
+}
+
+// dependencyTexts gathers the text where the pods name their dependencies:
+// environment values, commands and arguments, the data of the ConfigMaps
+// they reference, and their logs (error lines flagged).
+func dependencyTexts(pods []corev1.Pod, cms []corev1.ConfigMap, logs []ContainerLog) (texts, errorLines []string) {
+	for _, p := range pods {
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+			for _, e := range c.Env {
+				if e.Value != "" {
+					texts = append(texts, e.Value)
+				}
+			}
+			texts = append(texts, strings.Join(c.Args, " "), strings.Join(c.Command, " "))
+		}
+	}
+	for _, cm := range cms {
+		keys := make([]string, 0, len(cm.Data))
+		for k := range cm.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			texts = append(texts, strings.Split(cm.Data[k], "\n")...)
+		}
+	}
+	for _, l := range logs {
+		for _, line := range l.Lines {
+			texts = append(texts, line)
+			if errorLine.MatchString(line) {
+				errorLines = append(errorLines, line)
+			}
+		}
+	}
+	return texts, errorLines
+}
+
+// findDependencies extracts the Services named in the texts (other than
+// the pods' own Services): name.ns.svc anywhere, and names of known
+// Services of the namespace as host:port, URL host or a bare value.
+func findDependencies(ns string, texts, errorLines []string, own, known []corev1.Service) []dependency {
+	found := map[[2]string]*dependency{}
+	isOwn := func(dns, name string) bool {
+		return slices.ContainsFunc(own, func(s corev1.Service) bool { return s.Namespace == dns && s.Name == name })
+	}
+	add := func(dns, name string, certain bool) {
+		if isOwn(dns, name) {
+			return
+		}
+		k := [2]string{dns, name}
+		if d, ok := found[k]; ok {
+			d.certain = d.certain || certain
+			return
+		}
+		found[k] = &dependency{ns: dns, name: name, certain: certain}
+	}
+	isKnown := func(name string) bool {
+		return slices.ContainsFunc(known, func(s corev1.Service) bool { return s.Name == name })
+	}
+	for _, t := range texts {
+		for _, m := range svcDNS.FindAllStringSubmatch(t, -1) {
+			add(m[2], m[1], true)
+		}
+		for _, m := range hostPort.FindAllStringSubmatch(t, -1) {
+			if isKnown(m[1]) {
+				add(ns, m[1], false)
+			}
+		}
+		if isKnown(t) {
+			add(ns, t, false)
+		}
+	}
+	for _, d := range found {
+		for _, l := range errorLines {
+			if strings.Contains(l, d.name+"."+d.ns) || (d.ns == ns && hostPortMentions(l, d.name)) {
+				d.inError = true
+				break
+			}
+		}
+	}
+	out := make([]dependency, 0, len(found))
+	for _, d := range found {
+		out = append(out, *d)
+	}
+	sortDependencies(out)
+	return out
+}
+
+// hostPortMentions reports whether a line names host as host:port or URL host.
+func hostPortMentions(line, host string) bool {
+	for _, m := range hostPort.FindAllStringSubmatch(line, -1) {
+		if m[1] == host {
+			return true
+		}
+	}
+	return false
+}
+
+// sortDependencies puts the ones named in errors first, then certain ones.
+func sortDependencies(ds []dependency) {
+	sort.Slice(ds, func(i, j int) bool {
+		if ds[i].inError != ds[j].inError {
+			return ds[i].inError
+		}
+		if ds[i].certain != ds[j].certain {
+			return ds[i].certain
+		}
+		if ds[i].ns != ds[j].ns {
+			return ds[i].ns < ds[j].ns
+		}
+		return ds[i].name < ds[j].name
+	})
+}
+
+// TODO: when a name.ns.svc is missing, look for a Service of the same name
+// in another namespace (one list across namespaces) and report it as the
+// likely intended target (unleash.tools vs platform/unleash).
+//
+// collectDependencies follows the Services the pods' environment and logs
+// name: the Service, its EndpointSlices and Endpoints, and the pods behind
+// it (RelatedPods) — a crash loop is often a dependency that is down. A
+// name.ns.svc that does not exist is recorded in MissingRefs.
+func collectDependencies(ctx context.Context, r *run) error {
+	pods, _ := r.podsSnapshot()
+	if len(pods) == 0 {
+		return nil
+	}
+	known, err := r.listServices(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	own := slices.Clone(r.snap.Services)
+	logs := slices.Clone(r.snap.Logs)
+	cms := slices.Clone(r.snap.ConfigMaps)
+	r.mu.Unlock()
+	texts, errorLines := dependencyTexts(pods, cms, logs)
+	deps := findDependencies(r.ns, texts, errorLines, own, known)
+	// Read the Services of the namespaces named (a few), and flag those
+	// whose ClusterIP an error line names (nginx logs upstream IPs).
+	var errs []error
+	svcsByNS := map[string][]corev1.Service{}
+	for _, d := range deps {
+		if _, ok := svcsByNS[d.ns]; ok || len(svcsByNS) >= maxEventNamespaces {
+			continue
+		}
+		svcs, err := r.listServices(ctx, d.ns)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		svcsByNS[d.ns] = svcs
+	}
+	for i := range deps {
+		for _, s := range svcsByNS[deps[i].ns] {
+			if s.Name == deps[i].name && s.Spec.ClusterIP != "" && s.Spec.ClusterIP != "None" {
+				for _, l := range errorLines {
+					if strings.Contains(l, s.Spec.ClusterIP) {
+						deps[i].inError = true
+					}
+				}
+			}
+		}
+	}
+	sortDependencies(deps)
+	followed := 0
+	for _, d := range deps {
+		if followed == maxDependencies {
+			break
+		}
+		svcs, ok := svcsByNS[d.ns]
+		if !ok {
+			continue
+		}
+		i := slices.IndexFunc(svcs, func(s corev1.Service) bool { return s.Name == d.name })
+		if i < 0 {
+			// Only a name the pods fail to reach is worth reporting: a
+			// reference alone may be optional or unused.
+			if d.certain && d.inError {
+				r.mu.Lock()
+				r.snap.MissingRefs = append(r.snap.MissingRefs, "service/"+d.ns+"/"+d.name)
+				r.mu.Unlock()
+			}
+			continue
+		}
+		svc := svcs[i]
+		followed++
+		r.mu.Lock()
+		r.deps = append(r.deps, d.ns+"/"+d.name)
+		r.mu.Unlock()
+		slicesFor, eps, err := r.endpointsOf(ctx, d.ns, []corev1.Service{svc}, true)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		backing, err := r.listPods(ctx, d.ns)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		var selected []corev1.Pod
+		for _, p := range backing {
+			if selects(svc.Spec.Selector, p.Labels) {
+				selected = append(selected, p)
+			}
+		}
+		sortByTrouble(selected)
+		if len(selected) > maxPrimaryPods {
+			selected = selected[:maxPrimaryPods]
+		}
+		r.addRelated(selected...)
+		r.mu.Lock()
+		if !slices.ContainsFunc(r.snap.Services, func(x corev1.Service) bool { return x.Namespace == svc.Namespace && x.Name == svc.Name }) {
+			r.snap.Services = append(r.snap.Services, svc)
+			r.snap.EndpointSlices = append(r.snap.EndpointSlices, slicesFor...)
+			r.snap.Endpoints = append(r.snap.Endpoints, eps...)
+		}
+		r.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,203 @@
+package k8s
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// maxReplicaSetsPerDeployment bounds the rollout history kept per Deployment.
+const maxReplicaSetsPerDeployment = 3
+
+// collectOwners reads the controllers of the pods: ReplicaSet → Deployment
+// (with the Deployment's recent ReplicaSets, for the rollout state),
+// StatefulSet, DaemonSet, Job. Owners already read while resolving the
+// target are not read again.
+func collectOwners(ctx context.Context, r *run) error {
+	pods, related := r.podsSnapshot()
+	type ref struct{ ns, kind, name string }
+	var refs []ref
+	seen := map[ref]bool{}
+	for _, p := range append(pods, related...) {
+		if o := controllerOf(&p); o != nil {
+			k := ref{p.Namespace, o.Kind, o.Name}
+			if !seen[k] {
+				seen[k] = true
+				refs = append(refs, k)
+			}
+		}
+	}
+	r.mu.Lock()
+	have := map[ref]bool{}
+	for _, d := range r.snap.Deployments {
+		have[ref{d.Namespace, "Deployment", d.Name}] = true
+	}
+	for _, x := range r.snap.StatefulSets {
+		have[ref{x.Namespace, "StatefulSet", x.Name}] = true
+	}
+	for _, x := range r.snap.DaemonSets {
+		have[ref{x.Namespace, "DaemonSet", x.Name}] = true
+	}
+	for _, x := range r.snap.Jobs {
+		have[ref{x.Namespace, "Job", x.Name}] = true
+	}
+	r.mu.Unlock()
+
+	var errs []error
+	keep := func(err error) {
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	rsByNS := map[string][]appsv1.ReplicaSet{}
+	var deployments []ref
+	for _, o := range refs {
+		if have[o] {
+			continue
+		}
+		switch o.kind {
+		case "ReplicaSet":
+			list, ok := rsByNS[o.ns]
+			if !ok {
+				r.count(1)
+				l, err := r.g.cs.AppsV1().ReplicaSets(o.ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					keep(fmt.Errorf("list replicasets in %s: %w", o.ns, err))
+					continue
+				}
+				list = l.Items
+				rsByNS[o.ns] = list
+			}
+			for _, rs := range list {
+				if rs.Name != o.name {
+					continue
+				}
+				if d := metav1.GetControllerOf(&rs); d != nil && d.Kind == "Deployment" {
+					k := ref{o.ns, "Deployment", d.Name}
+					if !slices.Contains(deployments, k) {
+						deployments = append(deployments, k)
+					}
+				} else {
+					r.mu.Lock()
+					r.snap.ReplicaSets = append(r.snap.ReplicaSets, rs)
+					r.mu.Unlock()
+				}
+			}
+		case "StatefulSet":
+			r.count(1)
+			x, err := r.g.cs.AppsV1().StatefulSets(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			keep(wrapGet("statefulset", o.ns, o.name, err))
+			if err == nil {
+				r.mu.Lock()
+				r.snap.StatefulSets = append(r.snap.StatefulSets, *x)
+				r.mu.Unlock()
+			}
+		case "DaemonSet":
+			r.count(1)
+			x, err := r.g.cs.AppsV1().DaemonSets(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			keep(wrapGet("daemonset", o.ns, o.name, err))
+			if err == nil {
+				r.mu.Lock()
+				r.snap.DaemonSets = append(r.snap.DaemonSets, *x)
+				r.mu.Unlock()
+			}
+		case "Job":
+			r.count(1)
+			x, err := r.g.cs.BatchV1().Jobs(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			keep(wrapGet("job", o.ns, o.name, err))
+			if err == nil {
+				r.mu.Lock()
+				r.snap.Jobs = append(r.snap.Jobs, *x)
+				r.mu.Unlock()
+			}
+		}
+	}
+	// Deployments read while resolving still need their ReplicaSets.
+	r.mu.Lock()
+	for _, d := range r.snap.Deployments {
+		k := ref{d.Namespace, "Deployment", d.Name}
+		if !slices.Contains(deployments, k) {
+			deployments = append(deployments, k)
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range deployments {
+		if !have[d] {
+			r.count(1)
+			dep, err := r.g.cs.AppsV1().Deployments(d.ns).Get(ctx, d.name, metav1.GetOptions{})
+			keep(wrapGet("deployment", d.ns, d.name, err))
+			if err == nil {
+				r.mu.Lock()
+				r.snap.Deployments = append(r.snap.Deployments, *dep)
+				r.mu.Unlock()
+			}
+		}
+		list, ok := rsByNS[d.ns]
+		if !ok {
+			r.count(1)
+			l, err := r.g.cs.AppsV1().ReplicaSets(d.ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				keep(fmt.Errorf("list replicasets in %s: %w", d.ns, err))
+				continue
+			}
+			list = l.Items
+			rsByNS[d.ns] = list
+		}
+		owned := ownedReplicaSets(list, d.name)
+		r.mu.Lock()
+		r.snap.ReplicaSets = append(r.snap.ReplicaSets, owned...)
+		r.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// ownedReplicaSets returns the Deployment's newest ReplicaSets (by
+// revision), skipping empty old ones unless they are all there is.
+func ownedReplicaSets(all []appsv1.ReplicaSet, deployment string) []appsv1.ReplicaSet {
+	var out []appsv1.ReplicaSet
+	for _, rs := range all {
+		if o := metav1.GetControllerOf(&rs); o != nil && o.Kind == "Deployment" && o.Name == deployment {
+			out = append(out, rs)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return revision(&out[i]) > revision(&out[j]) })
+	if len(out) > maxReplicaSetsPerDeployment {
+		out = out[:maxReplicaSetsPerDeployment]
+	}
+	return out
+}
+
+func revision(rs *appsv1.ReplicaSet) int {
+	n, _ := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])
+	return n
+}
+
+// wrapGet adds context to a failed get; nil stays nil.
+func wrapGet(kind, ns, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ns == "" {
+		return fmt.Errorf("get %s %s: %w", kind, name, err)
+	}
+	return fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
+}
+
+// podsOf returns the pods (of list) whose namespace is ns.
+func podsOf(list []corev1.Pod, ns string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range list {
+		if p.Namespace == ns {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,525 @@
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// resolve turns the alert's target into the objects to investigate: the
+// pods (Snapshot.Pods, RelatedPods), the node, the workload or Service it
+// names. It fails only when the target cannot be investigated at all.
+func (r *run) resolve(ctx context.Context, t investigate.Target) error {
+	for _, n := range []string{t.Name, t.Namespace, t.Pod, t.Node, t.Service, t.Workload.Name} {
+		if n != "" && !investigate.ValidName(n) {
+			return fmt.Errorf("resolve target: %q is not a valid kubernetes name", n)
+		}
+	}
+	t = dropExporterPod(t)
+	if t.Namespace == "" && !r.nodeCategory() {
+		t.Namespace = r.findNamespace(ctx, t)
+	}
+	r.ns = t.Namespace
+	r.snap.Target = t
+	if r.nodeCategory() || (r.ns == "" && (t.Node != "" || t.IPFromInstance() != "")) {
+		return r.resolveNode(ctx, t)
+	}
+	if r.ns == "" {
+		if r.cat.NeedsNamespace() {
+			return fmt.Errorf("resolve target %s: category %s needs a namespace", t, r.cat)
+		}
+		return nil // DNS: the dns collector looks at kube-system
+	}
+	var err error
+	switch t.Kind {
+	case investigate.KindPod:
+		err = r.resolvePod(ctx, t)
+	case investigate.KindDeployment, investigate.KindStatefulSet, investigate.KindDaemonSet, investigate.KindJob:
+		err = r.resolveWorkload(ctx, t.Workload.Kind, t.Workload.Name)
+	case investigate.KindService:
+		err = r.resolveService(ctx, t.Service)
+	default:
+		err = r.resolveNamespace(ctx)
+	}
+	if err != nil {
+		r.gap("resolve", err)
+	}
+	r.fillTargetHints()
+	return nil
+}
+
+// dropExporterPod removes a pod hint that names the exporter which produced
+// the metric (kube-state-metrics' own pod on a deployment alert), and picks
+// the next most specific object.
+func dropExporterPod(t investigate.Target) investigate.Target {
+	if t.Pod == "" || !isExporterPod(t.Pod) {
+		return t
+	}
+	t.Pod, t.Container = "", ""
+	if t.Kind != investigate.KindPod {
+		return t
+	}
+	switch {
+	case !t.Workload.IsZero():
+		t.Kind, t.Name = t.Workload.Kind, t.Workload.Name
+	case t.Service != "":
+		t.Kind, t.Name = investigate.KindService, t.Service
+	case t.Node != "":
+		t.Kind, t.Name = investigate.KindNode, t.Node
+	case t.Namespace != "":
+		t.Kind, t.Name = investigate.KindNamespace, t.Namespace
+	default:
+		t.Kind, t.Name = "", ""
+	}
+	return t
+}
+
+// fillTargetHints completes the resolved target from the pods found.
+func (r *run) fillTargetHints() {
+	t := &r.snap.Target
+	if len(r.snap.Pods) == 0 {
+		return
+	}
+	p := &r.snap.Pods[0]
+	if t.Pod == "" || r.snap.TargetGone {
+		t.Pod = p.Name
+	}
+	if t.Node == "" {
+		t.Node = p.Spec.NodeName
+	}
+	if t.Container == "" {
+		t.Container = troubledContainer(p)
+	}
+	if t.Workload.IsZero() {
+		if ref := controllerOf(p); ref != nil {
+			switch ref.Kind {
+			case "ReplicaSet":
+				if d := deploymentOfReplicaSet(ref.Name); d != "" {
+					t.Workload = investigate.Ref{Kind: investigate.KindDeployment, Name: d}
+				}
+			case "StatefulSet":
+				t.Workload = investigate.Ref{Kind: investigate.KindStatefulSet, Name: ref.Name}
+			case "DaemonSet":
+				t.Workload = investigate.Ref{Kind: investigate.KindDaemonSet, Name: ref.Name}
+			case "Job":
+				t.Workload = investigate.Ref{Kind: investigate.KindJob, Name: ref.Name}
+			}
+		}
+	}
+}
+
+// troubledContainer names the pod's most troubled container (init first).
+func troubledContainer(p *corev1.Pod) string {
+	best, score := "", -1
+	all := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, cs := range all {
+		s := 0
+		switch {
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "PodInitializing":
+			s = 3
+		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+			s = 3
+		case !cs.Ready && cs.State.Terminated == nil:
+			s = 2
+		case cs.RestartCount > 0:
+			s = 1
+		}
+		if s > score {
+			best, score = cs.Name, s
+		}
+	}
+	if best == "" && len(p.Spec.Containers) > 0 {
+		best = p.Spec.Containers[0].Name
+	}
+	return best
+}
+
+// resolvePod reads the target pod, or investigates through its owner when
+// it is gone.
+func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
+	r.count(1)
+	pod, err := r.g.cs.CoreV1().Pods(r.ns).Get(ctx, t.Pod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		r.snap.TargetGone = true
+		r.snap.NotFound = append(r.snap.NotFound, "pod/"+r.ns+"/"+t.Pod)
+		if !t.Workload.IsZero() {
+			return r.resolveWorkload(ctx, t.Workload.Kind, t.Workload.Name)
+		}
+		return r.resolveGonePod(ctx, t.Pod)
+	}
+	if err != nil {
+		return fmt.Errorf("get pod %s/%s: %w", r.ns, t.Pod, err)
+	}
+	r.snap.Pods = []corev1.Pod{*pod}
+	ref := controllerOf(pod)
+	if ref == nil {
+		return nil
+	}
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if p.Name == pod.Name {
+			continue
+		}
+		if o := controllerOf(&p); o != nil && o.UID == ref.UID && o.Name == ref.Name {
+			r.snap.RelatedPods = append(r.snap.RelatedPods, p)
+		}
+	}
+	sortByTrouble(r.snap.RelatedPods)
+	return nil
+}
+
+// resolveGonePod finds the pods of the owner a vanished pod's name implies,
+// with one list request.
+func (r *run) resolveGonePod(ctx context.Context, name string) error {
+	guess := guessOwner(name)
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	var mine []corev1.Pod
+	for _, p := range all {
+		if guess.matches(&p) {
+			mine = append(mine, p)
+		}
+	}
+	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
+	switch {
+	case guess.Deployment != "":
+		r.snap.Target.Workload = investigate.Ref{Kind: investigate.KindDeployment, Name: guess.Deployment}
+	case guess.StatefulSet != "":
+		r.snap.Target.Workload = investigate.Ref{Kind: investigate.KindStatefulSet, Name: guess.StatefulSet}
+	}
+	return nil
+}
+
+// resolveWorkload reads the workload and splits its pods into unhealthy
+// (Pods) and healthy (RelatedPods).
+func (r *run) resolveWorkload(ctx context.Context, kind investigate.Kind, name string) error {
+	var (
+		selector *metav1.LabelSelector
+		err      error
+	)
+	r.count(1)
+	apps := r.g.cs.AppsV1()
+	switch kind {
+	case investigate.KindDeployment:
+		dep, e := apps.Deployments(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if e == nil {
+			r.snap.Deployments = append(r.snap.Deployments, *dep)
+			selector = dep.Spec.Selector
+		}
+		err = e
+	case investigate.KindStatefulSet:
+		sts, e := apps.StatefulSets(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if e == nil {
+			r.snap.StatefulSets = append(r.snap.StatefulSets, *sts)
+			selector = sts.Spec.Selector
+		}
+		err = e
+	case investigate.KindDaemonSet:
+		ds, e := apps.DaemonSets(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if e == nil {
+			r.snap.DaemonSets = append(r.snap.DaemonSets, *ds)
+			selector = ds.Spec.Selector
+		}
+		err = e
+	case investigate.KindJob:
+		job, e := r.g.cs.BatchV1().Jobs(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if e == nil {
+			r.snap.Jobs = append(r.snap.Jobs, *job)
+			selector = job.Spec.Selector
+		}
+		err = e
+	default:
+		return fmt.Errorf("resolve workload: unsupported kind %q", kind)
+	}
+	if apierrors.IsNotFound(err) {
+		r.snap.TargetGone = true
+		r.snap.NotFound = append(r.snap.NotFound, string(kind)+"/"+r.ns+"/"+name)
+		// Its pods may linger (orphaned or terminating): look by name.
+		return r.resolvePodsByOwnerName(ctx, kind, name)
+	}
+	if err != nil {
+		return fmt.Errorf("get %s %s/%s: %w", kind, r.ns, name, err)
+	}
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	sel, serr := metav1.LabelSelectorAsSelector(selector)
+	var mine []corev1.Pod
+	for _, p := range all {
+		switch {
+		case serr == nil && selector != nil && !sel.Empty() && sel.Matches(labels.Set(p.Labels)):
+			mine = append(mine, p)
+		case ownedBy(&p, kind, name):
+			mine = append(mine, p)
+		}
+	}
+	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
+	return nil
+}
+
+// resolvePodsByOwnerName finds the pods of a workload that is gone.
+func (r *run) resolvePodsByOwnerName(ctx context.Context, kind investigate.Kind, name string) error {
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	var mine []corev1.Pod
+	for _, p := range all {
+		if ownedBy(&p, kind, name) {
+			mine = append(mine, p)
+		}
+	}
+	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
+	return nil
+}
+
+// ownedBy reports whether the pod's controller is (or, for a Deployment,
+// descends from) the named workload.
+func ownedBy(p *corev1.Pod, kind investigate.Kind, name string) bool {
+	ref := controllerOf(p)
+	if ref == nil {
+		return false
+	}
+	switch kind {
+	case investigate.KindDeployment:
+		return ref.Kind == "ReplicaSet" && deploymentOfReplicaSet(ref.Name) == name
+	case investigate.KindStatefulSet:
+		return ref.Kind == "StatefulSet" && ref.Name == name
+	case investigate.KindDaemonSet:
+		return ref.Kind == "DaemonSet" && ref.Name == name
+	case investigate.KindJob:
+		return ref.Kind == "Job" && ref.Name == name
+	}
+	return false
+}
+
+// resolveService reads the Service; its selected pods are investigated and
+// near-miss pods (almost matching labels, similar names) kept as related.
+func (r *run) resolveService(ctx context.Context, name string) error {
+	r.count(1)
+	svc, err := r.g.cs.CoreV1().Services(r.ns).Get(ctx, name, metav1.GetOptions{})
+	var selector map[string]string
+	found := false
+	switch {
+	case apierrors.IsNotFound(err):
+		r.snap.NotFound = append(r.snap.NotFound, "service/"+r.ns+"/"+name)
+	case err != nil:
+		return fmt.Errorf("get service %s/%s: %w", r.ns, name, err)
+	default:
+		r.snap.Services = append(r.snap.Services, *svc)
+		selector, found = svc.Spec.Selector, true
+	}
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	var selected, near []corev1.Pod
+	for _, p := range all {
+		switch {
+		case selects(selector, p.Labels):
+			selected = append(selected, p)
+		case nearMiss(name, selector, &p):
+			near = append(near, p)
+		}
+	}
+	if !found {
+		// No Service: the pods named like it are what the alert is about.
+		selected, near = near, nil
+	}
+	primary, rest := splitByHealth(selected, true)
+	r.snap.Pods = primary
+	sortByTrouble(near)
+	r.snap.RelatedPods = append(rest, near...)
+	return nil
+}
+
+// resolveNamespace investigates the unhealthy pods of the namespace.
+func (r *run) resolveNamespace(ctx context.Context) error {
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	primary, _ := splitByHealth(all, false)
+	r.snap.Pods = primary
+	return nil
+}
+
+// resolveNode finds the node (by name, by the instance's IP, through the
+// target pod, else the nodes in trouble) and the pods on it.
+func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
+	name := t.Node
+	if name == "" && t.IPFromInstance() != "" {
+		nodes, err := r.listNodes(ctx)
+		if err != nil {
+			r.gap("resolve", err)
+		}
+		ip := t.IPFromInstance()
+		for _, n := range nodes {
+			if slices.ContainsFunc(n.Status.Addresses, func(a corev1.NodeAddress) bool { return a.Address == ip }) {
+				name = n.Name
+				break
+			}
+		}
+	}
+	if name == "" && t.Pod != "" && t.Namespace != "" {
+		r.count(1)
+		if p, err := r.g.cs.CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{}); err == nil {
+			name = p.Spec.NodeName
+		}
+	}
+	if name == "" {
+		nodes, err := r.listNodes(ctx)
+		if err != nil {
+			r.gap("resolve", err)
+			return nil
+		}
+		for _, n := range nodes {
+			if nodeTrouble(&n) {
+				name = n.Name
+				break
+			}
+		}
+	}
+	if name == "" {
+		if r.cat.NeedsNamespace() && r.ns == "" {
+			return fmt.Errorf("resolve target %s: no node or namespace to investigate", t)
+		}
+		return nil
+	}
+	r.node = name
+	r.snap.Target.Node = name
+	if r.nodeCategory() || r.snap.Target.Kind == "" {
+		r.snap.Target.Kind, r.snap.Target.Name = investigate.KindNode, name
+		r.snap.Target.Namespace = ""
+		r.ns = ""
+	}
+	r.count(1)
+	node, err := r.g.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		r.snap.TargetGone = true
+		r.snap.NotFound = append(r.snap.NotFound, "node/"+name)
+	case err != nil:
+		r.gap("resolve", fmt.Errorf("get node %s: %w", name, err))
+	default:
+		r.snap.Nodes = append(r.snap.Nodes, *node)
+	}
+	r.count(1)
+	l, err := r.g.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+	if err != nil {
+		r.gap("resolve", fmt.Errorf("list pods on node %s: %w", name, err))
+		return nil
+	}
+	var onNode []corev1.Pod
+	for _, p := range l.Items { // the fake clientset ignores field selectors
+		if p.Spec.NodeName == name {
+			onNode = append(onNode, p)
+		}
+	}
+	r.snap.Pods, r.snap.RelatedPods = splitByHealth(onNode, false)
+	return nil
+}
+
+// nodeTrouble reports whether a node is not Ready or under pressure.
+func nodeTrouble(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		switch c.Type {
+		case corev1.NodeReady:
+			if c.Status != corev1.ConditionTrue {
+				return true
+			}
+		default:
+			if c.Status == corev1.ConditionTrue {
+				return true
+			}
+		}
+	}
+	return n.Spec.Unschedulable
+}
+
+// findNamespace looks a namespaced target without namespace up in all
+// namespaces (one list request, name filtered in code too); it returns the
+// namespace when exactly one object of that kind and name exists.
+func (r *run) findNamespace(ctx context.Context, t investigate.Target) string {
+	if t.Name == "" {
+		return ""
+	}
+	opts := metav1.ListOptions{FieldSelector: "metadata.name=" + t.Name}
+	var metas []metav1.ObjectMeta
+	var err error
+	switch t.Kind {
+	case investigate.KindPod:
+		var l *corev1.PodList
+		if l, err = r.g.cs.CoreV1().Pods("").List(ctx, opts); err == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	case investigate.KindService:
+		var l *corev1.ServiceList
+		if l, err = r.g.cs.CoreV1().Services("").List(ctx, opts); err == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	case investigate.KindDeployment:
+		l, e := r.g.cs.AppsV1().Deployments("").List(ctx, opts)
+		if err = e; e == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	case investigate.KindStatefulSet:
+		l, e := r.g.cs.AppsV1().StatefulSets("").List(ctx, opts)
+		if err = e; e == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	case investigate.KindDaemonSet:
+		l, e := r.g.cs.AppsV1().DaemonSets("").List(ctx, opts)
+		if err = e; e == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	case investigate.KindJob:
+		l, e := r.g.cs.BatchV1().Jobs("").List(ctx, opts)
+		if err = e; e == nil {
+			for _, x := range l.Items {
+				metas = append(metas, x.ObjectMeta)
+			}
+		}
+	default:
+		return ""
+	}
+	r.count(1)
+	if err != nil {
+		r.gap("resolve", fmt.Errorf("find %s %s in all namespaces: %w", t.Kind, t.Name, err))
+		return ""
+	}
+	ns := ""
+	for _, m := range metas {
+		if m.Name != t.Name { // the fake clientset ignores field selectors
+			continue
+		}
+		if ns != "" && ns != m.Namespace {
+			return "" // ambiguous
+		}
+		ns = m.Namespace
+	}
+	return ns
+}

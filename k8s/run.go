@@ -1,0 +1,175 @@
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// run is the state of one Gather call. Collectors read the resolved target
+// and write into snap under mu; API lists shared by several collectors go
+// through the caches, and every request is counted.
+type run struct {
+	g        *Gatherer
+	cat      investigate.Category
+	snap     *Snapshot
+	requests atomic.Int64
+	mu       sync.Mutex
+
+	// ns is the namespace of the investigation ("" for node and DNS targets).
+	ns string
+	// node is the node under investigation (node categories).
+	node string
+	// deps are Services the pods' logs and env name ("ns/name").
+	deps []string
+
+	pods   onceMap[[]corev1.Pod]
+	svcs   onceMap[[]corev1.Service]
+	slices onceMap[[]discoveryv1.EndpointSlice]
+	events onceMap[[]corev1.Event]
+	nodes  onceMap[[]corev1.Node]
+}
+
+func newRun(g *Gatherer, c investigate.Category) *run {
+	return &run{g: g, cat: c, snap: &Snapshot{Category: c, Budget: g.budget}}
+}
+
+// count records n API requests.
+func (r *run) count(n int) { r.requests.Add(int64(n)) }
+
+// has reports whether the category needs the scope.
+func (r *run) has(s investigate.Scope) bool { return slices.Contains(r.cat.Scopes(), s) }
+
+// nodeCategory reports whether the investigation is about a node.
+func (r *run) nodeCategory() bool { return r.has(investigate.ScopeNode) }
+
+// listPods lists the pods of a namespace once per run ("" = all namespaces).
+func (r *run) listPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
+	return r.pods.get(ns, func() ([]corev1.Pod, error) {
+		r.count(1)
+		l, err := r.g.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list pods in %s: %w", nsName(ns), err)
+		}
+		return l.Items, nil
+	})
+}
+
+// listServices lists the Services of a namespace once per run.
+func (r *run) listServices(ctx context.Context, ns string) ([]corev1.Service, error) {
+	return r.svcs.get(ns, func() ([]corev1.Service, error) {
+		r.count(1)
+		l, err := r.g.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list services in %s: %w", nsName(ns), err)
+		}
+		return l.Items, nil
+	})
+}
+
+// listSlices lists the EndpointSlices of a namespace once per run.
+func (r *run) listSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
+	return r.slices.get(ns, func() ([]discoveryv1.EndpointSlice, error) {
+		r.count(1)
+		l, err := r.g.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list endpointslices in %s: %w", nsName(ns), err)
+		}
+		return l.Items, nil
+	})
+}
+
+// listEvents lists the events of a namespace once per run.
+func (r *run) listEvents(ctx context.Context, ns string) ([]corev1.Event, error) {
+	return r.events.get(ns, func() ([]corev1.Event, error) {
+		r.count(1)
+		l, err := r.g.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list events in %s: %w", nsName(ns), err)
+		}
+		return l.Items, nil
+	})
+}
+
+// listNodes lists the cluster's nodes once per run.
+func (r *run) listNodes(ctx context.Context) ([]corev1.Node, error) {
+	return r.nodes.get("", func() ([]corev1.Node, error) {
+		r.count(1)
+		l, err := r.g.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list nodes: %w", err)
+		}
+		return l.Items, nil
+	})
+}
+
+func nsName(ns string) string {
+	if ns == "" {
+		return "all namespaces"
+	}
+	return ns
+}
+
+// phases returns the collectors to run, in dependent phases: the first
+// gathers from the resolved pods, the second follows the dependencies their
+// logs name, the third reads storage of all pods found, the last reads the
+// events of every object involved.
+func (r *run) phases() [][]collector {
+	var p1 []collector
+	if len(r.snap.Pods) > 0 {
+		p1 = append(p1, collector{"logs", collectLogs}, collector{"refs", collectRefs})
+	}
+	if r.ns != "" || r.snap.Target.Kind == investigate.KindService {
+		p1 = append(p1, collector{"services", collectServices})
+	}
+	p1 = append(p1, collector{"nodes", collectNodes})
+	if r.has(investigate.ScopeResource) || r.nodeCategory() {
+		p1 = append(p1, collector{"resources", collectResources})
+	}
+	if r.has(investigate.ScopeNetwork) {
+		p1 = append(p1, collector{"dns", collectDNS})
+	}
+	var p2 []collector
+	if r.ns != "" && !r.nodeCategory() {
+		p2 = append(p2, collector{"dependencies", collectDependencies})
+	}
+	p3 := []collector{{"storage", collectStorage}}
+	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {
+		p3 = append(p3, collector{"owners", collectOwners})
+	}
+	if r.has(investigate.ScopeNetwork) {
+		p3 = append(p3, collector{"network", collectNetworkPolicies})
+	}
+	p4 := []collector{{"events", collectEvents}}
+	return [][]collector{p1, p2, p3, p4}
+}
+
+// podsSnapshot returns copies of the pod slices under the lock.
+func (r *run) podsSnapshot() (pods, related []corev1.Pod) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.snap.Pods), slices.Clone(r.snap.RelatedPods)
+}
+
+// addRelated appends pods to RelatedPods unless already present.
+func (r *run) addRelated(pods ...corev1.Pod) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range pods {
+		if !containsPod(r.snap.Pods, p) && !containsPod(r.snap.RelatedPods, p) {
+			r.snap.RelatedPods = append(r.snap.RelatedPods, p)
+		}
+	}
+}
+
+func containsPod(list []corev1.Pod, p corev1.Pod) bool {
+	return slices.ContainsFunc(list, func(q corev1.Pod) bool { return q.Namespace == p.Namespace && q.Name == p.Name })
+}

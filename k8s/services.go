@@ -1,0 +1,104 @@
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// maxNamespaceServices bounds the Services kept for a namespace-wide target.
+const maxNamespaceServices = 10
+
+// collectServices reads the Services in front of the investigated pods (or
+// the target Service, or every Service of a namespace target) with their
+// EndpointSlices and, for service categories, their Endpoints.
+func collectServices(ctx context.Context, r *run) error {
+	pods, related := r.podsSnapshot()
+	svcs, err := r.listServices(ctx, r.ns)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	var relevant []corev1.Service
+	for _, s := range r.snap.Services {
+		relevant = append(relevant, s)
+	}
+	r.mu.Unlock()
+	namespaceTarget := r.snap.Target.Kind == investigate.KindNamespace || r.snap.Target.Kind == ""
+	for _, s := range svcs {
+		if slices.ContainsFunc(relevant, func(x corev1.Service) bool { return x.Name == s.Name }) {
+			continue
+		}
+		matched := slices.ContainsFunc(podsOf(append(pods, related...), s.Namespace), func(p corev1.Pod) bool { return selects(s.Spec.Selector, p.Labels) })
+		if matched || (namespaceTarget && r.has(investigate.ScopeService) && len(relevant) < maxNamespaceServices) {
+			relevant = append(relevant, s)
+		}
+	}
+	if len(relevant) == 0 {
+		return nil
+	}
+	slicesFor, endpoints, err := r.endpointsOf(ctx, r.ns, relevant, r.has(investigate.ScopeService))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range relevant {
+		if !slices.ContainsFunc(r.snap.Services, func(x corev1.Service) bool { return x.Namespace == s.Namespace && x.Name == s.Name }) {
+			r.snap.Services = append(r.snap.Services, s)
+		}
+	}
+	r.snap.EndpointSlices = append(r.snap.EndpointSlices, slicesFor...)
+	r.snap.Endpoints = append(r.snap.Endpoints, endpoints...)
+	return err
+}
+
+// endpointsOf returns the EndpointSlices (and, when withEndpoints, the
+// Endpoints) of the Services, all in namespace ns.
+func (r *run) endpointsOf(ctx context.Context, ns string, svcs []corev1.Service, withEndpoints bool) ([]discoveryv1.EndpointSlice, []corev1.Endpoints, error) {
+	all, err := r.listSlices(ctx, ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	var slicesFor []discoveryv1.EndpointSlice
+	for _, es := range all {
+		name := es.Labels[discoveryv1.LabelServiceName]
+		if slices.ContainsFunc(svcs, func(s corev1.Service) bool { return s.Name == name }) {
+			slicesFor = append(slicesFor, es)
+		}
+	}
+	if !withEndpoints {
+		return slicesFor, nil, nil
+	}
+	var eps []corev1.Endpoints
+	for _, s := range svcs {
+		r.count(1)
+		ep, err := r.g.cs.CoreV1().Endpoints(ns).Get(ctx, s.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return slicesFor, eps, fmt.Errorf("get endpoints %s/%s: %w", ns, s.Name, err)
+		}
+		eps = append(eps, *ep)
+	}
+	return slicesFor, eps, nil
+}
+
+// readyEndpoints counts the ready and not-ready endpoints of EndpointSlices.
+func readyEndpoints(slicesFor []discoveryv1.EndpointSlice) (ready, notReady int) {
+	for _, es := range slicesFor {
+		for _, e := range es.Endpoints {
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				ready++
+			} else {
+				notReady++
+			}
+		}
+	}
+	return ready, notReady
+}

@@ -1,0 +1,158 @@
+package scenario
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/k8s"
+)
+
+// sharedRoots are the scenario sets kept beside the repository.
+var sharedRoots = []string{
+	filepath.Join("..", "..", "shared", "scenarios"),
+	filepath.Join("..", "..", "shared", "external-scenarios", "holmesgpt"),
+}
+
+func loadShared(t testing.TB) []*Scenario {
+	t.Helper()
+	var all []*Scenario
+	for _, root := range sharedRoots {
+		if _, err := os.Stat(root); err != nil {
+			t.Skipf("shared scenarios not present at %s (they live beside the repository, not in it): %v", root, err)
+		}
+		ss, err := LoadAll(os.DirFS(root), ".")
+		if err != nil {
+			t.Fatalf("load %s: %v", root, err)
+		}
+		all = append(all, ss...)
+	}
+	return all
+}
+
+func TestLoadAllSharedScenarios(t *testing.T) {
+	all := loadShared(t)
+	if len(all) != 28 {
+		t.Fatalf("loaded %d scenarios, want 28", len(all))
+	}
+	for _, s := range all {
+		t.Run(s.Name, func(t *testing.T) {
+			if !s.HasExpect || s.Expect.Category == "" || len(s.Expect.RootCause) == 0 {
+				t.Errorf("expect.yaml not loaded: %+v", s.Expect)
+			}
+			if len(s.Objects) == 0 {
+				t.Error("no objects decoded from cluster.yaml")
+			}
+			if s.Alert().Name() == "" {
+				t.Error("alert has no name")
+			}
+		})
+	}
+}
+
+// TestGatherSharedScenarios runs the collectors over every scenario with
+// the category the scenario expects: evidence must be non-empty, name the
+// pods of the target, and carry no gap.
+func TestGatherSharedScenarios(t *testing.T) {
+	for _, s := range loadShared(t) {
+		t.Run(s.Name, func(t *testing.T) {
+			g := s.Gatherer(k8s.Options{})
+			target := investigate.TargetFromLabels(s.Alert().Labels)
+			snap, err := g.Gather(context.Background(), target, s.Expect.Category)
+			if err != nil {
+				t.Fatalf("gather: %v", err)
+			}
+			ev := snap.Evidence()
+			if len(ev.Sections) == 0 || ev.Size() == 0 {
+				t.Fatal("no evidence")
+			}
+			if len(ev.Gaps) > 0 {
+				t.Errorf("unexpected gaps: %+v", ev.Gaps)
+			}
+			if ev.APIRequests == 0 {
+				t.Error("APIRequests not counted")
+			}
+			if ev.Size() > k8s.DefaultBudget.TotalBytes {
+				t.Errorf("evidence %d bytes exceeds budget %d", ev.Size(), k8s.DefaultBudget.TotalBytes)
+			}
+			for _, bad := range s.Expect.MustNotContain {
+				for _, sec := range ev.Sections {
+					if strings.Contains(sec.Body, bad) {
+						t.Errorf("section %s leaks %q", sec.Name, bad)
+					}
+				}
+			}
+			if testing.Verbose() && os.Getenv("K8FLEX_PRINT_EVIDENCE") != "" {
+				for _, sec := range ev.Sections {
+					t.Logf("== %s [%d] %s\n%s", sec.Name, sec.Priority, sec.Title, sec.Body)
+				}
+				t.Logf("target %+v requests %d", ev.Target, ev.APIRequests)
+			}
+		})
+	}
+}
+
+func TestLoadFSErrors(t *testing.T) {
+	alert := `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"X","namespace":"a","pod":"p"}}]}`
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"no alert", map[string]string{"s/cluster.yaml": pod}, "alert.json"},
+		{"bad alert", map[string]string{"s/alert.json": `{"version":"3"}`, "s/cluster.yaml": pod}, "version"},
+		{"unknown kind", map[string]string{"s/alert.json": alert, "s/cluster.yaml": "apiVersion: v1\nkind: Potato\nmetadata:\n  name: x\n"}, "Potato"},
+		{"unknown field", map[string]string{"s/alert.json": alert, "s/cluster.yaml": pod + "spec:\n  nodeNmae: n\n"}, "nodeNmae"},
+		{"bad category", map[string]string{"s/alert.json": alert, "s/cluster.yaml": pod, "s/expect.yaml": "category: pod-crashing\n"}, "pod-crashing"},
+		{"duplicate object", map[string]string{"s/alert.json": alert, "s/cluster.yaml": pod + "---\n" + pod}, "already exists"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for n, c := range tt.files {
+				fsys[n] = &fstest.MapFile{Data: []byte(c)}
+			}
+			_, err := LoadFS(fsys, "s")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("LoadFS error = %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFileLogs(t *testing.T) {
+	fsys := fstest.MapFS{
+		"s/logs/ns/p/c.log":          {Data: []byte("one\ntwo\nthree\n")},
+		"s/logs/ns/p/c.previous.log": {Data: []byte("old\n")},
+	}
+	l := &FileLogs{fsys: fsys, dir: "s/logs"}
+	for _, tt := range []struct {
+		name      string
+		container string
+		previous  bool
+		tail      int
+		want      string
+		wantErr   bool
+	}{
+		{"all", "c", false, 0, "one\ntwo\nthree\n", false},
+		{"tail 2", "c", false, 2, "two\nthree\n", false},
+		{"tail more than lines", "c", false, 10, "one\ntwo\nthree\n", false},
+		{"previous", "c", true, 5, "old\n", false},
+		{"not recorded", "d", false, 5, "", false},
+		{"path escape", "..", false, 5, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := l.Logs(context.Background(), "ns", "p", tt.container, tt.previous, tt.tail)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

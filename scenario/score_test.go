@@ -1,0 +1,56 @@
+package scenario
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestEvaluate(t *testing.T) {
+	exp := Expect{
+		Category:       "pod-crash",
+		AlsoAccept:     []string{"pod-restart"},
+		RootCause:      [][]string{{"configmap", "config map"}, {"app-settings"}},
+		Evidence:       [][]string{{"exit code 1"}, {"FailedMount"}},
+		MustNotContain: []string{"AKIAIOSFODNN7EXAMPLE"},
+	}
+	for _, tt := range []struct {
+		name      string
+		category  string
+		analysis  string
+		outputs   []string
+		pass      bool
+		missingRC []string
+		hits      int
+		leaks     int
+	}{
+		{name: "all matched, case-insensitive", category: "pod-crash",
+			analysis: "## Root cause\nThe Config Map APP-SETTINGS was deleted. Exit code 1.", pass: true, hits: 1},
+		{name: "also_accept category", category: "pod-restart",
+			analysis: "configmap app-settings missing; failedmount", pass: true, hits: 1},
+		{name: "wrong category", category: "oom-killed",
+			analysis: "configmap app-settings missing", pass: false},
+		{name: "missing group", category: "pod-crash", analysis: "the configmap is missing",
+			pass: false, missingRC: []string{"app-settings"}},
+		{name: "leak in prompt fails", category: "pod-crash", analysis: "configmap app-settings",
+			outputs: []string{"prompt with AKIAIOSFODNN7EXAMPLE"}, pass: false, leaks: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Evaluate(exp, tt.category, tt.analysis, tt.outputs...)
+			if s.Passed() != tt.pass {
+				t.Fatalf("Passed() = %v, want %v (%+v)", s.Passed(), tt.pass, s)
+			}
+			if tt.missingRC != nil && !reflect.DeepEqual(s.MissingRootCause, tt.missingRC) {
+				t.Errorf("MissingRootCause = %v, want %v", s.MissingRootCause, tt.missingRC)
+			}
+			if tt.pass && s.EvidenceHits != tt.hits {
+				t.Errorf("EvidenceHits = %d, want %d", s.EvidenceHits, tt.hits)
+			}
+			if len(s.Leaks) != tt.leaks {
+				t.Errorf("Leaks = %v, want %d", s.Leaks, tt.leaks)
+			}
+			if s.EvidenceTotal != 2 {
+				t.Errorf("EvidenceTotal = %d, want 2", s.EvidenceTotal)
+			}
+		})
+	}
+}
