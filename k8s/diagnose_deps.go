@@ -1,0 +1,294 @@
+package k8s
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// Failure classes of calls to dependencies, as logs show them.
+const (
+	depRefused    = "connection refused"
+	depUnresolved = "host name does not resolve"
+	depTimeout    = "connection timed out"
+)
+
+var (
+	reDepRefused    = regexp.MustCompile(`(?i)connection refused|econnrefused|errno 111|connect call failed`)
+	reDepUnresolved = regexp.MustCompile(`(?i)no such host|nxdomain|name or service not known|could not resolve host|temporary failure in name resolution|unknownhostexception|server can't find|getaddrinfo enotfound`)
+	reDepTimeout    = regexp.MustCompile(`(?i)i/o timeout|timed out|connect timeout|deadline exceeded`)
+	reSvcHost       = regexp.MustCompile(`\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc(?:\.cluster\.local)?\b`)
+	reURLHost       = regexp.MustCompile(`[a-z]+://(?:[^@/\s"]*@)?([a-zA-Z0-9.-]+)(?::(\d+))?`)
+	reHostPort      = regexp.MustCompile(`\b([a-z0-9-]*[a-z][-a-z0-9]*(?:\.[-a-z0-9]+)*|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{2,5})\b`)
+	reIP            = regexp.MustCompile(`\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b`)
+	reSourceFile    = regexp.MustCompile(`\.(go|py|java|js|ts|rb|rs|c|cc|cpp|kt|scala|php|cs)$`)
+	rePort          = regexp.MustCompile(`(?i)^\S*?:(\d{2,5})\b|^[^a-z]{0,40}port (\d{2,5})|^'?,\s*(\d{2,5})\)`)
+)
+
+type depFailure struct {
+	class   string
+	host    string // as written in the log
+	port    string
+	svcNS   string
+	svcName string
+	pods    []string
+	refs    []string
+	proof   []string
+}
+
+// diagnoseDependencies reports calls to other services that fail in the
+// investigated pods' logs (refused, unresolvable, timed out) and follows
+// the host to its Service, endpoints and backing pods when they are known.
+func diagnoseDependencies(d *diag) []investigate.Finding {
+	var order []string
+	fails := map[string]*depFailure{}
+	for _, l := range d.s.Logs {
+		if !d.target[l.Namespace+"/"+l.Pod] {
+			continue
+		}
+		for _, line := range l.Lines {
+			if !mayBeDepFailure(line) {
+				continue
+			}
+			class := ""
+			switch {
+			case strings.Contains(line, "lookup ") && reClientDNS.MatchString(line):
+				continue // DNS server trouble: the DNS rule reports it
+			case reDepUnresolved.MatchString(line):
+				class = depUnresolved
+			case reDepRefused.MatchString(line):
+				class = depRefused
+			case reDepTimeout.MatchString(line):
+				class = depTimeout
+			default:
+				continue
+			}
+			host, port, ns, name := d.dependencyOf(line, l.Namespace)
+			if host == "" {
+				continue
+			}
+			key := class + "|" + ns + "/" + name + "|" + host
+			if name == "" {
+				key = class + "|" + host
+			}
+			f := fails[key]
+			if f == nil {
+				f = &depFailure{class: class, host: host, port: port, svcNS: ns, svcName: name}
+				fails[key] = f
+				order = append(order, key)
+			}
+			if f.port == "" {
+				f.port = port
+			}
+			f.pods = appendUnique(f.pods, l.Pod)
+			f.refs = appendUnique(f.refs, "pod/"+l.Namespace+"/"+l.Pod)
+			if len(f.proof) < 2 {
+				f.proof = appendUnique(f.proof, l.Pod+": "+clip(strings.TrimSpace(line), 400))
+			}
+		}
+	}
+	var out []investigate.Finding
+	for _, k := range order {
+		out = append(out, d.dependencyFinding(fails[k]))
+	}
+	return out
+}
+
+var depKeywords = []string{"refused", "errno 111", "connect call failed", "no such host", "nxdomain", "not known",
+	"resolve", "unknownhost", "can't find", "enotfound", "timeout", "timed out", "deadline exceeded"}
+
+// mayBeDepFailure is a cheap filter before the failure regexps.
+func mayBeDepFailure(line string) bool {
+	l := strings.ToLower(line)
+	for _, k := range depKeywords {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// dependencyOf extracts the called host from a failure line and maps it to
+// a Service: by cluster DNS name, by bare name in the pod's namespace, or by
+// ClusterIP.
+func (d *diag) dependencyOf(line, podNS string) (host, port, ns, name string) {
+	portAfter := func(end int) string {
+		if m := rePort.FindStringSubmatch(line[end:]); m != nil {
+			return m[1] + m[2] + m[3]
+		}
+		return ""
+	}
+	if loc := reSvcHost.FindStringSubmatchIndex(line); loc != nil {
+		return line[loc[0]:loc[1]], portAfter(loc[1]), line[loc[4]:loc[5]], line[loc[2]:loc[3]]
+	}
+	if m := reURLHost.FindStringSubmatch(line); m != nil && !strings.HasPrefix(m[1], "127.") {
+		host = m[1]
+		if m[2] != "" {
+			port = m[2]
+		}
+	} else if m := reHostPort.FindStringSubmatch(line); m != nil && !reSourceFile.MatchString(m[1]) {
+		host, port = m[1], m[2]
+	} else if loc := reIP.FindStringSubmatchIndex(line); loc != nil {
+		host, port = line[loc[2]:loc[3]], portAfter(loc[1])
+	}
+	if host == "" {
+		return "", "", "", ""
+	}
+	for _, svc := range d.s.Services {
+		if svc.Spec.ClusterIP == host || (svc.Namespace == podNS && (svc.Name == host || strings.HasPrefix(host, svc.Name+"."+svc.Namespace))) {
+			return host, port, svc.Namespace, svc.Name
+		}
+	}
+	if ip := reIP.FindString(line); ip != "" {
+		for _, svc := range d.s.Services {
+			if svc.Spec.ClusterIP == ip {
+				return host, port, svc.Namespace, svc.Name
+			}
+		}
+	}
+	return host, port, "", ""
+}
+
+func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
+	target := f.host
+	if f.port != "" && !strings.Contains(target, ":") {
+		target += ":" + f.port
+	}
+	sum := fmt.Sprintf("Pod %s cannot reach %s (%s)", joinNames(f.pods), target, f.class)
+	score := scoreDependency
+	var why []string
+	proof := f.proof
+	objects := f.refs
+	if f.svcName != "" {
+		objects = append(objects, "service/"+f.svcNS+"/"+f.svcName)
+		svc := d.service(f.svcNS, f.svcName)
+		switch {
+		case svc == nil:
+			if other := d.servicesNamed(f.svcName, f.svcNS); len(other) > 0 {
+				why = append(why, fmt.Sprintf("Service %s does not exist in namespace %s, but a Service %s exists in namespace %s: the configured address points at the wrong namespace", f.svcName, f.svcNS, f.svcName, strings.Join(other, ", ")))
+			} else if d.missingRef("service", f.svcNS, f.svcName) {
+				why = append(why, fmt.Sprintf("Service %s/%s does not exist", f.svcNS, f.svcName))
+			}
+		case svc.Spec.Type == corev1.ServiceTypeExternalName:
+			why = append(why, fmt.Sprintf("Service %s/%s is an ExternalName for %s, outside the cluster: that server is down or not listening on port %s", f.svcNS, f.svcName, svc.Spec.ExternalName, orUnknown(f.port)))
+			proof = append(proof, fmt.Sprintf("service %s/%s: type ExternalName, externalName %s", f.svcNS, f.svcName, svc.Spec.ExternalName))
+		default:
+			ready, notReady, seen := d.endpointCounts(f.svcNS, f.svcName)
+			backing := d.selectedPods(f.svcNS, svc.Spec.Selector)
+			if seen && ready == 0 {
+				why = append(why, fmt.Sprintf("Service %s/%s has no ready endpoints (%d ready, %d not ready)", f.svcNS, f.svcName, ready, notReady))
+				proof = append(proof, fmt.Sprintf("endpoints %s/%s: %d ready, %d not ready addresses", f.svcNS, f.svcName, ready, notReady))
+			}
+			if len(backing) == 0 && len(svc.Spec.Selector) > 0 && (seen && ready == 0) {
+				why = append(why, fmt.Sprintf("its selector %s matches no pods", fmtSelector(svc.Spec.Selector)))
+			}
+			for _, p := range backing {
+				if st := podProblem(p); st != "" {
+					why = append(why, fmt.Sprintf("its backing pod %s is %s", p.Name, st))
+					objects = append(objects, podRef(p))
+				}
+			}
+			if seen && ready > 0 && len(why) == 0 {
+				score = scoreContext + 15
+				why = append(why, fmt.Sprintf("Service %s/%s has %d ready endpoints, so the backends run: the traffic is dropped or refused on the way (NetworkPolicy, wrong port, overloaded backend)", f.svcNS, f.svcName, ready))
+			}
+		}
+	}
+	if env := envWithHost(d, f); env != "" {
+		why = append(why, "the address comes from "+env)
+		proof = append(proof, env)
+	}
+	if len(why) > 0 {
+		sum += ": " + strings.Join(why, "; ")
+	}
+	act := []string{}
+	if f.svcName != "" {
+		act = append(act, fmt.Sprintf("kubectl get svc,endpointslices -n %s -l kubernetes.io/service-name=%s -o wide; kubectl get svc -n %s %s -o yaml", f.svcNS, f.svcName, f.svcNS, f.svcName))
+	}
+	if f.class == depUnresolved {
+		act = append(act, fmt.Sprintf("kubectl get svc -A | grep %s   # where does the service live now? fix the configured host", firstLabel(f.host)))
+	} else {
+		act = append(act, "Restore the dependency (start its pods / fix its endpoints), then the callers recover on their next retry.")
+	}
+	return investigate.Finding{
+		Rule: "dependency-" + strings.ReplaceAll(f.class, " ", "-"), Severity: investigate.FindingWarning, Score: score,
+		Summary: sum + ".", Objects: objects, Proof: proof, Actions: act,
+		Prevention: "Alert on the dependency itself (endpoints, availability) so its failure is seen before its callers crash; make callers retry with backoff instead of exiting.",
+		Impact:     fmt.Sprintf("Requests of %s that need %s fail.", joinNames(f.pods), f.host),
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+func firstLabel(host string) string {
+	h, _, _ := strings.Cut(host, ".")
+	return h
+}
+
+// servicesNamed returns the namespaces other than ns that hold a Service
+// named name.
+func (d *diag) servicesNamed(name, ns string) []string {
+	var out []string
+	for _, s := range d.s.Services {
+		if s.Name == name && s.Namespace != ns {
+			out = append(out, s.Namespace)
+		}
+	}
+	return out
+}
+
+// envWithHost names the env var of the failing pods that holds the host.
+func envWithHost(d *diag, f *depFailure) string {
+	host := strings.TrimSuffix(f.host, ".")
+	for _, p := range d.pods {
+		if !d.target[podName(p)] {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Value != "" && strings.Contains(e.Value, host) {
+					return fmt.Sprintf("env %s=%s of container %s", e.Name, e.Value, c.Name)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// podProblem describes why a pod cannot serve, or "" when it runs ready.
+func podProblem(p *corev1.Pod) string {
+	if p.DeletionTimestamp != nil {
+		return "Terminating"
+	}
+	switch p.Status.Phase {
+	case corev1.PodPending:
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				return "Pending (not scheduled: " + c.Message + ")"
+			}
+		}
+		return "Pending"
+	case corev1.PodFailed:
+		return "Failed (" + p.Status.Reason + ")"
+	case corev1.PodSucceeded:
+		return "Completed"
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
+			return "not running (" + cs.State.Waiting.Reason + ")"
+		}
+	}
+	if !isPodReady(p) {
+		return "not ready"
+	}
+	return ""
+}

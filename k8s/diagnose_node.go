@@ -1,0 +1,251 @@
+package k8s
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// diagnoseNodes reports nodes that are NotReady or under pressure, with the
+// kubelet's message, the heartbeat, taints and the pods affected.
+func diagnoseNodes(d *diag) []investigate.Finding {
+	var out []investigate.Finding
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if c := nodeCondition(n, corev1.NodeReady); c != nil && c.Status != corev1.ConditionTrue {
+			out = append(out, d.nodeNotReady(n, c))
+		}
+		for _, t := range []corev1.NodeConditionType{corev1.NodeDiskPressure, corev1.NodeMemoryPressure, corev1.NodePIDPressure, corev1.NodeNetworkUnavailable} {
+			if c := nodeCondition(n, t); c != nil && c.Status == corev1.ConditionTrue {
+				out = append(out, d.nodePressure(n, c))
+			}
+		}
+	}
+	return out
+}
+
+func (d *diag) podsOnNode(node string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range d.pods {
+		if p.Spec.NodeName == node {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (d *diag) nodeNotReady(n *corev1.Node, c *corev1.NodeCondition) investigate.Finding {
+	hb := c.LastHeartbeatTime.UTC().Format("2006-01-02T15:04:05Z")
+	proof := []string{fmt.Sprintf("node %s condition Ready=%s reason=%s: %s (lastHeartbeatTime %s, lastTransitionTime %s)",
+		n.Name, c.Status, c.Reason, c.Message, hb, c.LastTransitionTime.UTC().Format("2006-01-02T15:04:05Z"))}
+	var taints []string
+	for _, t := range n.Spec.Taints {
+		taints = append(taints, t.Key+":"+string(t.Effect))
+	}
+	if len(taints) > 0 {
+		proof = append(proof, fmt.Sprintf("node %s taints: %s", n.Name, strings.Join(taints, ", ")))
+	}
+	for _, e := range d.events[objKey{"Node", "", n.Name}] {
+		proof = appendUnique(proof, "node "+n.Name+": "+evProof(e))
+	}
+	var terminating, affected []string
+	for _, p := range d.podsOnNode(n.Name) {
+		affected = append(affected, podName(p))
+		if isTerminating(p) {
+			terminating = append(terminating, podName(p))
+		}
+		for _, e := range d.eventsWithReason(p, "TaintManagerEviction") {
+			proof = appendUnique(proof, fmt.Sprintf("%s: %s", p.Name, evProof(e)))
+		}
+	}
+	sum := fmt.Sprintf("Node %s is NotReady (Ready=%s, %s): %s", n.Name, c.Status, c.Reason, strings.TrimSuffix(c.Message, "."))
+	if c.Status == corev1.ConditionUnknown {
+		sum += fmt.Sprintf(" — the kubelet stopped reporting; last heartbeat %s", hb)
+	}
+	var detail []string
+	if c.Status == corev1.ConditionUnknown {
+		detail = append(detail, "Ready=Unknown means the control plane has not heard from the node's kubelet: the kubelet or container runtime stopped, the node is down, or it lost its network path to the API server.")
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == "node.kubernetes.io/unreachable" || t.Key == "node.kubernetes.io/not-ready" {
+			detail = append(detail, fmt.Sprintf("The node controller tainted it %s (%s); pods without a longer toleration are evicted after their tolerationSeconds (300 s by default).", t.Key, t.Effect))
+			break
+		}
+	}
+	if len(terminating) > 0 {
+		detail = append(detail, fmt.Sprintf("Pods marked for deletion but stuck Terminating because the kubelet cannot confirm: %s. StatefulSet pods are not replaced until they are gone.", strings.Join(terminating, ", ")))
+	}
+	return investigate.Finding{
+		Rule: "node-not-ready", Severity: investigate.FindingCritical, Score: scoreRootCause,
+		Summary: sum + ".", Detail: strings.Join(detail, " "), Objects: append([]string{"node/" + n.Name}, podRefsByName(affected)...), Proof: proof,
+		Actions: []string{
+			fmt.Sprintf("kubectl describe node %s", n.Name),
+			fmt.Sprintf("On the node: systemctl status kubelet containerd; journalctl -u kubelet --since '-1h'   # why the kubelet stopped posting status"),
+			"Check the machine in the cloud console (stopped, failed status checks, network).",
+			fmt.Sprintf("If the node is gone for good: kubectl drain %s --ignore-daemonsets --delete-emptydir-data --force, then kubectl delete node %s", n.Name, n.Name),
+		},
+		Prevention: "Monitor kubelet health and node heartbeats, keep replicas spread across nodes (topologySpreadConstraints, PodDisruptionBudgets), and use node auto-repair where available.",
+		Impact:     fmt.Sprintf("Pods on %s (%d known) are unreachable: %s.", n.Name, len(affected), joinNames(affected)),
+	}
+}
+
+func podRefsByName(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "pod/" + n
+	}
+	return out
+}
+
+var (
+	reVerboseLog = regexp.MustCompile(`(?i)(log[-_.]?level|verbosity|loglevel)[=: ]+"?(trace|debug|all|verbose)|(^|\s)(-v=?[4-9]|--debug|--verbose|--trace)\b`)
+	reLogFile    = regexp.MustCompile(`(?i)--?(log[-_.]?(file|dir|path)|logfile)[= ]+(\S+)`)
+)
+
+func (d *diag) nodePressure(n *corev1.Node, c *corev1.NodeCondition) investigate.Finding {
+	proof := []string{fmt.Sprintf("node %s condition %s=True reason=%s: %s (since %s)", n.Name, c.Type, c.Reason, c.Message, c.LastTransitionTime.UTC().Format("2006-01-02T15:04:05Z"))}
+	for _, t := range n.Spec.Taints {
+		if strings.HasPrefix(t.Key, "node.kubernetes.io/") {
+			proof = appendUnique(proof, fmt.Sprintf("node %s taint %s:%s", n.Name, t.Key, t.Effect))
+		}
+	}
+	for _, e := range d.events[objKey{"Node", "", n.Name}] {
+		proof = appendUnique(proof, "node "+n.Name+": "+evProof(e))
+	}
+	var evicted []string
+	for _, p := range d.podsOnNode(n.Name) {
+		if p.Status.Reason == "Evicted" {
+			evicted = append(evicted, podName(p))
+			for _, e := range d.eventsWithReason(p, "Evicted") {
+				proof = appendUnique(proof, fmt.Sprintf("%s: %s", podName(p), evProof(e)))
+			}
+		}
+	}
+	var what, res string
+	f := investigate.Finding{Severity: investigate.FindingCritical, Score: scoreRootCause - 5, Objects: []string{"node/" + n.Name}}
+	switch c.Type {
+	case corev1.NodeDiskPressure:
+		what, res, f.Rule = "disk pressure (DiskPressure): its root filesystem (nodefs) or image filesystem is nearly full", "ephemeral-storage", "node-disk-pressure"
+	case corev1.NodeMemoryPressure:
+		what, res, f.Rule = "memory pressure (MemoryPressure): available memory is below the kubelet's eviction threshold", "memory", "node-memory-pressure"
+	case corev1.NodePIDPressure:
+		what, res, f.Rule = "PID pressure (PIDPressure): too many processes are running", "pids", "node-pid-pressure"
+	default:
+		what, res, f.Rule = "NetworkUnavailable: the node's pod network (CNI) is not configured", "", "node-network-unavailable"
+	}
+	f.Summary = fmt.Sprintf("Node %s has %s", n.Name, what)
+	var detail []string
+	if len(evicted) > 0 {
+		detail = append(detail, fmt.Sprintf("The kubelet is evicting pods to reclaim %s: %s were evicted.", res, strings.Join(evicted, ", ")))
+	}
+	if c.Type == corev1.NodeDiskPressure {
+		if sus := d.diskConsumers(n.Name); len(sus) > 0 {
+			f.Summary += fmt.Sprintf("; the likely consumer is pod %s (%s)", sus[0].name, strings.Join(sus[0].why, ", "))
+			f.Objects = append(f.Objects, "pod/"+sus[0].name)
+			proof = append(proof, sus[0].proof...)
+			if len(evicted) > 0 {
+				detail = append(detail, fmt.Sprintf("The evicted pods used little ephemeral storage each, so evicting them does not free the disk while %s keeps writing.", sus[0].name))
+			}
+			if sus[0].priority != "" {
+				detail = append(detail, fmt.Sprintf("%s has priorityClassName %s, so the kubelet evicts it last.", sus[0].name, sus[0].priority))
+			}
+			for _, s := range sus[1:] {
+				detail = append(detail, fmt.Sprintf("Also writing locally: %s (%s).", s.name, strings.Join(s.why, ", ")))
+			}
+			ns, name, _ := strings.Cut(sus[0].name, "/")
+			f.Actions = append(f.Actions,
+				fmt.Sprintf("kubectl delete pod -n %s %s   # or lower its log level / write logs to stdout; it frees the space its writable layer holds", ns, name))
+		}
+	}
+	f.Summary += "."
+	f.Detail = strings.Join(detail, " ")
+	f.Proof = proof
+	f.Objects = append(f.Objects, podRefsByName(evicted)...)
+	f.Actions = append(f.Actions,
+		fmt.Sprintf("kubectl describe node %s", n.Name),
+		fmt.Sprintf("kubectl get pods -A --field-selector spec.nodeName=%s -o wide", n.Name))
+	if c.Type == corev1.NodeDiskPressure {
+		f.Actions = append(f.Actions, "On the node: df -h / /var/lib/containerd; du -xsh /var/lib/containerd/* /var/log/* | sort -h | tail   # what fills the disk",
+			"crictl rmi --prune   # if unused images fill the image filesystem")
+		f.Prevention = "Set ephemeral-storage requests/limits (and emptyDir sizeLimit) so the kubelet evicts the writer, not its neighbours; log to stdout with rotation instead of files in the container; alert on node filesystem usage before the eviction threshold."
+	} else {
+		f.Prevention = "Set requests and limits that reflect real usage so pods are not overcommitted on a node; alert on node resource usage before the kubelet's eviction thresholds."
+	}
+	f.Impact = fmt.Sprintf("Node %s is tainted against new pods and its pods are being evicted.", n.Name)
+	return f
+}
+
+type diskSuspect struct {
+	name, priority string
+	score          int
+	why, proof     []string
+}
+
+// diskConsumers ranks running pods on the node that are likely to fill its
+// disk: verbose logging to files in the container filesystem, no
+// ephemeral-storage limit, hand-made pods.
+func (d *diag) diskConsumers(node string) []diskSuspect {
+	var out []diskSuspect
+	for _, p := range d.podsOnNode(node) {
+		if p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		s := diskSuspect{name: podName(p), priority: p.Spec.PriorityClassName}
+		for _, c := range p.Spec.Containers {
+			args := strings.Join(append(append([]string{}, c.Command...), c.Args...), " ")
+			var env []string
+			for _, e := range c.Env {
+				env = append(env, e.Name+"="+e.Value)
+			}
+			all := args + " " + strings.Join(env, " ")
+			if m := reVerboseLog.FindString(all); m != "" {
+				s.score += 2
+				s.why = append(s.why, "verbose logging "+strings.TrimSpace(m))
+			}
+			if m := reLogFile.FindStringSubmatch(args); m != nil && !underMount(c, m[3]) {
+				s.score += 2
+				s.why = append(s.why, "writes its log file "+m[3]+" into the container filesystem")
+			}
+			if len(s.why) > 0 {
+				s.proof = append(s.proof, fmt.Sprintf("%s container %s args: %s", podName(p), c.Name, clip(args, 300)))
+			}
+			if _, ok := c.Resources.Limits[corev1.ResourceEphemeralStorage]; !ok && s.score > 0 {
+				s.score++
+				s.why = append(s.why, "no ephemeral-storage limit")
+			}
+		}
+		if s.score == 0 {
+			continue
+		}
+		if len(p.OwnerReferences) == 0 {
+			s.score++
+			s.why = append(s.why, "a hand-made pod without a controller")
+		}
+		if s.priority != "" {
+			s.proof = append(s.proof, fmt.Sprintf("%s priorityClassName: %s", podName(p), s.priority))
+		}
+		if s.score >= 3 {
+			out = append(out, s)
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].score > out[j-1].score; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// underMount reports whether path lies on a volume mounted into c.
+func underMount(c corev1.Container, path string) bool {
+	for _, vm := range c.VolumeMounts {
+		if strings.HasPrefix(path, strings.TrimSuffix(vm.MountPath, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}

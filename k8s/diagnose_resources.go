@@ -1,0 +1,235 @@
+package k8s
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// containerUsage returns a container's current usage of res from PodMetrics.
+func (d *diag) containerUsage(p *corev1.Pod, container string, res corev1.ResourceName) (resource.Quantity, bool) {
+	for _, m := range d.s.PodMetrics {
+		if m.Namespace != p.Namespace || m.Name != p.Name {
+			continue
+		}
+		for _, c := range m.Containers {
+			if c.Name == container {
+				q, ok := c.Usage[res]
+				return q, ok
+			}
+		}
+	}
+	return resource.Quantity{}, false
+}
+
+var reSlowLog = regexp.MustCompile(`(?i)\bslow\b|latency|took_ms|took \d|deadline exceeded|saturat|timed out|timeout`)
+
+// diagnoseCPUThrottling reports containers whose CPU usage sits at their
+// CPU limit (CFS quota throttling), and the LimitRange that set the limit
+// when the pod spec did not.
+func diagnoseCPUThrottling(d *diag) []investigate.Finding {
+	var g groups
+	type info struct {
+		container   string
+		limit       resource.Quantity
+		usages      []string
+		limitRanger string
+	}
+	infos := map[string]*info{}
+	for _, p := range d.pods {
+		if !d.target[podName(p)] {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			lim, ok := c.Resources.Limits[corev1.ResourceCPU]
+			if !ok || lim.MilliValue() == 0 {
+				continue
+			}
+			u, ok := d.containerUsage(p, c.Name, corev1.ResourceCPU)
+			if !ok || u.MilliValue()*100 < lim.MilliValue()*90 {
+				continue
+			}
+			key := workloadOrPod(p) + "|" + c.Name
+			in := infos[key]
+			if in == nil {
+				in = &info{container: c.Name, limit: lim}
+				infos[key] = in
+			}
+			pct := u.MilliValue() * 100 / lim.MilliValue()
+			in.usages = append(in.usages, fmt.Sprintf("%s %dm (%d%%)", p.Name, u.MilliValue(), pct))
+			proof := []string{
+				fmt.Sprintf("PodMetrics %s %s cpu: %s (≈%dm)", p.Name, c.Name, u.String(), u.MilliValue()),
+				fmt.Sprintf("%s resources.limits.cpu: %s", c.Name, lim.String()),
+			}
+			if a := p.Annotations["kubernetes.io/limit-ranger"]; strings.Contains(a, "cpu") && strings.Contains(a, "limit for container "+c.Name) {
+				in.limitRanger = a
+				proof = append(proof, fmt.Sprintf("%s annotation kubernetes.io/limit-ranger: %s", p.Name, a))
+			}
+			lines := d.logs(p.Namespace, p.Name, c.Name, false)
+			n := 0
+			for i := len(lines) - 1; i >= 0 && n < 2; i-- {
+				if reSlowLog.MatchString(lines[i]) {
+					proof = append(proof, p.Name+" log: "+clip(lines[i], 300))
+					n++
+				}
+			}
+			g.add(key, p, proof...)
+		}
+	}
+	var out []investigate.Finding
+	g.each(func(x *group) {
+		in := infos[x.key]
+		p := x.pods[0]
+		lim := fmtQty(corev1.ResourceCPU, in.limit)
+		sum := fmt.Sprintf("Container %s of pod %s is CPU-throttled: its usage (%s) sits at its CPU limit of %s (%dm), so the kernel's CFS quota throttles it",
+			in.container, x.names(), strings.Join(in.usages, ", "), lim, in.limit.MilliValue())
+		var detail []string
+		if in.limitRanger != "" {
+			if lr, def := d.limitRangeDefault(p.Namespace, corev1.ResourceCPU); lr != "" {
+				sum += fmt.Sprintf("; the pod spec sets no CPU limit — the %s limit was injected by the LimitRange %s/%s (default cpu %s)", lim, p.Namespace, lr, def)
+			} else {
+				sum += "; the limit was injected by a LimitRange default (kubernetes.io/limit-ranger annotation), not set in the pod spec"
+			}
+		}
+		if idle := d.nodeHeadroom(x.pods); idle != "" {
+			detail = append(detail, "The nodes have spare CPU ("+idle+"): the limit, not the node, is the bottleneck.")
+		}
+		detail = append(detail, "A container at its CPU limit gets throttled in every CFS period, so request latency rises although the node is not busy.")
+		act := []string{
+			fmt.Sprintf("Set explicit resources in %s: a CPU request matching real usage and a higher CPU limit (or none), e.g. kubectl set resources -n %s %s -c %s --requests=cpu=500m --limits=cpu=2", workloadOrPod(p), p.Namespace, workloadOrPod(p), in.container),
+			fmt.Sprintf("kubectl top pod -n %s --containers", p.Namespace),
+		}
+		if in.limitRanger != "" {
+			act = append(act, fmt.Sprintf("kubectl get limitrange -n %s -o yaml   # the namespace default applies to every container without its own limit", p.Namespace))
+		}
+		score := scoreCause
+		if d.s.Category != "" && d.s.Category != investigate.CPUThrottling {
+			score = scoreContext + 10 // true, but not what the alert is about
+		}
+		out = append(out, investigate.Finding{
+			Rule: "cpu-throttling", Severity: investigate.FindingWarning, Score: score,
+			Summary: sum + ".", Detail: strings.Join(detail, " "), Objects: x.refs(), Proof: x.proof, Actions: act,
+			Prevention: "Give every workload explicit requests/limits sized from measured usage, and review namespace LimitRange defaults with the teams whose pods inherit them.",
+			Impact:     fmt.Sprintf("%s responds slowly (timeouts, queueing) while throttled.", workloadOrPod(p)),
+		})
+	})
+	return out
+}
+
+// limitRangeDefault returns the LimitRange of ns with a default limit for
+// res, and that default.
+func (d *diag) limitRangeDefault(ns string, res corev1.ResourceName) (string, string) {
+	for _, lr := range d.s.LimitRanges {
+		if lr.Namespace != ns {
+			continue
+		}
+		for _, l := range lr.Spec.Limits {
+			if q, ok := l.Default[res]; ok && l.Type == corev1.LimitTypeContainer {
+				return lr.Name, fmtQty(res, q)
+			}
+		}
+	}
+	return "", ""
+}
+
+// nodeHeadroom describes node CPU usage of the pods' nodes from NodeMetrics.
+func (d *diag) nodeHeadroom(pods []*corev1.Pod) string {
+	var out []string
+	for _, n := range uniqueNodes(pods) {
+		node := d.node(n)
+		for _, m := range d.s.NodeMetrics {
+			if m.Name != n {
+				continue
+			}
+			u := m.Usage[corev1.ResourceCPU]
+			s := fmt.Sprintf("%s uses %s CPU", n, fmtQty(corev1.ResourceCPU, *resource.NewMilliQuantity(u.MilliValue(), resource.DecimalSI)))
+			if node != nil {
+				a := node.Status.Allocatable[corev1.ResourceCPU]
+				s += " of " + fmtQty(corev1.ResourceCPU, a)
+			}
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// diagnoseWorkloads reports workloads scaled to zero and Jobs that hit
+// their backoff limit.
+func diagnoseWorkloads(d *diag) []investigate.Finding {
+	var out []investigate.Finding
+	zero := func(kind, ns, name string, replicas *int32) {
+		if replicas == nil || *replicas != 0 {
+			return
+		}
+		out = append(out, investigate.Finding{
+			Rule: "scaled-to-zero", Severity: investigate.FindingWarning, Score: scoreCause,
+			Summary: fmt.Sprintf("%s %s/%s is scaled to zero (spec.replicas: 0), so it runs no pods", kind, ns, name),
+			Objects: []string{strings.ToLower(kind) + "/" + ns + "/" + name},
+			Proof:   []string{fmt.Sprintf("%s %s/%s spec.replicas: 0", strings.ToLower(kind), ns, name)},
+			Actions: []string{fmt.Sprintf("kubectl scale -n %s %s/%s --replicas=<n>   # and check who scaled it down (HPA/KEDA, a script, kubectl)", ns, strings.ToLower(kind), name)},
+			Impact:  "Everything served by it is down.",
+		})
+	}
+	for _, x := range d.s.Deployments {
+		zero("Deployment", x.Namespace, x.Name, x.Spec.Replicas)
+	}
+	for _, x := range d.s.StatefulSets {
+		zero("StatefulSet", x.Namespace, x.Name, x.Spec.Replicas)
+	}
+	for i := range d.s.Jobs {
+		if f, ok := d.jobFailed(&d.s.Jobs[i]); ok {
+			out = append(out, f)
+		}
+	}
+	_ = appsv1.Deployment{}
+	return out
+}
+
+func (d *diag) jobFailed(j *batchv1.Job) (investigate.Finding, bool) {
+	for _, c := range j.Status.Conditions {
+		if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue {
+			continue
+		}
+		proof := []string{fmt.Sprintf("job %s/%s condition Failed reason=%s: %s", j.Namespace, j.Name, c.Reason, c.Message)}
+		var errs []string
+		for _, p := range d.pods {
+			if p.Namespace != j.Namespace || p.Labels["job-name"] != j.Name {
+				continue
+			}
+			for _, cs := range p.Status.ContainerStatuses {
+				lines, _ := d.crashLogs(p, cs.Name)
+				if e := lastErrorLine(lines); e != "" {
+					errs = appendUnique(errs, e)
+					proof = appendUnique(proof, p.Name+" log: "+e)
+				}
+				if t := lastTermination(&cs); t != nil {
+					proof = appendUnique(proof, fmt.Sprintf("%s %s: exitCode=%d reason=%s", p.Name, cs.Name, t.ExitCode, t.Reason))
+				}
+			}
+		}
+		limit := int32(6)
+		if j.Spec.BackoffLimit != nil {
+			limit = *j.Spec.BackoffLimit
+		}
+		sum := fmt.Sprintf("Job %s/%s failed (%s: %s, backoffLimit %d)", j.Namespace, j.Name, c.Reason, c.Message, limit)
+		if len(errs) > 0 {
+			sum += "; its pods fail with: " + clip(errs[len(errs)-1], 300)
+		}
+		return investigate.Finding{
+			Rule: "job-failed", Severity: investigate.FindingCritical, Score: scoreCause,
+			Summary: sum + ".", Objects: []string{"job/" + j.Namespace + "/" + j.Name}, Proof: proof,
+			Actions: []string{fmt.Sprintf("kubectl logs -n %s job/%s", j.Namespace, j.Name), fmt.Sprintf("kubectl describe job -n %s %s", j.Namespace, j.Name),
+				"Fix the error above, then re-run: kubectl create job --from=cronjob/<name> <new-name>, or delete and re-apply the Job."},
+			Prevention: "Test the job's command in CI with the same image and configuration; alert on failed Jobs.",
+			Impact:     "The job's work did not happen.",
+		}, true
+	}
+	return investigate.Finding{}, false
+}

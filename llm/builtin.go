@@ -1,0 +1,239 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
+)
+
+// BuiltinName is the name of the built-in analyser.
+const BuiltinName = "builtin"
+
+// Builtin writes an analysis from the deterministic findings and evidence
+// alone, with no model: deterministic, fast, and always available. It is
+// the default analyser and the fallback when a model fails.
+type Builtin struct {
+	// Related is how many further findings the Root cause section lists
+	// after the top one.
+	related int
+}
+
+// BuiltinOption configures a Builtin.
+type BuiltinOption func(*Builtin)
+
+// WithRelated sets how many related findings (after the top one) the Root
+// cause section names (default 3).
+func WithRelated(n int) BuiltinOption { return func(b *Builtin) { b.related = max(n, 0) } }
+
+// NewBuiltin returns the built-in analyser.
+func NewBuiltin(opts ...BuiltinOption) *Builtin {
+	b := &Builtin{related: 3}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// Name returns "builtin".
+func (b *Builtin) Name() string { return BuiltinName }
+
+var _ investigate.Analyzer = (*Builtin)(nil)
+
+// Analyze writes the five-section markdown analysis, emitting it line by
+// line. Every line passes through redact.String. It stops with ctx's error
+// when ctx is done; the text emitted so far is returned with it.
+func (b *Builtin) Analyze(ctx context.Context, in *investigate.AnalysisInput, emit func(string)) (investigate.Analysis, error) {
+	var sb strings.Builder
+	a := investigate.Analysis{Analyzer: BuiltinName}
+	for _, line := range b.lines(in) {
+		if err := ctx.Err(); err != nil {
+			a.Text = sb.String()
+			return a, fmt.Errorf("builtin analysis: %w", err)
+		}
+		chunk := redact.String(line) + "\n"
+		sb.WriteString(chunk)
+		if emit != nil {
+			emit(chunk)
+		}
+	}
+	a.Text = sb.String()
+	a.Usage = investigate.Usage{InputTokens: in.Prompt.Tokens, OutputTokens: (len(a.Text) + 3) / 4, Estimated: true}
+	return a, nil
+}
+
+// lines renders the analysis.
+func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
+	fs := in.Findings
+	heading := func(h string) {
+		if len(out) > 0 {
+			add("")
+		}
+		add("## " + h)
+	}
+
+	heading(investigate.HeadingRootCause)
+	if len(fs) == 0 {
+		add(fmt.Sprintf("No deterministic rule identified a root cause for %s (category %s).", targetName(in), in.Categorization.Category))
+		add("Checked: " + checkedScopes(in) + ". None of them showed a failing container, a scheduling failure, a missing object, a node condition, an empty Service or a blocking policy.")
+	} else {
+		top := fs[0]
+		add(top.Summary)
+		if top.Detail != "" {
+			add("")
+			add(top.Detail)
+		}
+		var rel []investigate.Finding
+		for _, f := range fs[1:] {
+			if len(rel) >= b.related || f.Score < 40 {
+				break
+			}
+			rel = append(rel, f)
+		}
+		if len(rel) > 0 {
+			add("")
+			add("Related findings (ranked):")
+			for _, f := range rel {
+				add("- " + f.Summary)
+			}
+		}
+	}
+
+	heading(investigate.HeadingEvidence)
+	n := 0
+	for _, f := range fs {
+		if n >= 12 {
+			break
+		}
+		for _, p := range f.Proof {
+			if n >= 12 {
+				break
+			}
+			add("- `" + strings.ReplaceAll(flatLine(p), "`", "'") + "`")
+			n++
+		}
+	}
+	if n == 0 {
+		add("- No proving lines: the evidence holds no failing state.")
+	}
+	for _, g := range in.Evidence.Gaps {
+		add(fmt.Sprintf("- Gap: %s could not be gathered (%s)", g.Collector, g.Reason))
+	}
+	if in.Evidence.TargetGone {
+		add("- The alert's target no longer exists.")
+	}
+
+	heading(investigate.HeadingImpact)
+	imp := 0
+	for _, f := range fs {
+		if f.Impact != "" && imp < 2 {
+			add("- " + f.Impact)
+			imp++
+		}
+	}
+	if imp == 0 {
+		if a := in.Request; a != nil && a.Alert != nil && a.Alert.Summary() != "" {
+			add("- As alerted: " + a.Alert.Summary())
+		} else {
+			add("- Not determined from the evidence.")
+		}
+	}
+
+	heading(investigate.HeadingActions)
+	var acts []string
+	for i, f := range fs {
+		if i >= 3 {
+			break
+		}
+		acts = builtinAppendNew(acts, f.Actions...)
+	}
+	if len(acts) == 0 {
+		acts = append(acts, fmt.Sprintf("Inspect %s directly: kubectl describe and kubectl logs --previous, and the namespace's recent events.", targetName(in)))
+	}
+	for i, a := range acts {
+		if i >= 8 {
+			break
+		}
+		add(fmt.Sprintf("%d. %s", i+1, a))
+	}
+
+	heading(investigate.HeadingPrevent)
+	var prev []string
+	for i, f := range fs {
+		if i >= 3 {
+			break
+		}
+		if f.Prevention != "" {
+			prev = builtinAppendNew(prev, f.Prevention)
+		}
+	}
+	if len(prev) == 0 {
+		prev = append(prev, "Add an alert or rule for this kind of failure once its cause is known, and record the cause in the thread (✅/❌) so the next investigation recalls it.")
+	}
+	for _, p := range prev {
+		add("- " + p)
+	}
+	if len(in.Similar) > 0 {
+		add("")
+		add("Similar past cases:")
+		for i, c := range in.Similar {
+			if i >= 3 {
+				break
+			}
+			s := fmt.Sprintf("- %s (%s, similarity %.2f): %s", c.AlertName, c.Category, c.Similarity, flatLine(c.RootCause))
+			if c.ThreadURL != "" {
+				s += " — " + c.ThreadURL
+			}
+			add(s)
+		}
+	}
+	return out
+}
+
+func targetName(in *investigate.AnalysisInput) string {
+	if !in.Target.IsZero() {
+		return in.Target.String()
+	}
+	if in.Request != nil {
+		return in.Request.AlertName()
+	}
+	return "the target"
+}
+
+func checkedScopes(in *investigate.AnalysisInput) string {
+	var names []string
+	for _, s := range in.Evidence.Sections {
+		names = append(names, s.Title)
+	}
+	if len(names) == 0 {
+		return "no evidence could be gathered"
+	}
+	if len(names) > 8 {
+		names = append(names[:8], fmt.Sprintf("%d more", len(names)-8))
+	}
+	return strings.Join(names, ", ")
+}
+
+func flatLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func builtinAppendNew(dst []string, xs ...string) []string {
+	for _, x := range xs {
+		dup := false
+		for _, y := range dst {
+			if x == y {
+				dup = true
+				break
+			}
+		}
+		if !dup && x != "" {
+			dst = append(dst, x)
+		}
+	}
+	return dst
+}
