@@ -263,7 +263,7 @@ func normaliseWords(name string) (string, map[int]bool) {
 			switch {
 			case k == 1 && p != 1, // fooBar
 				k == 1 && i+1 < len(r) && kind(r[i+1]) == 2, // CDNSlow
-				(k == 3) != (p == 3): // HTTP5xx
+				(k == 3) != (p == 3):                        // HTTP5xx
 				newWord = true
 			}
 		}

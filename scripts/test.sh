@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test.sh is K8flex's one test command, the same for a newcomer and for CI:
+#
+#   scripts/test.sh              everything: gofmt, go vet (both modules), the static
+#                                build check, and go test -race -count=1 ./...
+#   scripts/test.sh PKG... [FLAGS]  only go test -race -count=1 on those packages
+#
+# It first installs and starts what the tests run against, each step skipped
+# when already done: Debian packages (etcd, Alertmanager, amtool), PostgreSQL 15
+# + pgvector on 127.0.0.1:55432 (scripts/postgres.sh), and the real
+# kube-apiserver + kubectl v1.37.2 (scripts/build-apiserver.sh; the first build
+# takes several minutes and ~3 GB of RAM, later runs reuse it). Installing
+# needs root or sudo. Set K8FLEX_TEST_NO_SETUP=1 to skip all of that and run
+# with whatever is there (tests needing a missing component then skip, except
+# when CI is set, where they fail).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+step() { echo "==> $*" >&2; }
+
+if [[ ${K8FLEX_TEST_NO_SETUP:-} != 1 ]]; then
+	step "components (installed and started when missing)"
+	scripts/install-deps.sh
+	pg_env=$(scripts/postgres.sh)
+	eval "$pg_env"
+	K8FLEX_APISERVER_DIR=$(scripts/build-apiserver.sh | tail -n 1)
+	export K8FLEX_APISERVER_DIR
+fi
+export K8FLEX_TEST_DATABASE_URL=${K8FLEX_TEST_DATABASE_URL:-}
+export K8FLEX_TEST_ALERTMANAGER=${K8FLEX_TEST_ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
+export K8FLEX_TEST_AMTOOL=${K8FLEX_TEST_AMTOOL:-/usr/bin/amtool}
+export K8FLEX_ETCD=${K8FLEX_ETCD:-/usr/bin/etcd}
+
+if (($# > 0)); then
+	step "go test -race -count=1 $*"
+	exec go test -race -count=1 "$@"
+fi
+
+step "gofmt"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
+if [[ -n $unformatted ]]; then
+	echo "not gofmt-ed (run gofmt -w on them):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+step "go vet ./..."
+go vet ./...
+step "go vet (tools/apiserver module)"
+(cd tools/apiserver && go vet ./...)
+
+step "static build (scripts/build-static.sh)"
+scripts/build-static.sh
+
+step "go test -race -count=1 ./..."
+go test -race -count=1 ./...
