@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -37,6 +36,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseConfigRefs,
 		diagnoseImagePull,
 		diagnoseOOM,
+		diagnoseJVMHeap,
 		diagnoseProbes,
 		diagnoseInitContainers,
 		diagnoseCrashLoop,
@@ -76,7 +76,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.NodeNotReady
 	case "node-disk-pressure":
 		return investigate.DiskPressure
-	case "node-memory-pressure", "oom-killed":
+	case "node-memory-pressure", "oom-killed", "oom-jvm-heap":
 		return investigate.OOMKilled
 	case "failed-scheduling", "image-pull":
 		return investigate.PodPending
@@ -199,32 +199,37 @@ func (d *diag) service(ns, name string) *corev1.Service {
 
 // selectedPods returns the known pods in ns matched by selector.
 func (d *diag) selectedPods(ns string, selector map[string]string) []*corev1.Pod {
-	if len(selector) == 0 {
-		return nil
-	}
-	sel := labels.SelectorFromSet(selector)
 	var out []*corev1.Pod
 	for _, p := range d.pods {
-		if p.Namespace == ns && sel.Matches(labels.Set(p.Labels)) {
+		if p.Namespace == ns && selects(selector, p.Labels) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
+// missingRef reports whether the object is recorded in MissingRefs as
+// required by some pod (an optional-only reference does not count).
 func (d *diag) missingRef(kind, ns, name string) bool {
+	missing, optional := d.lookupMissingRef(kind, ns, name)
+	return missing && !optional
+}
+
+// lookupMissingRef reports whether the object is recorded in MissingRefs,
+// and whether only optional references to it were recorded.
+func (d *diag) lookupMissingRef(kind, ns, name string) (missing, optional bool) {
 	want := kind + "/" + ns + "/" + name
-	for _, r := range d.s.MissingRefs {
-		if strings.EqualFold(r, want) {
-			return true
+	optional = true
+	for _, e := range d.s.MissingRefs {
+		ref, opt := parseMissingRef(e)
+		if strings.EqualFold(ref, want) {
+			missing, optional = true, optional && opt
 		}
 	}
-	return false
+	return missing, missing && optional
 }
 
 func podRef(p *corev1.Pod) string { return "pod/" + p.Namespace + "/" + p.Name }
-
-func podName(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 
 // ownerName returns the workload that owns the pod ("deployment/x" for a
 // ReplicaSet-owned pod when the hash suffix can be removed), or "".
@@ -378,9 +383,13 @@ func fmtQty(name corev1.ResourceName, q resource.Quantity) string {
 	return q.String()
 }
 
-// fmtBytes renders a byte count in Mi (or Gi when large).
+// fmtBytes renders a byte count in Mi (or Gi when large or a whole
+// number of Gi).
 func fmtBytes(b int64) string {
 	const mi = 1 << 20
+	if b > 0 && b%(1<<30) == 0 {
+		return fmt.Sprintf("%dGi", b>>30)
+	}
 	if b >= 10*(1<<30) {
 		return fmt.Sprintf("%.1fGi", float64(b)/(1<<30))
 	}

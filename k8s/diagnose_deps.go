@@ -184,7 +184,7 @@ func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
 				proof = append(proof, fmt.Sprintf("endpoints %s/%s: %d ready, %d not ready addresses", f.svcNS, f.svcName, ready, notReady))
 			}
 			if len(backing) == 0 && len(svc.Spec.Selector) > 0 && (seen && ready == 0) {
-				why = append(why, fmt.Sprintf("its selector %s matches no pods", fmtSelector(svc.Spec.Selector)))
+				why = append(why, fmt.Sprintf("its selector %s matches no pods", kv(svc.Spec.Selector)))
 			}
 			for _, p := range backing {
 				if st := podProblem(p); st != "" {
@@ -250,7 +250,7 @@ func (d *diag) servicesNamed(name, ns string) []string {
 func envWithHost(d *diag, f *depFailure) string {
 	host := strings.TrimSuffix(f.host, ".")
 	for _, p := range d.pods {
-		if !d.target[podName(p)] {
+		if !d.target[podKey(p)] {
 			continue
 		}
 		for _, c := range p.Spec.Containers {
@@ -287,7 +287,7 @@ func podProblem(p *corev1.Pod) string {
 			return "not running (" + cs.State.Waiting.Reason + ")"
 		}
 	}
-	if !isPodReady(p) {
+	if !podReady(p) {
 		return "not ready"
 	}
 	return ""

@@ -22,7 +22,7 @@ var (
 func (d *diag) dnsPods() []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, p := range d.pods {
-		if p.Namespace == "kube-system" && (p.Labels["k8s-app"] == "kube-dns" || strings.HasPrefix(p.Name, "coredns-")) {
+		if p.Namespace == "kube-system" && isDNSPod(p) {
 			out = append(out, p)
 		}
 	}

@@ -54,9 +54,9 @@ func (d *diag) nodeNotReady(n *corev1.Node, c *corev1.NodeCondition) investigate
 	}
 	var terminating, affected []string
 	for _, p := range d.podsOnNode(n.Name) {
-		affected = append(affected, podName(p))
+		affected = append(affected, podKey(p))
 		if isTerminating(p) {
-			terminating = append(terminating, podName(p))
+			terminating = append(terminating, podKey(p))
 		}
 		for _, e := range d.eventsWithReason(p, "TaintManagerEviction") {
 			proof = appendUnique(proof, fmt.Sprintf("%s: %s", p.Name, evProof(e)))
@@ -119,9 +119,9 @@ func (d *diag) nodePressure(n *corev1.Node, c *corev1.NodeCondition) investigate
 	var evicted []string
 	for _, p := range d.podsOnNode(n.Name) {
 		if p.Status.Reason == "Evicted" {
-			evicted = append(evicted, podName(p))
+			evicted = append(evicted, podKey(p))
 			for _, e := range d.eventsWithReason(p, "Evicted") {
-				proof = appendUnique(proof, fmt.Sprintf("%s: %s", podName(p), evProof(e)))
+				proof = appendUnique(proof, fmt.Sprintf("%s: %s", podKey(p), evProof(e)))
 			}
 		}
 	}
@@ -194,7 +194,7 @@ func (d *diag) diskConsumers(node string) []diskSuspect {
 		if p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		s := diskSuspect{name: podName(p), priority: p.Spec.PriorityClassName}
+		s := diskSuspect{name: podKey(p), priority: p.Spec.PriorityClassName}
 		for _, c := range p.Spec.Containers {
 			args := strings.Join(append(append([]string{}, c.Command...), c.Args...), " ")
 			var env []string
@@ -211,7 +211,7 @@ func (d *diag) diskConsumers(node string) []diskSuspect {
 				s.why = append(s.why, "writes its log file "+m[3]+" into the container filesystem")
 			}
 			if len(s.why) > 0 {
-				s.proof = append(s.proof, fmt.Sprintf("%s container %s args: %s", podName(p), c.Name, clip(args, 300)))
+				s.proof = append(s.proof, fmt.Sprintf("%s container %s args: %s", podKey(p), c.Name, clip(args, 300)))
 			}
 			if _, ok := c.Resources.Limits[corev1.ResourceEphemeralStorage]; !ok && s.score > 0 {
 				s.score++
@@ -226,7 +226,7 @@ func (d *diag) diskConsumers(node string) []diskSuspect {
 			s.why = append(s.why, "a hand-made pod without a controller")
 		}
 		if s.priority != "" {
-			s.proof = append(s.proof, fmt.Sprintf("%s priorityClassName: %s", podName(p), s.priority))
+			s.proof = append(s.proof, fmt.Sprintf("%s priorityClassName: %s", podKey(p), s.priority))
 		}
 		if s.score >= 3 {
 			out = append(out, s)

@@ -3,6 +3,7 @@ package k8s
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,7 +89,7 @@ func diagnoseCrashLoop(d *diag) []investigate.Finding {
 			}
 			key := ownerName(p) + "|" + cs.Name + "|" + fmt.Sprint(t.ExitCode)
 			if ownerName(p) == "" {
-				key = podName(p) + "|" + cs.Name
+				key = podKey(p) + "|" + cs.Name
 			}
 			proof := []string{fmt.Sprintf("%s lastState.terminated: exitCode=%d reason=%s", cs.Name, t.ExitCode, t.Reason)}
 			if backoff {
@@ -204,7 +205,7 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 				continue
 			}
 			key := workloadOrPod(p) + "|" + cs.Name
-			proof := []string{fmt.Sprintf("%s %s: terminated reason=OOMKilled exitCode=%d at %s (restartCount=%d)", p.Name, cs.Name, t.ExitCode, t.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"), cs.RestartCount)}
+			proof := []string{oomProof(p, cs, t)}
 			in := infos[key]
 			if in == nil {
 				in = &info{container: cs.Name}
@@ -239,7 +240,7 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 	g.each(func(x *group) {
 		in := infos[x.key]
 		p := x.pods[0]
-		sum := fmt.Sprintf("Container %s of pod %s was OOMKilled (exit code 137): the kernel killed it when its memory reached the limit", in.container, x.names())
+		sum := fmt.Sprintf("Container %s of %s %s was OOMKilled (exit code 137): the kernel killed it when its memory reached the limit", in.container, plural(len(x.pods), "pod", "pods"), x.names())
 		if in.limit != "" {
 			sum += " of " + in.limit + " (limits.memory)"
 		}
@@ -269,10 +270,20 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 			Rule: "oom-killed", Severity: investigate.FindingCritical, Score: scoreCause,
 			Summary: sum + ".", Detail: detail, Objects: x.refs(), Proof: proof, Actions: act,
 			Prevention: "Size memory limits from observed peak usage (VPA recommendations or load tests with the largest inputs) and alert on usage above 80% of the limit.",
-			Impact:     fmt.Sprintf("%s restarts and loses in-flight work each time it is killed (%d restarts so far).", workloadOrPod(p), in.restarts),
+			Impact:     oomImpact(p, in.restarts),
 		})
 	})
 	return out
+}
+
+// oomProof renders a container's OOM kill as a proof line.
+func oomProof(p *corev1.Pod, cs *corev1.ContainerStatus, t *corev1.ContainerStateTerminated) string {
+	return fmt.Sprintf("%s %s: terminated reason=OOMKilled exitCode=%d at %s (restartCount=%d)", p.Name, cs.Name, t.ExitCode, t.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"), cs.RestartCount)
+}
+
+// oomImpact is the impact of repeated OOM kills of a workload's pods.
+func oomImpact(p *corev1.Pod, restarts int32) string {
+	return fmt.Sprintf("%s restarts and loses in-flight work each time it is killed (%d restarts so far).", workloadOrPod(p), restarts)
 }
 
 func uniqueNodes(ps []*corev1.Pod) []string {
@@ -338,7 +349,7 @@ func diagnoseImagePull(d *diag) []investigate.Finding {
 				why = "the image pull fails: " + clip(w.Message, 200)
 				act = "Check the image reference and registry credentials."
 			}
-			sum := fmt.Sprintf("Pod %s cannot start container %s because image %s cannot be pulled (%s): %s", podName(p), cs.Name, image, w.Reason, why)
+			sum := fmt.Sprintf("Pod %s cannot start container %s because image %s cannot be pulled (%s): %s", podKey(p), cs.Name, image, w.Reason, why)
 			detail := ""
 			if other := d.siblingImages(p, cs.Name, image); len(other) > 0 {
 				detail = fmt.Sprintf("Other pods of %s run %s, so the previous image works; the new reference differs from it.", workloadOrPod(p), strings.Join(other, ", "))
@@ -420,12 +431,13 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 		how                 string // volume mount, env, envFrom
 		path                string // mountPath for volumes
 		optional            bool
-		inferred            bool // absent from the gathered ConfigMaps, not confirmed by a lookup
 	}
 	var g groups
 	misses := map[string]*miss{}
 	note := func(p *corev1.Pod, m miss, proof ...string) {
-		k := strings.ToLower(m.kind) + "/" + m.ns + "/" + m.name + "/" + m.key
+		// An optional volume that mounts empty and a required one that
+		// cannot mount are different failures: separate findings.
+		k := strings.ToLower(m.kind) + "/" + m.ns + "/" + m.name + "/" + m.key + "/" + fmt.Sprint(m.optional)
 		if misses[k] == nil {
 			mm := m
 			misses[k] = &mm
@@ -449,14 +461,10 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 			default:
 				continue
 			}
-			missing := d.missingRef(strings.ToLower(kind), p.Namespace, name)
-			// The collectors read the ConfigMaps pods reference; an optional
-			// one that was not read and whose mount path the crash log says
-			// is empty is absent too.
-			inferred := false
-			if !missing && optional && kind == "ConfigMap" && d.configMapsGathered() && !d.hasConfigMap(p.Namespace, name) && d.logsMention(p, mountPathOf(p, v.Name)) {
-				missing, inferred = true, true
-			}
+			// Optional references are recorded too ("… (optional)"): the
+			// volume then mounts empty, which matters when the application
+			// fails to read its files there.
+			missing, _ := d.lookupMissingRef(strings.ToLower(kind), p.Namespace, name)
 			var proof []string
 			failedMount := false
 			for _, e := range d.eventsWithReason(p, "FailedMount") {
@@ -474,7 +482,7 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 			if optional && !failedMount && !d.logsMention(p, path) {
 				continue
 			}
-			m := miss{kind: kind, ns: p.Namespace, name: name, how: "volume " + v.Name, path: path, optional: optional, inferred: inferred}
+			m := miss{kind: kind, ns: p.Namespace, name: name, how: "volume " + v.Name, path: path, optional: optional}
 			if optional {
 				proof = append(proof, fmt.Sprintf("%s volume %q: %s %s (optional: true) mounted at %s", p.Name, v.Name, strings.ToLower(kind), name, path))
 				// The app then finds an empty directory; its log says so.
@@ -532,13 +540,11 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 		m := misses[x.key]
 		p := x.pods[0]
 		var sum string
-		if m.inferred {
-			sum = fmt.Sprintf("%s %s/%s, mounted by pod %s as optional volume %s at %s, is missing or lacks the file the application reads: the volume is mounted empty and the application fails to open its configuration there",
-				m.kind, m.ns, m.name, x.names(), strings.TrimPrefix(m.how, "volume "), m.path)
-		} else if m.key != "" {
+		if m.key != "" {
 			sum = fmt.Sprintf("Key %s is missing from %s %s/%s, referenced by the %s of pod %s", m.key, m.kind, m.ns, m.name, m.how, x.names())
 		} else {
-			sum = fmt.Sprintf("%s %s/%s does not exist (not found), but pod %s references it (%s", m.kind, m.ns, m.name, x.names(), m.how)
+			sum = fmt.Sprintf("%s %s/%s does not exist (not found), but %s %s %s it (%s", m.kind, m.ns, m.name,
+				plural(len(x.pods), "pod", "pods"), x.names(), plural(len(x.pods), "references", "reference"), m.how)
 			if m.path != "" {
 				sum += " mounted at " + m.path
 			}
@@ -551,6 +557,12 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 				sum += "; the container cannot be created (CreateContainerConfigError)"
 			}
 		}
+		proof := x.proof
+		// Other pods the kubelet cannot mount the same object for confirm
+		// that it is absent, independently of the lookup.
+		for _, e := range d.otherFailedMounts(x.pods, m.kind, m.ns, m.name) {
+			proof = appendUnique(proof, fmt.Sprintf("%s %s: %s", strings.ToLower(e.InvolvedObject.Kind), e.InvolvedObject.Name, evProof(e)))
+		}
 		detail := ""
 		if sim := d.similarConfigNames(m.kind, m.ns, m.name); len(sim) > 0 {
 			detail = fmt.Sprintf("%s %s with a similar name %s in namespace %s: was the object renamed without updating the pods that reference it?",
@@ -559,7 +571,7 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 		out = append(out, investigate.Finding{
 			Rule: "missing-config", Severity: investigate.FindingCritical, Score: scoreRootCause,
 			Summary: sum + ".", Detail: detail, Objects: append([]string{strings.ToLower(m.kind) + "/" + m.ns + "/" + m.name}, x.refs()...),
-			Proof: x.proof,
+			Proof: proof,
 			Actions: []string{
 				fmt.Sprintf("kubectl get %s -n %s   # is %s there, or was it renamed?", strings.ToLower(m.kind), m.ns, m.name),
 				fmt.Sprintf("Recreate %s %s/%s, or point the %s of %s at the object that now holds the configuration, then restart the pods.", m.kind, m.ns, m.name, m.how, workloadOrPod(p)),
@@ -571,24 +583,22 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 	return out
 }
 
-// configMapsGathered reports whether the referenced ConfigMaps were read
-// without a gap (a failed lookup must not read as an absent object).
-func (d *diag) configMapsGathered() bool {
-	for _, g := range d.s.Gaps {
-		if strings.Contains(strings.ToLower(g.Collector+" "+g.Reason), "configmap") || strings.Contains(g.Collector, "ref") {
-			return false
+// otherFailedMounts returns the FailedMount events of pods other than
+// pods (at most two) whose message says the kind/ns/name object is not
+// found.
+func (d *diag) otherFailedMounts(pods []*corev1.Pod, kind, ns, name string) []*corev1.Event {
+	want := fmt.Sprintf("%s %q not found", strings.ToLower(kind), name)
+	var out []*corev1.Event
+	for i := range d.s.Events {
+		e := &d.s.Events[i]
+		if len(out) == 2 || e.Reason != "FailedMount" || e.InvolvedObject.Kind != "Pod" || e.InvolvedObject.Namespace != ns || !strings.Contains(e.Message, want) {
+			continue
+		}
+		if !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == e.InvolvedObject.Name }) {
+			out = append(out, e)
 		}
 	}
-	return true
-}
-
-func (d *diag) hasConfigMap(ns, name string) bool {
-	for _, c := range d.s.ConfigMaps {
-		if c.Namespace == ns && c.Name == name {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 // logsMention reports whether an error line of the pod's (crashed) logs
@@ -744,7 +754,7 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 				f.Rule, f.Score = "readiness-probe", scoreMechanism
 				notReady := 0
 				for _, q := range x.pods {
-					if !isPodReady(q) {
+					if !podReady(q) {
 						notReady++
 					}
 				}
@@ -775,15 +785,6 @@ func quoteAll(xs []string) []string {
 	return out
 }
 
-func isPodReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 func probedContainer(p *corev1.Pod, kind string) *corev1.Container {
 	for i := range p.Spec.Containers {
 		if probeOf(&p.Spec.Containers[i], kind) != nil {
@@ -809,7 +810,7 @@ func probeOf(c *corev1.Container, kind string) *corev1.Probe {
 	return c.StartupProbe
 }
 
-// describeProbe renders a probe as "HTTP GET /path on port http".
+// diagProbe renders a probe for people: "HTTP GET /path on port http".
 func diagProbe(pr *corev1.Probe, _ *corev1.Container) string {
 	if pr == nil {
 		return "probe"
@@ -847,7 +848,7 @@ func diagnoseInitContainers(d *diag) []investigate.Finding {
 			if backoff {
 				proof = append(proof, "init container "+cs.Name+" state.waiting: CrashLoopBackOff")
 			}
-			sum := fmt.Sprintf("Init container %s of pod %s fails with exit code %d", cs.Name, podName(p), t.ExitCode)
+			sum := fmt.Sprintf("Init container %s of pod %s fails with exit code %d", cs.Name, podKey(p), t.ExitCode)
 			if m := exitMeaning(t.ExitCode); m != "" {
 				sum += " (" + m + ")"
 			}
@@ -894,9 +895,9 @@ func diagnoseEvictions(d *diag) []investigate.Finding {
 		if m := reEvictRes.FindStringSubmatch(p.Status.Message); m != nil {
 			res = m[1]
 		}
-		proof := []string{fmt.Sprintf("%s: status.reason=Evicted: %s", podName(p), p.Status.Message)}
+		proof := []string{fmt.Sprintf("%s: status.reason=Evicted: %s", podKey(p), p.Status.Message)}
 		for _, e := range d.eventsWithReason(p, "Evicted") {
-			proof = []string{fmt.Sprintf("%s: %s", podName(p), evProof(e))}
+			proof = []string{fmt.Sprintf("%s: %s", podKey(p), evProof(e))}
 		}
 		g.add(p.Spec.NodeName+"|"+res, p, proof...)
 	}

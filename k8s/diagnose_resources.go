@@ -15,18 +15,12 @@ import (
 
 // containerUsage returns a container's current usage of res from PodMetrics.
 func (d *diag) containerUsage(p *corev1.Pod, container string, res corev1.ResourceName) (resource.Quantity, bool) {
-	for _, m := range d.s.PodMetrics {
-		if m.Namespace != p.Namespace || m.Name != p.Name {
-			continue
-		}
-		for _, c := range m.Containers {
-			if c.Name == container {
-				q, ok := c.Usage[res]
-				return q, ok
-			}
-		}
+	u, ok := containerUsage(d.s.PodMetrics, p, container)
+	if !ok {
+		return resource.Quantity{}, false
 	}
-	return resource.Quantity{}, false
+	q, ok := u[res]
+	return q, ok
 }
 
 var reSlowLog = regexp.MustCompile(`(?i)\bslow\b|latency|took_ms|took \d|deadline exceeded|saturat|timed out|timeout`)
@@ -44,7 +38,7 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 	}
 	infos := map[string]*info{}
 	for _, p := range d.pods {
-		if !d.target[podName(p)] {
+		if !d.target[podKey(p)] {
 			continue
 		}
 		for _, c := range p.Spec.Containers {

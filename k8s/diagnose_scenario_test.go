@@ -125,7 +125,8 @@ func loadScenarioSnapshot(tb testing.TB, dir string) *Snapshot {
 	for _, p := range s.Pods {
 		for _, v := range p.Spec.Volumes {
 			if v.ConfigMap != nil && !cms[p.Namespace+"/"+v.ConfigMap.Name] {
-				s.MissingRefs = append(s.MissingRefs, "configmap/"+p.Namespace+"/"+v.ConfigMap.Name)
+				opt := v.ConfigMap.Optional != nil && *v.ConfigMap.Optional
+				s.MissingRefs = append(s.MissingRefs, missingRefEntry("configmap", p.Namespace, v.ConfigMap.Name, opt))
 			}
 		}
 	}

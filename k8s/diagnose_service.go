@@ -1,34 +1,31 @@
 package k8s
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/k8flex/k8flex/investigate"
 )
 
-// endpointCounts returns the ready and not-ready endpoint addresses of a
-// Service (EndpointSlices when gathered, else Endpoints) and whether any
+// endpointCounts returns the ready and not-ready endpoints of a Service
+// (EndpointSlices when gathered, else Endpoints' addresses) and whether any
 // endpoint object was seen at all.
 func (d *diag) endpointCounts(ns, name string) (ready, notReady int, seen bool) {
+	var own []discoveryv1.EndpointSlice
 	for _, es := range d.s.EndpointSlices {
-		if es.Namespace != ns || es.Labels["kubernetes.io/service-name"] != name {
-			continue
-		}
-		seen = true
-		for _, e := range es.Endpoints {
-			if e.Conditions.Ready == nil || *e.Conditions.Ready {
-				ready += len(e.Addresses)
-			} else {
-				notReady += len(e.Addresses)
-			}
+		if es.Namespace == ns && es.Labels["kubernetes.io/service-name"] == name {
+			own = append(own, es)
 		}
 	}
-	if seen {
+	if len(own) > 0 {
+		ready, notReady = readyEndpoints(own)
 		return ready, notReady, true
 	}
 	for _, ep := range d.s.Endpoints {
@@ -42,27 +39,12 @@ func (d *diag) endpointCounts(ns, name string) (ready, notReady int, seen bool) 
 		}
 	}
 	if d.s.DNS != nil && d.s.DNS.Service != nil && d.s.DNS.Service.Namespace == ns && d.s.DNS.Service.Name == name {
-		for _, es := range d.s.DNS.Endpoints {
-			seen = true
-			for _, e := range es.Endpoints {
-				if e.Conditions.Ready == nil || *e.Conditions.Ready {
-					ready += len(e.Addresses)
-				} else {
-					notReady += len(e.Addresses)
-				}
-			}
+		if len(d.s.DNS.Endpoints) > 0 {
+			r, n := readyEndpoints(d.s.DNS.Endpoints)
+			ready, notReady, seen = ready+r, notReady+n, true
 		}
 	}
 	return ready, notReady, seen
-}
-
-func fmtSelector(sel map[string]string) string {
-	var kv []string
-	for k, v := range sel {
-		kv = append(kv, k+"="+v)
-	}
-	sort.Strings(kv)
-	return strings.Join(kv, ",")
 }
 
 // diagnoseServices reports Services whose selector matches no pod (naming
@@ -76,7 +58,7 @@ func diagnoseServices(d *diag) []investigate.Finding {
 			continue
 		}
 		ready, notReady, seen := d.endpointCounts(svc.Namespace, svc.Name)
-		sel := fmtSelector(svc.Spec.Selector)
+		sel := kv(svc.Spec.Selector)
 		pods := d.selectedPods(svc.Namespace, svc.Spec.Selector)
 		ref := "service/" + svc.Namespace + "/" + svc.Name
 		switch {
@@ -126,28 +108,90 @@ func diagnoseServices(d *diag) []investigate.Finding {
 			if len(pods) == 0 || sp.TargetPort.Type != intstr.String || sp.TargetPort.StrVal == "" {
 				continue
 			}
-			exposed := false
-			for _, p := range pods {
-				for _, c := range p.Spec.Containers {
-					for _, cp := range c.Ports {
-						if cp.Name == sp.TargetPort.StrVal {
-							exposed = true
-						}
-					}
-				}
-			}
-			if !exposed {
-				out = append(out, investigate.Finding{
-					Rule: "service-target-port", Severity: investigate.FindingCritical, Score: scoreRootCause - 10,
-					Summary: fmt.Sprintf("Service %s/%s port %d targets the named port %q, which no container of its pods declares, so it has no usable endpoints on that port", svc.Namespace, svc.Name, sp.Port, sp.TargetPort.StrVal),
-					Objects: []string{ref},
-					Proof:   []string{fmt.Sprintf("service %s/%s port %s targetPort: %s", svc.Namespace, svc.Name, sp.Name, sp.TargetPort.StrVal)},
-					Actions: []string{"Name the container port as the Service expects, or set targetPort to the container's port number."},
-				})
+			if f, ok := d.targetPortFinding(svc, sp, pods, ready, notReady, seen); ok {
+				out = append(out, f)
 			}
 		}
 	}
 	return out
+}
+
+// targetPortFinding reports a Service port whose named targetPort no
+// container of the selected pods declares: the endpoints controller then
+// publishes no endpoint for it although the pods may be Ready.
+func (d *diag) targetPortFinding(svc *corev1.Service, sp corev1.ServicePort, pods []*corev1.Pod, ready, notReady int, seen bool) (investigate.Finding, bool) {
+	want := sp.TargetPort.StrVal
+	var declared []string // "http 8080/TCP"
+	var names []string
+	readyPods := 0
+	for _, p := range pods {
+		if podReady(p) {
+			readyPods++
+		}
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == want {
+					return investigate.Finding{}, false
+				}
+				declared = appendUnique(declared, fmt.Sprintf("%s %d/%s", cmp.Or(cp.Name, "(unnamed)"), cp.ContainerPort, cmp.Or(cp.Protocol, corev1.ProtocolTCP)))
+				if cp.Name != "" {
+					names = appendUnique(names, cp.Name)
+				}
+			}
+		}
+	}
+	ref := "service/" + svc.Namespace + "/" + svc.Name
+	portName := fmt.Sprint(sp.Port)
+	if sp.Name != "" {
+		portName += " (" + sp.Name + ")"
+	}
+	sum := fmt.Sprintf("Service %s/%s port %s targets the named port %q, but the containers of its %d selected %s declare ", svc.Namespace, svc.Name, portName, want, len(pods), plural(len(pods), "pod", "pods"))
+	if len(declared) == 0 {
+		sum += "no ports at all"
+	} else {
+		sum += "only " + joinNames(declared)
+	}
+	sum += ": no endpoint is published for that port"
+	proof := []string{fmt.Sprintf("service %s/%s port %s targetPort: %s", svc.Namespace, svc.Name, portName, want)}
+	if len(declared) > 0 {
+		proof = append(proof, fmt.Sprintf("selected pods' container ports: %s", strings.Join(declared, ", ")))
+	}
+	if seen {
+		proof = append(proof, fmt.Sprintf("endpoints of %s/%s: %d ready, %d not ready", svc.Namespace, svc.Name, ready, notReady))
+		switch {
+		case ready+notReady > 0:
+		case readyPods == len(pods):
+			sum += fmt.Sprintf(", so the Service has no endpoints although %s Running and Ready", plural(readyPods, "its pod is", fmt.Sprintf("all %d pods are", readyPods)))
+		case readyPods > 0:
+			sum += fmt.Sprintf(", so the Service has no endpoints although %d of its %d pods %s Running and Ready", readyPods, len(pods), plural(readyPods, "is", "are"))
+		default:
+			sum += ", so the Service has no endpoints"
+		}
+	}
+	// The likely intended port: the container port named like the
+	// Service port, else the only named one.
+	fix := ""
+	switch {
+	case slices.Contains(names, sp.Name):
+		fix = sp.Name
+	case len(names) == 1:
+		fix = names[0]
+	}
+	var act []string
+	if fix != "" {
+		i := slices.IndexFunc(svc.Spec.Ports, func(x corev1.ServicePort) bool { return x.Name == sp.Name && x.Port == sp.Port })
+		act = append(act, fmt.Sprintf("kubectl patch service -n %s %s --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/ports/%d/targetPort\",\"value\":\"%s\"}]'   # target the port the containers declare", svc.Namespace, svc.Name, i, fix))
+	}
+	act = append(act,
+		fmt.Sprintf("Or name the container port %q in the workload's pod template, so the Service and the pods agree again.", want),
+		fmt.Sprintf("kubectl get endpointslices -n %s -l kubernetes.io/service-name=%s -o wide   # ports and endpoints after the fix", svc.Namespace, svc.Name))
+	return investigate.Finding{
+		Rule: "service-target-port", Severity: investigate.FindingCritical, Score: scoreRootCause - 10,
+		Summary: sum + ".", Objects: append([]string{ref}, podRefsOf(pods)...), Proof: proof, Actions: act,
+		Detail:     "A named targetPort resolves per pod to the container port with that name; a pod without it gets no endpoint for the Service port, whatever its readiness.",
+		Prevention: "Render the Service and the pod template from the same chart values (one port name), and test after deploy that every Service has endpoints on each of its ports.",
+		Impact:     fmt.Sprintf("Clients of %s.%s on port %d reach no backend: connections fail, and a proxy or ingress in front of it answers 503.", svc.Name, svc.Namespace, sp.Port),
+	}, true
 }
 
 func (d *diag) namespaceHasPods(ns string) bool {
@@ -220,41 +264,14 @@ func (d *diag) nearMissPods(svc *corev1.Service) []selectorNearMiss {
 	return out
 }
 
-// similar reports whether two label values are close (one edit apart, or
-// one contains the other).
+// similar reports whether two label values are close (at most two edits
+// apart, or one contains the other).
 func similar(a, b string) bool {
 	if strings.Contains(a, b) || strings.Contains(b, a) {
 		return true
 	}
-	if abs(len(a)-len(b)) > 2 {
+	if len(a)-len(b) > 2 || len(b)-len(a) > 2 {
 		return false
 	}
-	return levenshtein(a, b) <= 2
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return editDistance(a, b) <= 2
 }

@@ -11,9 +11,8 @@ import (
 	"github.com/k8flex/k8flex/investigate"
 )
 
-// TODO(diagnosis): hand-built table tests per rule family for node, network
-// policy, DNS, dependency and resource rules (today they are covered only by
-// TestDiagnoseScenarios on the recorded incidents).
+// Hand-built table tests per rule family (node, network policy, DNS,
+// dependency, resource, JVM heap) are in diagnose_rules_test.go.
 
 func TestSchedulerReasons(t *testing.T) {
 	for _, tt := range []struct {

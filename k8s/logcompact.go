@@ -23,7 +23,8 @@ var (
 // CompactLog turns a raw container log into lines fit for evidence, within
 // maxBytes: secrets redacted, ANSI colour codes stripped, consecutive lines
 // that repeat (also when they differ only in timestamps or numbers)
-// collapsed into their last occurrence marked "(×N)", and, when still too
+// collapsed into their last occurrence marked "(×N)", repeating blocks of
+// 2–4 lines likewise marked "(block of K lines ×N)", and, when still too
 // long, the middle cut — the first lines and the lines around errors are
 // kept, the tail never is cut. maxBytes <= 0 means no size limit.
 func CompactLog(raw string, maxBytes int) []string {
@@ -46,31 +47,106 @@ func CompactLog(raw string, maxBytes int) []string {
 	return cutMiddle(lines, maxBytes)
 }
 
-// collapseRepeats folds runs of equivalent lines into the run's last line.
-// TODO: also fold repeating blocks of 2-4 lines (a WARNING/ERROR/INFO cycle
-// repeated every probe period), which today survive as separate lines.
+// collapseRepeats folds runs of equivalent lines into the run's last line,
+// then repeating blocks of 2–4 lines (collapseBlocks).
 func collapseRepeats(lines []string) []string {
+	return collapseBlocks(collapseLines(lines))
+}
+
+// repeatKey is what two log lines must share to count as repeats: the
+// line with timestamps and numbers (ids, counters, durations) masked.
+func repeatKey(l string) string {
+	return logNumber.ReplaceAllString(logTimestamp.ReplaceAllString(l, "T"), "#")
+}
+
+// maxBlockLines is the longest block of lines collapseBlocks folds.
+const maxBlockLines = 4
+
+// collapseBlocks folds consecutive repetitions of a block of 2–4 lines
+// (a probe's WARNING/ERROR/INFO cycle, a retry loop's attempt/fail pair)
+// into the block's last occurrence, whose last line is marked
+// "(block of K lines ×N)". Lines outside repetitions, and so the tail, are
+// kept as they are; a block that is one line repeated is left to
+// collapseLines.
+// keys[i] is repeatKey(lines[i]).
+func collapseBlocks(lines, keys []string) []string {
+	if len(lines) < 4 {
+		return lines
+	}
+	same := func(a, b, k int) bool { // lines[a:a+k] repeats lines[b:b+k]
+		for j := range k {
+			if keys[a+j] != keys[b+j] {
+				return false
+			}
+		}
+		return true
+	}
 	out := make([]string, 0, len(lines))
-	prevKey, run := "", 0
+	for i := 0; i < len(lines); {
+		bestK, bestReps := 0, 1
+		for k := 2; k <= maxBlockLines && i+2*k <= len(lines); k++ {
+			if !foldable(keys[i : i+k]) {
+				continue
+			}
+			reps := 1
+			for i+(reps+1)*k <= len(lines) && same(i, i+reps*k, k) {
+				reps++
+			}
+			// Prefer the fold that covers most lines; on a tie the shorter block.
+			if reps > 1 && reps*k > bestReps*bestK {
+				bestK, bestReps = k, reps
+			}
+		}
+		if bestK == 0 {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		last := i + (bestReps-1)*bestK
+		out = append(out, lines[last:last+bestK]...)
+		out[len(out)-1] += fmt.Sprintf(" (block of %d lines ×%d)", bestK, bestReps)
+		i += bestReps * bestK
+	}
+	return out
+}
+
+// foldable reports whether a candidate block holds at least two different
+// lines and is not blank.
+func foldable(keys []string) bool {
+	distinct, blank := false, true
+	for _, k := range keys {
+		distinct = distinct || k != keys[0]
+		blank = blank && strings.TrimSpace(k) == ""
+	}
+	return distinct && !blank
+}
+
+// collapseLines folds runs of equivalent lines into the run's last line.
+func collapseLines(lines []string) (out, keys []string) {
+	out = make([]string, 0, len(lines))
+	keys = make([]string, 0, len(lines))
+	run := 0
 	flush := func() {
 		if run > 1 {
 			out[len(out)-1] += fmt.Sprintf(" (×%d)", run)
+			keys[len(keys)-1] += " (×#)" // repeatKey of the marked line
 		}
 	}
 	for _, l := range lines {
 		l = strings.TrimRight(l, " \t\r")
-		key := logNumber.ReplaceAllString(logTimestamp.ReplaceAllString(l, "T"), "#")
-		if run > 0 && key == prevKey && strings.TrimSpace(l) != "" {
+		key := repeatKey(l)
+		if run > 0 && key == keys[len(keys)-1] && strings.TrimSpace(l) != "" {
 			out[len(out)-1] = l
 			run++
 			continue
 		}
 		flush()
 		out = append(out, l)
-		prevKey, run = key, 1
+		keys = append(keys, key)
+		run = 1
 	}
 	flush()
-	return out
+	return out, keys
 }
 
 // cutMiddle keeps the tail (half the budget), the first lines and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +13,27 @@ import (
 
 // maxConfigMapRefs bounds the ConfigMaps read per investigation.
 const maxConfigMapRefs = 10
+
+// optionalRefSuffix marks a MissingRefs entry that every pod referencing
+// it marks optional: true ("configmap/shop/app-settings (optional)").
+const optionalRefSuffix = " (optional)"
+
+// missingRefEntry renders one MissingRefs entry: "kind/ns/name", with
+// optionalRefSuffix when the reference is optional.
+func missingRefEntry(kind, ns, name string, optional bool) string {
+	s := kind + "/" + ns + "/" + name
+	if optional {
+		s += optionalRefSuffix
+	}
+	return s
+}
+
+// parseMissingRef splits a MissingRefs entry into its "kind/ns/name" and
+// whether the reference was optional.
+func parseMissingRef(entry string) (ref string, optional bool) {
+	ref, optional = strings.CutSuffix(entry, optionalRefSuffix)
+	return ref, optional
+}
 
 // configMapRef is one ConfigMap a pod references.
 type configMapRef struct {
@@ -63,14 +85,22 @@ func configMapRefs(p *corev1.Pod) []configMapRef {
 }
 
 // collectRefs reads the ConfigMaps the investigated pods reference; the
-// absent ones (unless optional) go to MissingRefs as "configmap/ns/name".
-// Secrets are never read: a missing Secret shows up in the pod's events.
+// absent ones go to MissingRefs as "configmap/ns/name", or
+// "configmap/ns/name (optional)" when every pod marks the reference
+// optional (the pod then starts with an empty volume or without the
+// variables, which can still be why the application fails). Secrets are
+// never read: a missing Secret shows up in the pod's events.
 func collectRefs(ctx context.Context, r *run) error {
 	pods, _ := r.podsSnapshot()
 	var refs []configMapRef
 	for _, p := range pods {
 		for _, ref := range configMapRefs(&p) {
-			if !slices.ContainsFunc(refs, func(x configMapRef) bool { return x.ns == ref.ns && x.name == ref.name }) && len(refs) < maxConfigMapRefs {
+			i := slices.IndexFunc(refs, func(x configMapRef) bool { return x.ns == ref.ns && x.name == ref.name })
+			switch {
+			case i >= 0:
+				// Optional only when no pod requires it.
+				refs[i].optional = refs[i].optional && ref.optional
+			case len(refs) < maxConfigMapRefs:
 				refs = append(refs, ref)
 			}
 		}
@@ -81,11 +111,9 @@ func collectRefs(ctx context.Context, r *run) error {
 		cm, err := r.g.cs.CoreV1().ConfigMaps(ref.ns).Get(ctx, ref.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			if !ref.optional {
-				r.mu.Lock()
-				r.snap.MissingRefs = append(r.snap.MissingRefs, "configmap/"+ref.ns+"/"+ref.name)
-				r.mu.Unlock()
-			}
+			r.mu.Lock()
+			r.snap.MissingRefs = append(r.snap.MissingRefs, missingRefEntry("configmap", ref.ns, ref.name, ref.optional))
+			r.mu.Unlock()
 		case err != nil:
 			errs = append(errs, wrapGet("configmap", ref.ns, ref.name, err))
 		default:

@@ -6,17 +6,25 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/k8flex/k8flex/investigate"
 )
 
+func cmVolume(name, cm string, optional bool) corev1.Volume {
+	v := corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm}}}}
+	if optional {
+		v.ConfigMap.Optional = &optional
+	}
+	return v
+}
+
 func TestCollectRefs(t *testing.T) {
-	yes := true
-	p := newPod("shop", "web-0", func(p *corev1.Pod) {
+	p := newPod("shop", "web-0", withLabels("app", "web"), func(p *corev1.Pod) {
 		p.Spec.Volumes = []corev1.Volume{
-			{Name: "settings", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app-settings"}}}},
-			{Name: "opt", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "optional-one"}, Optional: &yes}}},
+			cmVolume("settings", "app-settings", false),
+			cmVolume("opt", "optional-one", true),
 			{Name: "db", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db"}}},
 		}
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "present"}}}}
@@ -28,8 +36,8 @@ func TestCollectRefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(s.MissingRefs, []string{"configmap/shop/app-settings"}) {
-		t.Errorf("MissingRefs = %v", s.MissingRefs)
+	if want := []string{"configmap/shop/app-settings", "configmap/shop/optional-one (optional)"}; !slices.Equal(s.MissingRefs, want) {
+		t.Errorf("MissingRefs = %q, want %q", s.MissingRefs, want)
 	}
 	if len(s.ConfigMaps) != 1 || s.ConfigMaps[0].Name != "present" {
 		t.Errorf("ConfigMaps = %v", s.ConfigMaps)
@@ -38,5 +46,54 @@ func TestCollectRefs(t *testing.T) {
 		if a.GetResource().Resource == "secrets" {
 			t.Errorf("secrets must never be read: %v", a)
 		}
+	}
+}
+
+// TestCollectRefsOptionalAcrossPods checks that a ConfigMap is recorded as
+// optional only when no investigated pod requires it.
+func TestCollectRefsOptionalAcrossPods(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		optA, optB bool
+		want       string
+	}{
+		{"both optional", true, true, "configmap/shop/cfg (optional)"},
+		{"first optional, second required", true, false, "configmap/shop/cfg"},
+		{"first required, second optional", false, true, "configmap/shop/cfg"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mk := func(name string, opt bool) *corev1.Pod {
+				return newPod("shop", name, withLabels("app", "web"), func(p *corev1.Pod) {
+					p.Spec.Volumes = []corev1.Volume{cmVolume("cfg", "cfg", opt)}
+				})
+			}
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}
+			objs := []runtime.Object{mk("web-a", tt.optA), mk("web-b", tt.optB), svc}
+			s := gatherWith(t, objs, mapLogs{}, investigate.Target{Kind: investigate.KindService, Namespace: "shop", Name: "web", Service: "web"}, investigate.PodCrash)
+			if len(s.Pods) < 2 {
+				t.Fatalf("the service's two pods were not both investigated: %v", podNames(s.Pods))
+			}
+			if !slices.Equal(s.MissingRefs, []string{tt.want}) {
+				t.Errorf("MissingRefs = %q, want [%q]", s.MissingRefs, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMissingRef(t *testing.T) {
+	for _, tt := range []struct {
+		name, entry, ref string
+		optional         bool
+	}{
+		{"required", "configmap/shop/a", "configmap/shop/a", false},
+		{"optional", "configmap/shop/a (optional)", "configmap/shop/a", true},
+		{"service", "service/shop/db", "service/shop/db", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, opt := parseMissingRef(tt.entry)
+			if ref != tt.ref || opt != tt.optional {
+				t.Errorf("parseMissingRef(%q) = %q, %v", tt.entry, ref, opt)
+			}
+		})
 	}
 }

@@ -104,18 +104,18 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 	}
 
 	heading(investigate.HeadingEvidence)
-	n := 0
+	// Findings about one failure share proving lines: cite each once.
+	var cited []string
 	for _, f := range fs {
-		if n >= 12 {
-			break
-		}
 		for _, p := range f.Proof {
-			if n >= 12 {
-				break
+			if len(cited) < 12 {
+				cited = builtinAppendNew(cited, flatLine(p))
 			}
-			add("- `" + strings.ReplaceAll(flatLine(p), "`", "'") + "`")
-			n++
 		}
+	}
+	n := len(cited)
+	for _, p := range cited {
+		add("- `" + strings.ReplaceAll(p, "`", "'") + "`")
 	}
 	if n == 0 {
 		add("- No proving lines: the evidence holds no failing state.")
@@ -128,12 +128,15 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 	}
 
 	heading(investigate.HeadingImpact)
-	imp := 0
+	var impacts []string
 	for _, f := range fs {
-		if f.Impact != "" && imp < 2 {
-			add("- " + f.Impact)
-			imp++
+		if len(impacts) < 2 {
+			impacts = builtinAppendNew(impacts, f.Impact)
 		}
+	}
+	imp := len(impacts)
+	for _, i := range impacts {
+		add("- " + i)
 	}
 	if imp == 0 {
 		if a := in.Request; a != nil && a.Alert != nil && a.Alert.Summary() != "" {

@@ -72,6 +72,32 @@ func TestBuiltinAnalyze(t *testing.T) {
 	}
 }
 
+// TestBuiltinCitesSharedProofOnce checks that two findings about one
+// failure (a cause and its symptom) that prove themselves with the same
+// lines cite each line, and state each impact, once.
+func TestBuiltinCitesSharedProofOnce(t *testing.T) {
+	kill := "web-0 app: terminated reason=OOMKilled exitCode=137"
+	cause := investigate.Finding{Rule: "oom-jvm-heap", Score: 85, Summary: "heap above limit.",
+		Proof: []string{kill, "app env JAVA_TOOL_OPTIONS: -Xmx3g"}, Impact: "web restarts."}
+	symptom := investigate.Finding{Rule: "oom-killed", Score: 80, Summary: "OOMKilled.",
+		Proof: []string{kill, "app resources.limits.memory: 2Gi"}, Impact: "web restarts."}
+	a, err := NewBuiltin().Analyze(context.Background(), &investigate.AnalysisInput{Findings: []investigate.Finding{cause, symptom}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(a.Text, kill); n != 1 {
+		t.Errorf("shared proof cited %d times:\n%s", n, a.Text)
+	}
+	if n := strings.Count(a.Text, "web restarts."); n != 1 {
+		t.Errorf("shared impact stated %d times:\n%s", n, a.Text)
+	}
+	for _, s := range []string{"-Xmx3g", "limits.memory: 2Gi"} {
+		if !strings.Contains(a.Text, s) {
+			t.Errorf("analysis lacks %q", s)
+		}
+	}
+}
+
 func TestBuiltinCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

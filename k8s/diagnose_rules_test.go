@@ -1,0 +1,551 @@
+package k8s
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/k8flex/k8flex/investigate"
+)
+
+// ruleCase is one hand-built snapshot and what the rule family must (or
+// must not) conclude from it.
+type ruleCase struct {
+	name string
+	snap func() *Snapshot
+	// rule is the finding expected; "" means no finding of the family.
+	rule string
+	// want are substrings of the finding's summary, objects or proof.
+	summary, objects, proof []string
+}
+
+// runRuleCases runs Diagnose on each case and checks the findings whose
+// rule starts with one of family.
+func runRuleCases(t *testing.T, family []string, cases []ruleCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []investigate.Finding
+			for _, f := range tt.snap().Diagnose() {
+				for _, p := range family {
+					if strings.HasPrefix(f.Rule, p) {
+						got = append(got, f)
+						break
+					}
+				}
+			}
+			if tt.rule == "" {
+				for _, f := range got {
+					t.Errorf("unexpected finding %s: %s", f.Rule, f.Summary)
+				}
+				return
+			}
+			var f *investigate.Finding
+			for i := range got {
+				if got[i].Rule == tt.rule {
+					f = &got[i]
+					break
+				}
+			}
+			if f == nil {
+				t.Fatalf("no %s finding; got %+v", tt.rule, got)
+			}
+			checkContains(t, "summary", []string{f.Summary}, tt.summary)
+			checkContains(t, "objects", f.Objects, tt.objects)
+			checkContains(t, "proof", f.Proof, tt.proof)
+		})
+	}
+}
+
+func checkContains(t *testing.T, what string, have, want []string) {
+	t.Helper()
+	all := strings.Join(have, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, all)
+		}
+	}
+}
+
+func nodeWith(name string, conds ...corev1.NodeCondition) corev1.Node {
+	n := newNode(name, "10.0.0.1")
+	n.Status.Conditions = conds
+	return *n
+}
+
+func cond(t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
+	return corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg,
+		LastHeartbeatTime: metav1.NewTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))}
+}
+
+func healthyConds() []corev1.NodeCondition {
+	return []corev1.NodeCondition{
+		cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+		cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+		cond(corev1.NodeNetworkUnavailable, corev1.ConditionFalse, "RouteCreated", "RouteController created a route"),
+	}
+}
+
+// withCond replaces one condition of healthyConds.
+func withCond(c corev1.NodeCondition) []corev1.NodeCondition {
+	out := healthyConds()
+	for i := range out {
+		if out[i].Type == c.Type {
+			out[i] = c
+		}
+	}
+	return out
+}
+
+func onNode(n string) podOpt { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
+
+func TestDiagnoseNodeRules(t *testing.T) {
+	runRuleCases(t, []string{"node-"}, []ruleCase{
+		{name: "kubelet stopped posting status", rule: "node-not-ready",
+			snap: func() *Snapshot {
+				n := nodeWith("worker-2", withCond(cond(corev1.NodeReady, corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status."))...)
+				n.Spec.Taints = []corev1.Taint{{Key: "node.kubernetes.io/unreachable", Effect: corev1.TaintEffectNoExecute}}
+				return &Snapshot{Nodes: []corev1.Node{n}, Pods: []corev1.Pod{*newPod("shop", "web-0", onNode("worker-2"))}}
+			},
+			summary: []string{"worker-2", "NotReady", "Kubelet stopped posting node status", "last heartbeat 2026-11-01T10:00:00Z"},
+			objects: []string{"node/worker-2", "pod/shop/web-0"},
+			proof:   []string{"condition Ready=Unknown", "node.kubernetes.io/unreachable:NoExecute"}},
+		{name: "disk pressure names the verbose writer", rule: "node-disk-pressure",
+			snap: func() *Snapshot {
+				n := nodeWith("worker-1", withCond(cond(corev1.NodeDiskPressure, corev1.ConditionTrue, "KubeletHasDiskPressure", "kubelet has disk pressure"))...)
+				writer := newPod("ops", "debug-dump", onNode("worker-1"), func(p *corev1.Pod) {
+					p.Spec.Containers[0].Args = []string{"--log-level=debug", "--log-file=/var/log/app/debug.log"}
+				})
+				evicted := newPod("shop", "cart-1", onNode("worker-1"), func(p *corev1.Pod) {
+					p.Status.Phase, p.Status.Reason = corev1.PodFailed, "Evicted"
+					p.Status.Message = "The node was low on resource: ephemeral-storage."
+				})
+				return &Snapshot{Nodes: []corev1.Node{n}, Pods: []corev1.Pod{*evicted}, RelatedPods: []corev1.Pod{*writer}}
+			},
+			summary: []string{"worker-1", "DiskPressure", "ops/debug-dump", "verbose logging"},
+			objects: []string{"node/worker-1", "pod/shop/cart-1"},
+			proof:   []string{"DiskPressure=True", "--log-file=/var/log/app/debug.log"}},
+		{name: "memory pressure", rule: "node-memory-pressure",
+			snap: func() *Snapshot {
+				return &Snapshot{Nodes: []corev1.Node{nodeWith("worker-3", withCond(cond(corev1.NodeMemoryPressure, corev1.ConditionTrue, "KubeletHasInsufficientMemory", "kubelet has insufficient memory available"))...)}}
+			},
+			summary: []string{"worker-3", "MemoryPressure"}, proof: []string{"MemoryPressure=True"}},
+		{name: "CNI not ready", rule: "node-network-unavailable",
+			snap: func() *Snapshot {
+				return &Snapshot{Nodes: []corev1.Node{nodeWith("worker-4", withCond(cond(corev1.NodeNetworkUnavailable, corev1.ConditionTrue, "NoRouteCreated", "cni plugin not initialized"))...)}}
+			},
+			summary: []string{"worker-4", "NetworkUnavailable"}, proof: []string{"cni plugin not initialized"}},
+		{name: "healthy node with every pressure condition False", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Nodes: []corev1.Node{nodeWith("worker-1", healthyConds()...)}, Pods: []corev1.Pod{*newPod("shop", "web-0", onNode("worker-1"))}}
+			}},
+		{name: "node without conditions reported", rule: "",
+			snap: func() *Snapshot { return &Snapshot{Nodes: []corev1.Node{nodeWith("worker-9")}} }},
+	})
+}
+
+func policy(ns, name string, sel map[string]string, types []networkingv1.PolicyType, in []networkingv1.NetworkPolicyIngressRule, eg []networkingv1.NetworkPolicyEgressRule) networkingv1.NetworkPolicy {
+	return networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: sel}, PolicyTypes: types, Ingress: in, Egress: eg},
+	}
+}
+
+func fromNamespace(ns string) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}}
+}
+
+func npPort(proto corev1.Protocol, port int) networkingv1.NetworkPolicyPort {
+	p := intstr.FromInt32(int32(port))
+	return networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &p}
+}
+
+func TestDiagnoseNetworkPolicyRules(t *testing.T) {
+	ingress := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	egress := []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+	web := func() corev1.Pod { return *newPod("shop", "web-0", withLabels("app", "web")) }
+	prom := func() corev1.Pod { return *newPod("monitoring", "prometheus-0", withLabels("app", "prometheus")) }
+	runRuleCases(t, []string{"netpol-"}, []ruleCase{
+		{name: "default deny drops a known client", rule: "netpol-ingress-deny",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{web()}, RelatedPods: []corev1.Pod{prom()},
+					NetworkPolicies: []networkingv1.NetworkPolicy{policy("shop", "default-deny-ingress", nil, ingress, nil, nil)}}
+			},
+			summary: []string{"default-deny-ingress", "denies all ingress", "web-0", "prometheus-0 (namespace monitoring)"},
+			objects: []string{"networkpolicy/shop/default-deny-ingress"},
+			proof:   []string{"no ingress rules (deny all ingress)"}},
+		{name: "allow rule that does not cover the client", rule: "netpol-ingress-deny",
+			snap: func() *Snapshot {
+				allow := policy("shop", "allow-frontend", map[string]string{"app": "web"}, ingress,
+					[]networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{fromNamespace("frontend")}}}, nil)
+				return &Snapshot{Pods: []corev1.Pod{web()}, RelatedPods: []corev1.Pod{prom()}, NetworkPolicies: []networkingv1.NetworkPolicy{allow}}
+			},
+			summary: []string{"allow-frontend allows from namespace frontend", "prometheus-0"},
+			proof:   []string{"allow-frontend allows from namespace frontend"}},
+		{name: "policy that allows the client's namespace", rule: "",
+			snap: func() *Snapshot {
+				allow := policy("shop", "allow-monitoring", map[string]string{"app": "web"}, ingress,
+					[]networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{fromNamespace("monitoring")}}}, nil)
+				return &Snapshot{Pods: []corev1.Pod{web()}, RelatedPods: []corev1.Pod{prom()}, NetworkPolicies: []networkingv1.NetworkPolicy{allow}}
+			}},
+		{name: "policy selecting other pods only", rule: "",
+			snap: func() *Snapshot {
+				deny := policy("shop", "deny-db", map[string]string{"app": "db"}, ingress, nil, nil)
+				return &Snapshot{Pods: []corev1.Pod{web()}, RelatedPods: []corev1.Pod{prom()}, NetworkPolicies: []networkingv1.NetworkPolicy{deny}}
+			}},
+		{name: "egress policy without DNS", rule: "netpol-egress-dns",
+			snap: func() *Snapshot {
+				eg := policy("shop", "egress-db-only", map[string]string{"app": "web"}, egress, nil,
+					[]networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{npPort(corev1.ProtocolTCP, 5432)}}})
+				return &Snapshot{Pods: []corev1.Pod{web()}, NetworkPolicies: []networkingv1.NetworkPolicy{eg}}
+			},
+			summary: []string{"egress-db-only", "web-0", "DNS"},
+			objects: []string{"networkpolicy/shop/egress-db-only"},
+			proof:   []string{"egress rules: 1"}},
+		{name: "egress policy that allows port 53", rule: "",
+			snap: func() *Snapshot {
+				eg := policy("shop", "egress-db-and-dns", map[string]string{"app": "web"}, egress, nil,
+					[]networkingv1.NetworkPolicyEgressRule{
+						{Ports: []networkingv1.NetworkPolicyPort{npPort(corev1.ProtocolTCP, 5432)}},
+						{Ports: []networkingv1.NetworkPolicyPort{npPort(corev1.ProtocolUDP, 53), npPort(corev1.ProtocolTCP, 53)}},
+					})
+				return &Snapshot{Pods: []corev1.Pod{web()}, NetworkPolicies: []networkingv1.NetworkPolicy{eg}}
+			}},
+	})
+}
+
+func dnsPod(name string, opts ...podOpt) corev1.Pod {
+	return *newPod("kube-system", name, append([]podOpt{withLabels("k8s-app", "kube-dns"), func(p *corev1.Pod) {
+		p.Spec.Containers[0].Name = "coredns"
+		p.Status.ContainerStatuses[0].Name = "coredns"
+	}}, opts...)...)
+}
+
+func dnsCrashing(p *corev1.Pod) {
+	crashLooping(5)(p)
+	p.Status.ContainerStatuses[0].Name = "coredns"
+}
+
+func dnsState(ready bool, corefile string, pods ...corev1.Pod) *DNSState {
+	r := ready
+	return &DNSState{
+		Pods:    pods,
+		Service: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-dns"}},
+		Endpoints: []discoveryv1.EndpointSlice{{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-dns-x", Labels: map[string]string{"kubernetes.io/service-name": "kube-dns"}},
+			Endpoints:  []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.10"}, Conditions: discoveryv1.EndpointConditions{Ready: &r}}},
+		}},
+		Corefile: corefile,
+	}
+}
+
+func TestDiagnoseDNSRules(t *testing.T) {
+	const corefile = ".:53 {\n    errors\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    loop\n}\n"
+	log := func(pod string, prev bool, lines ...string) ContainerLog {
+		return ContainerLog{Namespace: "kube-system", Pod: pod, Container: "coredns", Previous: prev, Lines: lines}
+	}
+	runRuleCases(t, []string{"dns-"}, []ruleCase{
+		{name: "forwarding loop", rule: "dns-loop",
+			snap: func() *Snapshot {
+				s := &Snapshot{DNS: dnsState(false, corefile, dnsPod("coredns-a", dnsCrashing))}
+				s.DNS.Logs = []ContainerLog{log("coredns-a", true, "[FATAL] plugin/loop: Loop (127.0.0.1:41717 -> :53) detected for zone \".\", see https://coredns.io/plugins/loop#troubleshooting")}
+				return s
+			},
+			summary: []string{"coredns-a", "loop", `forward . /etc/resolv.conf`},
+			proof:   []string{"plugin/loop: Loop (127.0.0.1:41717 -> :53) detected", "Corefile: forward . /etc/resolv.conf", "0 ready, 1 not ready"}},
+		{name: "upstream timeouts", rule: "dns-upstream",
+			snap: func() *Snapshot {
+				s := &Snapshot{DNS: dnsState(true, corefile, dnsPod("coredns-a"))}
+				s.DNS.Logs = []ContainerLog{log("coredns-a", false, "[ERROR] plugin/errors: 2 example.com. A: read udp 10.0.0.5:43100->10.1.0.2:53: i/o timeout")}
+				return s
+			},
+			summary: []string{"coredns-a", "upstream"},
+			proof:   []string{"i/o timeout", "1 ready, 0 not ready"}},
+		{name: "crash loop without a loop message", rule: "dns-crash",
+			snap: func() *Snapshot {
+				s := &Snapshot{DNS: dnsState(false, corefile, dnsPod("coredns-a", dnsCrashing))}
+				s.DNS.Logs = []ContainerLog{log("coredns-a", true, "plugin/forward: /etc/coredns/Corefile:5 - Error during parsing: unknown property 'maxfails'")}
+				return s
+			},
+			summary: []string{"coredns-a", "crash-looping"},
+			proof:   []string{"Error during parsing"}},
+		{name: "healthy CoreDNS answering with routine log lines", rule: "",
+			snap: func() *Snapshot {
+				s := &Snapshot{DNS: dnsState(true, corefile, dnsPod("coredns-a"), dnsPod("coredns-b"))}
+				s.DNS.Logs = []ContainerLog{log("coredns-a", false, ".:53", "[INFO] plugin/reload: Running configuration SHA512 = 1f2e", "CoreDNS-1.11.1")}
+				return s
+			}},
+		{name: "NXDOMAIN answers are not upstream failures", rule: "",
+			snap: func() *Snapshot {
+				s := &Snapshot{DNS: dnsState(true, corefile, dnsPod("coredns-a"))}
+				s.DNS.Logs = []ContainerLog{log("coredns-a", false, `[INFO] 10.0.1.4:5353 - 1 "A IN nope.shop.svc.cluster.local. udp 45 false 512" NXDOMAIN qr,aa,rd 138 0.0001s`)}
+				return s
+			}},
+	})
+}
+
+func svc(ns, name string, sel map[string]string) corev1.Service {
+	return corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.ServiceSpec{Selector: sel, ClusterIP: "10.96.0.40", Ports: []corev1.ServicePort{{Port: 5432, TargetPort: intstr.FromInt32(5432)}}}}
+}
+
+func slice(ns, svcName string, ready, notReady int) discoveryv1.EndpointSlice {
+	es := discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: svcName + "-x", Labels: map[string]string{"kubernetes.io/service-name": svcName}}}
+	t, f := true, false
+	for range ready {
+		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.2.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &t}})
+	}
+	for range notReady {
+		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.2.2"}, Conditions: discoveryv1.EndpointConditions{Ready: &f}})
+	}
+	return es
+}
+
+func TestDiagnoseDependencyRules(t *testing.T) {
+	refused := `2026-11-01T10:00:00Z ERROR db: dial tcp orders-db.shop.svc.cluster.local:5432: connect: connection refused`
+	appLog := func(lines ...string) []ContainerLog {
+		return []ContainerLog{{Namespace: "shop", Pod: "api-0", Container: "app", Lines: lines}}
+	}
+	api := func() corev1.Pod { return *newPod("shop", "api-0", crashLooping(4)) }
+	db := func(opts ...podOpt) corev1.Pod {
+		return *newPod("shop", "orders-db-0", append([]podOpt{withLabels("app", "orders-db")}, opts...)...)
+	}
+	runRuleCases(t, []string{"dependency-"}, []ruleCase{
+		{name: "refused by a Service whose backend crashes", rule: "dependency-connection-refused",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{api()}, RelatedPods: []corev1.Pod{db(crashLooping(7))},
+					Services:       []corev1.Service{svc("shop", "orders-db", map[string]string{"app": "orders-db"})},
+					EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "orders-db", 0, 1)},
+					Logs:           appLog("starting", refused)}
+			},
+			summary: []string{"api-0", "orders-db.shop.svc.cluster.local:5432", "no ready endpoints", "orders-db-0 is not running (CrashLoopBackOff)"},
+			objects: []string{"pod/shop/api-0", "service/shop/orders-db", "pod/shop/orders-db-0"},
+			proof:   []string{"connection refused", "0 ready, 1 not ready"}},
+		{name: "unresolvable host from an env var", rule: "dependency-host-name-does-not-resolve",
+			snap: func() *Snapshot {
+				p := api()
+				p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "FLAGS_URL", Value: "http://flags.platform.svc.cluster.local:8080"}}
+				return &Snapshot{Pods: []corev1.Pod{p}, MissingRefs: []string{"service/platform/flags"},
+					Logs: appLog("fetch flags: Get \"http://flags.platform.svc.cluster.local:8080/v1\": dial tcp: lookup flags.platform.svc.cluster.local: no such host")}
+			},
+			summary: []string{"flags.platform.svc.cluster.local", "Service platform/flags does not exist", "env FLAGS_URL"},
+			proof:   []string{"no such host"}},
+		{name: "healthy log mentioning a timeout setting", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-0")},
+					Services: []corev1.Service{svc("shop", "orders-db", map[string]string{"app": "orders-db"})},
+					Logs:     appLog("INFO connecting to orders-db.shop.svc.cluster.local:5432 with read timeout 30s", "INFO connected")}
+			}},
+		{name: "failure in a non-target pod's log", rule: "",
+			snap: func() *Snapshot {
+				other := ContainerLog{Namespace: "shop", Pod: "batch-0", Container: "app", Lines: []string{refused}}
+				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-0")}, RelatedPods: []corev1.Pod{*newPod("shop", "batch-0")}, Logs: []ContainerLog{other}}
+			}},
+	})
+	// With ready endpoints the refusal is context, not the cause.
+	s := &Snapshot{Pods: []corev1.Pod{api()}, RelatedPods: []corev1.Pod{db()},
+		Services:       []corev1.Service{svc("shop", "orders-db", map[string]string{"app": "orders-db"})},
+		EndpointSlices: []discoveryv1.EndpointSlice{slice("shop", "orders-db", 1, 0)},
+		Logs:           appLog(refused)}
+	for _, f := range s.Diagnose() {
+		if f.Rule == "dependency-connection-refused" && f.Score >= scoreDependency {
+			t.Errorf("refusal with ready endpoints scored %d (>= %d): %s", f.Score, scoreDependency, f.Summary)
+		}
+	}
+}
+
+func podMetrics(ns, pod, container string, res corev1.ResourceName, q string) metricsv1beta1.PodMetrics {
+	return metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pod},
+		Containers: []metricsv1beta1.ContainerMetrics{{Name: container, Usage: corev1.ResourceList{res: resource.MustParse(q)}}}}
+}
+
+func cpuLimit(q string) podOpt {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)}
+	}
+}
+
+func TestDiagnoseResourceRules(t *testing.T) {
+	runRuleCases(t, []string{"cpu-throttling"}, []ruleCase{
+		{name: "usage at a LimitRange-injected limit", rule: "cpu-throttling",
+			snap: func() *Snapshot {
+				p := newPod("media", "resizer-0", cpuLimit("100m"), func(p *corev1.Pod) {
+					p.Annotations = map[string]string{"kubernetes.io/limit-ranger": "LimitRanger plugin set: cpu limit for container app"}
+				})
+				lr := corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: "media", Name: "media-defaults"},
+					Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer, Default: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}
+				return &Snapshot{Category: investigate.CPUThrottling, Pods: []corev1.Pod{*p}, LimitRanges: []corev1.LimitRange{lr},
+					PodMetrics: []metricsv1beta1.PodMetrics{podMetrics("media", "resizer-0", "app", corev1.ResourceCPU, "99m")},
+					Logs:       []ContainerLog{{Namespace: "media", Pod: "resizer-0", Container: "app", Lines: []string{"WARN slow request /resize took 4100ms"}}}}
+			},
+			summary: []string{"resizer-0", "CPU-throttled", "100m", "LimitRange media/media-defaults"},
+			objects: []string{"pod/media/resizer-0"},
+			proof:   []string{"cpu: 99m", "limits.cpu: 100m", "limit-ranger", "slow request"}},
+		{name: "usage well below the limit", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Category: investigate.CPUThrottling, Pods: []corev1.Pod{*newPod("media", "resizer-0", cpuLimit("1"))},
+					PodMetrics: []metricsv1beta1.PodMetrics{podMetrics("media", "resizer-0", "app", corev1.ResourceCPU, "200m")}}
+			}},
+		{name: "no CPU limit", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Category: investigate.CPUThrottling, Pods: []corev1.Pod{*newPod("media", "resizer-0")},
+					PodMetrics: []metricsv1beta1.PodMetrics{podMetrics("media", "resizer-0", "app", corev1.ResourceCPU, "3")}}
+			}},
+		{name: "a related pod at its limit is not the target", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Category: investigate.CPUThrottling, Pods: []corev1.Pod{*newPod("media", "resizer-0")},
+					RelatedPods: []corev1.Pod{*newPod("media", "neighbour-0", cpuLimit("100m"))},
+					PodMetrics:  []metricsv1beta1.PodMetrics{podMetrics("media", "neighbour-0", "app", corev1.ResourceCPU, "100m")}}
+			}},
+	})
+	// Throttling seen during another category's investigation is context.
+	s := &Snapshot{Category: investigate.PodCrash, Pods: []corev1.Pod{*newPod("media", "resizer-0", cpuLimit("100m"))},
+		PodMetrics: []metricsv1beta1.PodMetrics{podMetrics("media", "resizer-0", "app", corev1.ResourceCPU, "100m")}}
+	for _, f := range s.Diagnose() {
+		if f.Rule == "cpu-throttling" && f.Score >= scoreCause {
+			t.Errorf("throttling under category pod-crash scored %d: %s", f.Score, f.Summary)
+		}
+	}
+}
+
+// oomKilled marks the pod's app container as OOMKilled with a memory limit.
+func oomKilled(limit string) podOpt {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 3,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}}}
+	}
+}
+
+func env(kv ...string) podOpt {
+	return func(p *corev1.Pod) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: kv[i], Value: kv[i+1]})
+		}
+	}
+}
+
+func TestDiagnoseJVMHeapRules(t *testing.T) {
+	one := func(opts ...podOpt) func() *Snapshot {
+		return func() *Snapshot { return &Snapshot{Pods: []corev1.Pod{*newPod("ml", "rec-0", opts...)}} }
+	}
+	runRuleCases(t, []string{"oom-jvm-heap"}, []ruleCase{
+		{name: "Xmx above the limit in JAVA_TOOL_OPTIONS", rule: "oom-jvm-heap",
+			snap:    one(oomKilled("2Gi"), env("JAVA_TOOL_OPTIONS", "-Xms3g -Xmx3g -XX:+UseG1GC")),
+			summary: []string{"rec-0", "OOMKilled", "-Xmx3g", "3Gi", "env JAVA_TOOL_OPTIONS", "memory limit of 2Gi"},
+			objects: []string{"pod/ml/rec-0"},
+			proof:   []string{"env JAVA_TOOL_OPTIONS: -Xms3g -Xmx3g", "limits.memory: 2Gi", "exitCode=137"}},
+		{name: "Xmx in the args", rule: "oom-jvm-heap",
+			snap: one(oomKilled("1Gi"), func(p *corev1.Pod) {
+				p.Spec.Containers[0].Command = []string{"java"}
+				p.Spec.Containers[0].Args = []string{"-Xmx1024m", "-jar", "/app.jar"}
+			}),
+			summary: []string{"-Xmx1024m", "1Gi", "command/args"}},
+		{name: "Xmx just under the limit leaves no room for non-heap", rule: "oom-jvm-heap",
+			snap:    one(oomKilled("2Gi"), env("JAVA_OPTS", "-Xmx1900m")),
+			summary: []string{"-Xmx1900m", "non-heap", "env JAVA_OPTS"}},
+		{name: "MaxRAMPercentage of 100", rule: "oom-jvm-heap",
+			snap:    one(oomKilled("2Gi"), env("JDK_JAVA_OPTIONS", "-XX:MaxRAMPercentage=100.0")),
+			summary: []string{"-XX:MaxRAMPercentage=100.0", "100% of the limit"}},
+		{name: "Xmx from a ConfigMap key", rule: "oom-jvm-heap",
+			snap: func() *Snapshot {
+				p := newPod("ml", "rec-0", oomKilled("2Gi"), func(p *corev1.Pod) {
+					p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "JAVA_TOOL_OPTIONS", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}, Key: "opts"}}}}
+				})
+				cm := corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "jvm"}, Data: map[string]string{"opts": "-Xmx4g"}}
+				return &Snapshot{Pods: []corev1.Pod{*p}, ConfigMaps: []corev1.ConfigMap{cm}}
+			},
+			summary: []string{"-Xmx4g"}},
+		{name: "options only in the JVM's start-up log", rule: "oom-jvm-heap",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("ml", "rec-0", oomKilled("512Mi"))},
+					Logs: []ContainerLog{{Namespace: "ml", Pod: "rec-0", Container: "app", Previous: true,
+						Lines: []string{"Picked up JAVA_TOOL_OPTIONS: -Xmx768m", "[0.011s][info][gc,init] Heap Max Capacity: 768M"}}}}
+			},
+			summary: []string{"-Xmx768m", "as the JVM logs it"},
+			proof:   []string{"Picked up JAVA_TOOL_OPTIONS: -Xmx768m", "Heap Max Capacity: 768M"}},
+		{name: "heap well below the limit", rule: "",
+			snap: one(oomKilled("2Gi"), env("JAVA_TOOL_OPTIONS", "-Xmx1g"))},
+		{name: "MaxRAMPercentage of 75", rule: "",
+			snap: one(oomKilled("2Gi"), env("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75.0"))},
+		{name: "_JAVA_OPTIONS overrides a too-large JAVA_TOOL_OPTIONS", rule: "",
+			snap: one(oomKilled("2Gi"), env("JAVA_TOOL_OPTIONS", "-Xmx3g", "_JAVA_OPTIONS", "-Xmx1g"))},
+		{name: "large heap but the container was not OOMKilled", rule: "",
+			snap: one(crashLooping(2), env("JAVA_TOOL_OPTIONS", "-Xmx3g"), func(p *corev1.Pod) {
+				p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}
+			})},
+		{name: "OOMKilled without a memory limit", rule: "",
+			snap: one(oomKilled("2Gi"), env("JAVA_TOOL_OPTIONS", "-Xmx3g"), func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Limits = nil })},
+	})
+}
+
+func TestParseJVMHeap(t *testing.T) {
+	for _, tt := range []struct {
+		name, opts, flag string
+		bytes            int64
+		percent          float64
+		ok               bool
+	}{
+		{"gigabytes", "-Xms3g -Xmx3g", "-Xmx3g", 3 << 30, 0, true},
+		{"last Xmx wins", "-Xmx1g -Xmx512M", "-Xmx512M", 512 << 20, 0, true},
+		{"MaxHeapSize in bytes", "-XX:MaxHeapSize=1073741824", "-XX:MaxHeapSize=1073741824", 1 << 30, 0, true},
+		{"Xmx beats a later percentage", "-Xmx2g -XX:MaxRAMPercentage=50", "-Xmx2g", 2 << 30, 0, true},
+		{"percentage", "-XX:+UseG1GC -XX:MaxRAMPercentage=75.0", "-XX:MaxRAMPercentage=75.0", 0, 75, true},
+		{"Xms alone sets no maximum", "-Xms3g", "", 0, 0, false},
+		{"InitialRAMPercentage is not the maximum", "-XX:InitialRAMPercentage=90", "", 0, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, ok := parseJVMHeap(tt.opts)
+			if ok != tt.ok || h.flag != tt.flag || h.bytes != tt.bytes || h.percent != tt.percent {
+				t.Errorf("parseJVMHeap(%q) = %+v, %v", tt.opts, h, ok)
+			}
+		})
+	}
+}
+
+func TestDiagnoseOptionalConfigMap(t *testing.T) {
+	yes := true
+	mounted := func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "app-config"}, Optional: &yes}}}}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "config", MountPath: "/etc/app"}}
+	}
+	prevLog := func(line string) []ContainerLog {
+		return []ContainerLog{{Namespace: "shop", Pod: "api-0", Container: "app", Previous: true, Lines: []string{"starting", line}}}
+	}
+	runRuleCases(t, []string{"missing-config"}, []ruleCase{
+		{name: "optional ConfigMap absent and the app cannot open its file", rule: "missing-config",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-0", crashLooping(5), mounted)},
+					MissingRefs: []string{"configmap/shop/app-config (optional)"},
+					Logs:        prevLog("FATAL open /etc/app/config.yaml: no such file or directory")}
+			},
+			summary: []string{"ConfigMap shop/app-config does not exist", "mounted at /etc/app", "optional"},
+			objects: []string{"configmap/shop/app-config", "pod/shop/api-0"},
+			proof:   []string{"(optional: true) mounted at /etc/app", "open /etc/app/config.yaml"}},
+		{name: "optional ConfigMap absent but the app fails for another reason", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-0", crashLooping(5), mounted)},
+					MissingRefs: []string{"configmap/shop/app-config (optional)"},
+					Logs:        prevLog("FATAL dial tcp 10.0.0.9:5432: connect: connection refused")}
+			}},
+		{name: "optional ConfigMap present", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-0", crashLooping(5), mounted)},
+					ConfigMaps: []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app-config"}}},
+					Logs:       prevLog("FATAL open /etc/app/config.yaml: no such file or directory")}
+			}},
+	})
+}
