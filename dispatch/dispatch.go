@@ -26,6 +26,9 @@ type Queue interface {
 	Fail(ctx context.Context, id string, reason string) error
 	// Release puts a claimed case back in the queue.
 	Release(ctx context.Context, id string) error
+	// Renew extends worker's lease on a running case; it fails when the
+	// lease was lost (expired and claimed by another worker).
+	Renew(ctx context.Context, id, worker string, lease time.Duration) error
 }
 
 // Claimed is one leased case.
@@ -43,8 +46,10 @@ type Runner interface {
 type Config struct {
 	// Workers bounds concurrent investigations (default 4).
 	Workers int
-	// Lease is how long a claim lasts before another worker may take it
-	// over (default 10m; longer than any investigation).
+	// Lease is how long a claim lasts before another worker (of this or
+	// another process) may take it over (default 1m). Running cases renew
+	// it every Lease/3, so a long model call keeps its case while a killed
+	// process's cases are taken over one Lease after its last renewal.
 	Lease time.Duration
 	// Poll is how often idle workers look for work when not notified (default 2s).
 	Poll time.Duration
@@ -74,7 +79,7 @@ func New(cfg Config, q Queue, run Runner, reporter func(context.Context, Claimed
 		cfg.Workers = 4
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 10 * time.Minute
+		cfg.Lease = time.Minute
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
@@ -126,16 +131,18 @@ func (p *Pool) worker(ctx context.Context, name string) {
 			continue
 		}
 		for _, c := range claimed {
-			p.investigate(ctx, c)
+			p.investigate(ctx, name, c)
 		}
 	}
 }
 
 // investigate runs one case. The run continues for the grace period after
 // ctx ends; if it is still running then, it is cancelled and released.
-func (p *Pool) investigate(ctx context.Context, c Claimed) {
+func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	stopRenew := p.keepLease(runCtx, worker, c.ID)
+	defer stopRenew()
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(p.cfg.Grace, func() { cancel(errShutdown) })
 		<-runCtx.Done()
@@ -176,3 +183,33 @@ func (p *Pool) investigate(ctx context.Context, c Claimed) {
 }
 
 var errShutdown = errors.New("shutting down")
+
+// keepLease renews the lease on case id every Lease/3 until the returned
+// stop function is called. A failed renewal is logged: the case may then
+// be taken over, which the queue's exactly-once completion tolerates.
+func (p *Pool) keepLease(ctx context.Context, worker, id string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(p.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(ctx, p.cfg.Lease/3)
+				err := p.q.Renew(rctx, id, worker, p.cfg.Lease)
+				cancel()
+				if err != nil {
+					p.log.Warn().Str("case", id).Str("error", err.Error()).Msg("renew lease")
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}

@@ -23,10 +23,11 @@ type memQueue struct {
 	completed map[string]int
 	failed    map[string]string
 	released  map[string]int
+	renewed   map[string]int
 }
 
 func newMemQueue(n int) *memQueue {
-	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, failed: map[string]string{}, released: map[string]int{}}
+	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, failed: map[string]string{}, released: map[string]int{}, renewed: map[string]int{}}
 	for i := range n {
 		q.queued = append(q.queued, fmt.Sprintf("case-%03d", i))
 	}
@@ -60,6 +61,16 @@ func (q *memQueue) Fail(_ context.Context, id, reason string) error {
 	defer q.mu.Unlock()
 	delete(q.running, id)
 	q.failed[id] = reason
+	return nil
+}
+
+func (q *memQueue) Renew(_ context.Context, id, _ string, _ time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.running[id] {
+		return fmt.Errorf("case %s is not running", id)
+	}
+	q.renewed[id]++
 	return nil
 }
 
@@ -191,4 +202,30 @@ func TestPoolMarksFailedCases(t *testing.T) {
 	})
 	cancel()
 	<-done
+}
+
+func TestPoolRenewsTheLeaseOfLongInvestigations(t *testing.T) {
+	q := newMemQueue(1)
+	run := runnerFunc(func(ctx context.Context, req *investigate.Request, _ investigate.Reporter) (*investigate.Result, error) {
+		time.Sleep(100 * time.Millisecond) // a slow model call: several lease periods
+		res := &investigate.Result{}
+		res.Analysis.Text = "done"
+		return res, nil
+	})
+	p := New(Config{Workers: 1, Poll: time.Millisecond, Lease: 30 * time.Millisecond}, q, run, nil, nil, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	eventually(t, "case completed", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.completed["case-000"] == 1
+	})
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := q.renewed["case-000"]; n < 3 {
+		t.Fatalf("lease renewed %d times during a run of ~10 lease/3 periods, want at least 3", n)
+	}
 }

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/bot"
+	"github.com/k8flex/k8flex/dispatch"
+	"github.com/k8flex/k8flex/handlers"
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+)
+
+// queueAdapter presents the store's durable queue to the webhook and the
+// workers, wakes a worker after each enqueue, and tells Slack about
+// repeated and resolved notifications.
+type queueAdapter struct {
+	st     store
+	notify func()
+	thread func(r kb.EnqueueResult, a *investigate.Alert)
+}
+
+var (
+	_ handlers.Queue = (*queueAdapter)(nil)
+	_ dispatch.Queue = (*queueAdapter)(nil)
+)
+
+func (q *queueAdapter) Enqueue(ctx context.Context, reqs []investigate.Request) ([]handlers.Enqueued, error) {
+	res, err := q.st.Enqueue(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]handlers.Enqueued, len(res))
+	fresh := false
+	for i, r := range res {
+		out[i] = handlers.Enqueued{CaseID: r.ID, Duplicate: r.Duplicate, Resolved: r.Resolved}
+		if !r.Duplicate && !r.Resolved {
+			fresh = true
+		}
+		if (r.Duplicate || r.Resolved) && r.ThreadTS != "" && q.thread != nil {
+			q.thread(r, reqs[i].Alert)
+		}
+	}
+	if fresh && q.notify != nil {
+		q.notify()
+	}
+	return out, nil
+}
+
+func (q *queueAdapter) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]dispatch.Claimed, error) {
+	cs, err := q.st.Claim(ctx, worker, lease, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dispatch.Claimed, len(cs))
+	for i, c := range cs {
+		out[i] = dispatch.Claimed{ID: c.ID, Request: c.Request}
+	}
+	return out, nil
+}
+
+func (q *queueAdapter) Complete(ctx context.Context, id string, r *investigate.Result) error {
+	return q.st.Complete(ctx, id, r)
+}
+
+func (q *queueAdapter) Fail(ctx context.Context, id, reason string) error {
+	return q.st.Fail(ctx, id, errors.New(reason))
+}
+
+func (q *queueAdapter) Release(ctx context.Context, id string) error { return q.st.Release(ctx, id) }
+
+func (q *queueAdapter) Renew(ctx context.Context, id, worker string, lease time.Duration) error {
+	return q.st.Renew(ctx, id, worker, lease)
+}
+
+// feedbackAdapter records Slack verdicts in the knowledge base; a ✅
+// stores the case's embedding so that it is recalled for similar alerts.
+type feedbackAdapter struct {
+	st      store
+	emb     investigate.Embedder
+	metrics *handlers.Metrics
+	log     zerolog.Logger
+}
+
+var _ bot.FeedbackRecorder = (*feedbackAdapter)(nil)
+
+func (f *feedbackAdapter) RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (bot.Verdict, error) {
+	c, err := f.st.Case(ctx, caseRef)
+	if err != nil {
+		return bot.Verdict{}, fmt.Errorf("find case %s: %w", caseRef, err)
+	}
+	var emb []float32
+	if correct {
+		vecs, err := f.emb.Embed(ctx, []string{kb.EmbeddingText(c)})
+		if err != nil || len(vecs) != 1 {
+			return bot.Verdict{}, fmt.Errorf("embed case %s: %w", caseRef, err)
+		}
+		emb = vecs[0]
+	}
+	src := kb.SourceReaction
+	if source == bot.SourceButton {
+		src = kb.SourceButton
+	}
+	now := time.Now()
+	v, err := f.st.RecordFeedback(ctx, kb.Vote{CaseID: c.ID, User: user, Correct: correct, Source: src, At: now}, emb)
+	if err != nil {
+		return bot.Verdict{}, fmt.Errorf("record feedback on case %s: %w", caseRef, err)
+	}
+	f.metrics.Feedback(correct, string(src))
+	mark := "❌"
+	if correct {
+		mark = "✅"
+	}
+	f.log.Info().Str("case", c.ID).Str("alertname", c.AlertName).Str("category", string(c.Category)).
+		Str("user", user).Str("source", string(src)).Bool("validated", v.Validated).
+		Msgf("recorded %s feedback", mark)
+	return bot.Verdict{CaseRef: c.ID, Correct: correct, User: user, Source: source, At: now}, nil
+}
+
+// threadLinks remembers which case each Slack message belongs to: root
+// messages in the store (they survive restarts), replies in memory.
+type threadLinks struct {
+	st  store
+	mem *bot.MessageIndex
+}
+
+func (l *threadLinks) LinkMessage(ctx context.Context, m bot.CaseMessage) error {
+	if err := l.mem.LinkMessage(ctx, m); err != nil {
+		return err
+	}
+	if m.TS == m.ThreadTS {
+		if err := l.st.SetThread(ctx, m.CaseRef, m.Channel, m.ThreadTS); err != nil && !errors.Is(err, kb.ErrNotFound) {
+			return fmt.Errorf("remember thread of case %s: %w", m.CaseRef, err)
+		}
+	}
+	return nil
+}
+
+func (l *threadLinks) CaseByMessage(ctx context.Context, channel, ts string) (bot.CaseMessage, bool, error) {
+	if m, ok, err := l.mem.CaseByMessage(ctx, channel, ts); ok || err != nil {
+		return m, ok, err
+	}
+	c, err := l.st.CaseByThread(ctx, channel, ts)
+	if errors.Is(err, kb.ErrNotFound) {
+		return bot.CaseMessage{}, false, nil
+	}
+	if err != nil {
+		return bot.CaseMessage{}, false, err
+	}
+	return bot.CaseMessage{CaseRef: c.ID, Channel: channel, ThreadTS: ts, TS: ts}, true, nil
+}
+
+// knowledge serves the App Home and /k8flex kb|stats from the store.
+type knowledge struct {
+	st        store
+	emb       investigate.Embedder
+	threshold float64
+}
+
+func (k *knowledge) Stats(ctx context.Context) (bot.KnowledgeStats, error) {
+	s, err := k.st.Stats(ctx, time.Time{})
+	if err != nil {
+		return bot.KnowledgeStats{}, err
+	}
+	out := bot.KnowledgeStats{Cases: s.Overall.Cases, Validated: s.Overall.Correct, Rejected: s.Overall.Incorrect}
+	for c, a := range s.ByCategory {
+		out.ByCategory = append(out.ByCategory, bot.CategoryStats{Category: c, Cases: a.Cases, Validated: a.Correct, Rejected: a.Incorrect})
+	}
+	return out, nil
+}
+
+func (k *knowledge) Cases(ctx context.Context, q bot.CaseQuery) (bot.CasePage, error) {
+	if q.Text != "" {
+		vecs, err := k.emb.Embed(ctx, []string{q.Text})
+		if err != nil || len(vecs) != 1 {
+			return bot.CasePage{}, fmt.Errorf("embed query: %w", err)
+		}
+		// A short query is less similar to an alert than two alerts are to
+		// each other: search below the recall threshold.
+		sim, err := k.st.FindSimilar(ctx, vecs[0], k.threshold/2, q.Offset+q.Limit)
+		if err != nil {
+			return bot.CasePage{}, err
+		}
+		page := bot.CasePage{Total: len(sim)}
+		for i, c := range sim {
+			if i >= q.Offset && (q.Category == "" || c.Category == q.Category) {
+				page.Cases = append(page.Cases, bot.CaseSummary{ID: c.ID, AlertName: c.AlertName, Category: c.Category,
+					Namespace: c.Namespace, Target: c.Target, RootCause: c.RootCause, ThreadURL: c.ThreadURL, CreatedAt: c.CreatedAt})
+			}
+		}
+		return page, nil
+	}
+	yes := true
+	f := kb.Filter{Category: q.Category, Validated: &yes, Limit: q.Limit, Offset: q.Offset}
+	cases, err := k.st.ListCases(ctx, f)
+	if err != nil {
+		return bot.CasePage{}, err
+	}
+	all, err := k.st.ListCases(ctx, kb.Filter{Category: q.Category, Validated: &yes, Limit: 500})
+	if err != nil {
+		return bot.CasePage{}, err
+	}
+	page := bot.CasePage{Total: len(all)}
+	for _, c := range cases {
+		page.Cases = append(page.Cases, bot.CaseSummary{ID: c.ID, AlertName: c.AlertName, Category: c.Category,
+			Namespace: c.Namespace, Target: c.Target, RootCause: c.RootCause,
+			ThreadURL: kb.ThreadLink("", c.Channel, c.ThreadTS), CreatedAt: c.CreatedAt})
+	}
+	return page, nil
+}
+
+// slashInvestigator runs /k8flex investigate requests on the engine, at
+// most n at a time; they are recorded as cases like alerts.
+type slashInvestigator struct {
+	eng *investigate.Engine
+	sem chan struct{}
+	wg  sync.WaitGroup
+	log zerolog.Logger
+}
+
+func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Request, rep investigate.Reporter) error {
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		return errors.New("too many investigations are running; try again in a minute")
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.sem }()
+		if _, err := s.eng.Run(context.WithoutCancel(ctx), req, rep); err != nil {
+			s.log.Error().Str("error", err.Error()).Str("requested_by", req.RequestedBy).Msg("slash investigation failed")
+		}
+	}()
+	return nil
+}
+
+// wait blocks until running slash investigations end.
+func (s *slashInvestigator) wait() { s.wg.Wait() }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/k8flex/k8flex/bot"
+	"github.com/k8flex/k8flex/llm"
+)
+
+// Config is K8flex's whole configuration. Every key has a default (so a
+// K8FLEX_* environment variable can set it: K8FLEX_LLM_MODEL sets
+// llm.model) and is documented in the README's configuration reference.
+type Config struct {
+	Log      LogConfig          `mapstructure:"log"`
+	Kube     KubeConfig         `mapstructure:"kube"`
+	Engine   EngineConfig       `mapstructure:"engine"`
+	LLM      llm.Config         `mapstructure:"llm"`
+	Embedder llm.EmbedderConfig `mapstructure:"embedder"`
+	KB       KBConfig           `mapstructure:"kb"`
+	Server   ServerConfig       `mapstructure:"server"`
+	Slack    bot.Config         `mapstructure:"slack"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is trace, debug, info, warn or error.
+	Level string `mapstructure:"level"`
+	// Format is json (for log collectors) or console (for people).
+	Format string `mapstructure:"format"`
+}
+
+// KubeConfig configures access to the cluster and evidence gathering.
+type KubeConfig struct {
+	// Kubeconfig is the kubeconfig path; empty = in-cluster, then ~/.kube/config.
+	Kubeconfig string `mapstructure:"kubeconfig"`
+	Context    string `mapstructure:"context"`
+	// QPS and Burst configure client-go's rate limiter.
+	QPS   float64 `mapstructure:"qps"`
+	Burst int     `mapstructure:"burst"`
+	// CollectorTimeout bounds each collector.
+	CollectorTimeout time.Duration `mapstructure:"collector_timeout"`
+	// SectionBytes, TotalBytes and LogLines bound the evidence.
+	SectionBytes int `mapstructure:"section_bytes"`
+	TotalBytes   int `mapstructure:"total_bytes"`
+	LogLines     int `mapstructure:"log_lines"`
+}
+
+// EngineConfig configures the investigation engine.
+type EngineConfig struct {
+	SimilarThreshold float64       `mapstructure:"similar_threshold"`
+	SimilarTopN      int           `mapstructure:"similar_top_n"`
+	PromptMaxTokens  int           `mapstructure:"prompt_max_tokens"`
+	GatherTimeout    time.Duration `mapstructure:"gather_timeout"`
+	AnalyzeTimeout   time.Duration `mapstructure:"analyze_timeout"`
+}
+
+// KBConfig selects the knowledge base.
+type KBConfig struct {
+	// DatabaseURL selects PostgreSQL + pgvector; empty = the embedded store.
+	DatabaseURL string `mapstructure:"database_url"`
+	// DataDir holds the embedded store's file.
+	DataDir string `mapstructure:"data_dir"`
+	// MaxConns caps the PostgreSQL connection pool.
+	MaxConns int32 `mapstructure:"max_conns"`
+	// SlackWorkspaceURL (https://acme.slack.com) turns recalled cases'
+	// threads into permalinks.
+	SlackWorkspaceURL string `mapstructure:"slack_workspace_url"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Log: LogConfig{Level: "info", Format: "console"},
+		Kube: KubeConfig{QPS: 50, Burst: 100, CollectorTimeout: 5 * time.Second,
+			SectionBytes: 6 << 10, TotalBytes: 48 << 10, LogLines: 100},
+		Engine: EngineConfig{SimilarThreshold: 0.75, SimilarTopN: 5, PromptMaxTokens: 12000,
+			GatherTimeout: 30 * time.Second, AnalyzeTimeout: 5 * time.Minute},
+		LLM:      llm.DefaultConfig(),
+		Embedder: llm.DefaultEmbedderConfig(),
+		KB:       KBConfig{DataDir: "./k8flex-data", MaxConns: 8},
+		Server: ServerConfig{Listen: "127.0.0.1:8080", Workers: 4, MaxBodyBytes: 8 << 20,
+			ShutdownGrace: 20 * time.Second, Lease: time.Minute},
+		Slack: bot.DefaultConfig(),
+	}
+}
+
+// Validate reports the first wrong setting, naming its key.
+func (c Config) Validate() error {
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		return fmt.Errorf("log.format %q is not json or console", c.Log.Format)
+	}
+	switch {
+	case c.Kube.QPS <= 0:
+		return fmt.Errorf("kube.qps must be positive, got %g", c.Kube.QPS)
+	case c.Kube.Burst <= 0:
+		return fmt.Errorf("kube.burst must be positive, got %d", c.Kube.Burst)
+	case c.Kube.CollectorTimeout <= 0:
+		return fmt.Errorf("kube.collector_timeout must be positive, got %s", c.Kube.CollectorTimeout)
+	case c.Kube.SectionBytes < 512:
+		return fmt.Errorf("kube.section_bytes must be at least 512, got %d", c.Kube.SectionBytes)
+	case c.Kube.TotalBytes < c.Kube.SectionBytes:
+		return fmt.Errorf("kube.total_bytes (%d) must be at least kube.section_bytes (%d)", c.Kube.TotalBytes, c.Kube.SectionBytes)
+	case c.Kube.LogLines <= 0:
+		return fmt.Errorf("kube.log_lines must be positive, got %d", c.Kube.LogLines)
+	case c.Engine.SimilarThreshold <= 0 || c.Engine.SimilarThreshold > 1:
+		return fmt.Errorf("engine.similar_threshold must be in (0, 1], got %g", c.Engine.SimilarThreshold)
+	case c.Engine.SimilarTopN <= 0:
+		return fmt.Errorf("engine.similar_top_n must be positive, got %d", c.Engine.SimilarTopN)
+	case c.Engine.PromptMaxTokens < 1000:
+		return fmt.Errorf("engine.prompt_max_tokens must be at least 1000, got %d", c.Engine.PromptMaxTokens)
+	case c.Engine.GatherTimeout <= 0:
+		return fmt.Errorf("engine.gather_timeout must be positive, got %s", c.Engine.GatherTimeout)
+	case c.Engine.AnalyzeTimeout <= 0:
+		return fmt.Errorf("engine.analyze_timeout must be positive, got %s", c.Engine.AnalyzeTimeout)
+	case c.KB.MaxConns <= 0:
+		return fmt.Errorf("kb.max_conns must be positive, got %d", c.KB.MaxConns)
+	case c.KB.DatabaseURL == "" && c.KB.DataDir == "":
+		return errors.New("kb.data_dir is required when kb.database_url is empty")
+	}
+	if err := c.LLM.Validate(); err != nil {
+		return err
+	}
+	if err := c.Slack.Validate(); err != nil {
+		return err
+	}
+	return c.Embedder.Validate()
+}
+
+// loadConfig reads the configuration: defaults, then the YAML file at path
+// (if any), then K8FLEX_* environment variables, then overrides (flag
+// values by key). Unknown keys in the file are errors.
+func loadConfig(path string, overrides map[string]any) (Config, error) {
+	v := viper.New()
+	registerDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	v.SetEnvPrefix("K8FLEX")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("read config %s: %w", path, err)
+		}
+	}
+	for k, val := range overrides {
+		v.Set(k, val)
+	}
+	var c Config
+	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)))
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// registerDefaults registers every leaf key of the config struct with its
+// default, so viper binds its environment variable.
+func registerDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		tag := f.Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := prefix + tag
+		fv := rv.Field(i)
+		if fv.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Time{}) {
+			registerDefaults(v, key+".", fv)
+			continue
+		}
+		v.SetDefault(key, fv.Interface())
+	}
+}
+
+// configKeys lists every configuration key with its default, for docs and tests.
+func configKeys() map[string]any {
+	v := viper.New()
+	registerDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	out := map[string]any{}
+	for _, k := range v.AllKeys() {
+		out[k] = v.Get(k)
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/scenario"
+)
+
+// evalResult is one scenario's row of `k8flex eval`.
+type evalResult struct {
+	Name             string             `json:"name"`
+	Category         string             `json:"category"`
+	DecidedBy        string             `json:"decided_by"`
+	Expected         string             `json:"expected"`
+	Passed           bool               `json:"passed"`
+	Missing          []string           `json:"missing"`
+	MissingEvidence  []string           `json:"missing_evidence,omitempty"`
+	EvidenceHits     int                `json:"evidence_hits"`
+	EvidenceTotal    int                `json:"evidence_total"`
+	Leaks            []string           `json:"leaks"`
+	PromptTokens     int                `json:"prompt_tokens"`
+	APIRequests      int                `json:"api_requests"`
+	Analyzer         string             `json:"analyzer"`
+	Fallback         string             `json:"fallback,omitempty"`
+	DurationMS       float64            `json:"duration_ms"`
+	StagesMS         map[string]float64 `json:"stages_ms"`
+	RootCause        string             `json:"root_cause"`
+	Error            string             `json:"error,omitempty"`
+	CategoryCorrect  bool               `json:"category_correct"`
+	RootCauseCorrect bool               `json:"root_cause_correct"`
+}
+
+// evalSummary is the --json output of `k8flex eval`.
+type evalSummary struct {
+	Scenarios        int          `json:"scenarios"`
+	Passed           int          `json:"passed"`
+	CategoryCorrect  int          `json:"category_correct"`
+	RootCauseCorrect int          `json:"root_cause_correct"`
+	EvidenceHits     int          `json:"evidence_hits"`
+	EvidenceTotal    int          `json:"evidence_total"`
+	Leaks            int          `json:"leaks"`
+	PromptTokensP50  int          `json:"prompt_tokens_p50"`
+	Results          []evalResult `json:"results"`
+}
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("scenarios", "", "directory of scenario folders (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	verbose := fs.Bool("v", false, "print each analysis")
+	common := addCommonFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("%w: k8flex eval --scenarios DIR [--json] [--llm PROVIDER --model M --llm-base-url U]", errUsage)
+	}
+	cfg, err := common.config()
+	if err != nil {
+		return err
+	}
+	names, err := scenarioDirs(*dir)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr, true)
+	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	if err != nil {
+		return err
+	}
+	sum := evalSummary{}
+	var tokens []int
+	for _, name := range names {
+		r := evalOne(ctx, filepath.Join(*dir, name), name, cfg, analyzer, categorizer, log, *verbose, stderr)
+		sum.Scenarios++
+		if r.Passed {
+			sum.Passed++
+		}
+		if r.CategoryCorrect {
+			sum.CategoryCorrect++
+		}
+		if r.RootCauseCorrect {
+			sum.RootCauseCorrect++
+		}
+		sum.EvidenceHits += r.EvidenceHits
+		sum.EvidenceTotal += r.EvidenceTotal
+		sum.Leaks += len(r.Leaks)
+		tokens = append(tokens, r.PromptTokens)
+		sum.Results = append(sum.Results, r)
+	}
+	sum.PromptTokensP50 = median(tokens)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tRESULT\tCATEGORY\tEXPECTED\tEVIDENCE\tTOKENS\tAPI\tMS\tMISSING")
+	for _, r := range sum.Results {
+		res := "pass"
+		if !r.Passed {
+			res = "FAIL"
+		}
+		missing := strings.Join(r.Missing, "; ")
+		if len(r.Leaks) > 0 {
+			missing = fmt.Sprintf("LEAKED %d secret(s); %s", len(r.Leaks), missing)
+		}
+		if r.Error != "" {
+			missing = "error: " + r.Error + "; " + missing
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%.1f\t%s\n", r.Name, res, r.Category, r.Expected,
+			r.EvidenceHits, r.EvidenceTotal, r.PromptTokens, r.APIRequests, r.DurationMS, missing)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "stages p50 (ms): %s\n", stageMedians(sum.Results))
+	fmt.Fprintf(stdout, "eval: %d scenarios, %d passed, %d category correct, %d root cause correct, %d/%d evidence, %d leaks, prompt p50 %d tokens\n",
+		sum.Scenarios, sum.Passed, sum.CategoryCorrect, sum.RootCauseCorrect, sum.EvidenceHits, sum.EvidenceTotal, sum.Leaks, sum.PromptTokensP50)
+	return nil
+}
+
+// evalOne investigates one scenario's first alert (the others folded in as
+// related alerts) and scores everything it produced.
+func evalOne(ctx context.Context, dir, name string, cfg Config, analyzer investigate.Analyzer, categorizer investigate.Categorizer,
+	log zerolog.Logger, verbose bool, stderr io.Writer) evalResult {
+	r := evalResult{Name: name, StagesMS: map[string]float64{}}
+	sc, err := scenario.Load(dir)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Expected = string(sc.Expect.Category)
+	eng, err := investigate.New(investigate.Options{
+		Gatherer: sc.Gatherer(gathererOptions(cfg, log)), Analyzer: analyzer, Categorizer: categorizer,
+		Log: log, PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
+		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout,
+	})
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	req := scenarioRequest(sc)
+	rec := &recordingReporter{}
+	t0 := time.Now()
+	res, err := eng.Run(ctx, req, rec)
+	r.DurationMS = ms(time.Since(t0))
+	if err != nil {
+		r.Error = err.Error()
+	}
+	for _, t := range res.Timings {
+		r.StagesMS[string(t.Stage)] = ms(t.Duration)
+	}
+	r.Category = string(res.Categorization.Category)
+	r.DecidedBy = string(res.Categorization.DecidedBy)
+	r.PromptTokens = res.Prompt.Tokens
+	r.APIRequests = res.Evidence.APIRequests
+	r.Analyzer = res.Analysis.Analyzer
+	r.Fallback = res.Analysis.FallbackReason
+	r.RootCause = res.RootCause()
+	evidence, _ := json.Marshal(res.Evidence)
+	findings, _ := json.Marshal(res.Findings)
+	score := scenario.Evaluate(sc.Expect, r.Category, res.Analysis.Text,
+		res.Prompt.System, res.Prompt.User, rec.text(), string(evidence), string(findings), res.Err)
+	r.Passed = score.Passed()
+	r.CategoryCorrect = score.CategoryOK
+	r.RootCauseCorrect = score.RootCauseOK
+	r.Missing = score.MissingRootCause
+	r.MissingEvidence = score.MissingEvidence
+	r.EvidenceHits, r.EvidenceTotal = score.EvidenceHits, score.EvidenceTotal
+	r.Leaks = score.Leaks
+	if verbose {
+		fmt.Fprintf(stderr, "\n===== %s (%s by %s) =====\n%s\n", name, r.Category, r.DecidedBy, res.Analysis.Text)
+	}
+	return r
+}
+
+// scenarioRequest turns a scenario's payload into one request: its first
+// firing alert, with the rest folded in as related alerts.
+func scenarioRequest(sc *scenario.Scenario) *investigate.Request {
+	alerts := sc.Message.Alerts
+	req := &investigate.Request{Alert: &alerts[0], Source: investigate.SourceCLI, RequestedBy: "eval"}
+	if len(alerts) > 1 {
+		req.Related = alerts[1:]
+	}
+	return req
+}
+
+// scenarioDirs lists the folders of dir that hold an alert.json, sorted.
+func scenarioDirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read scenarios: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "alert.json")); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no scenario folders (with alert.json) in %s", dir)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func median(xs []int) int {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]int(nil), xs...)
+	sort.Ints(s)
+	return s[(len(s)-1)/2]
+}
+
+func stageMedians(rs []evalResult) string {
+	var parts []string
+	for _, st := range []investigate.Stage{investigate.StageCategorize, investigate.StageGather, investigate.StageDiagnose,
+		investigate.StagePrompt, investigate.StageAnalyze} {
+		var v []float64
+		for _, r := range rs {
+			v = append(v, r.StagesMS[string(st)])
+		}
+		sort.Float64s(v)
+		if len(v) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", st, v[(len(v)-1)/2]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/k8flex/k8flex/bot"
+	"github.com/k8flex/k8flex/dispatch"
+	"github.com/k8flex/k8flex/handlers"
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/scenario"
+)
+
+// ServerConfig configures `k8flex serve`.
+type ServerConfig struct {
+	// Listen is the webhook's address (host:port).
+	Listen string `mapstructure:"listen"`
+	// WebhookToken (or the file WebhookTokenFile) is the bearer token
+	// Alertmanager must send.
+	WebhookToken     string `mapstructure:"webhook_token"`
+	WebhookTokenFile string `mapstructure:"webhook_token_file"`
+	// Insecure allows listening beyond loopback without a webhook token.
+	Insecure bool `mapstructure:"insecure"`
+	// Workers bounds concurrent investigations.
+	Workers int `mapstructure:"workers"`
+	// MaxBodyBytes bounds a webhook body.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// ShutdownGrace is how long running investigations may finish on
+	// shutdown before they are requeued.
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// Lease is how long a worker's claim on a case lasts without renewal:
+	// the cases of a killed process are resumed one lease after its last
+	// renewal (running cases renew every lease/3).
+	Lease time.Duration `mapstructure:"lease"`
+}
+
+func (c ServerConfig) validate() error {
+	switch {
+	case c.Listen == "":
+		return errors.New("server.listen is required")
+	case c.Workers <= 0:
+		return fmt.Errorf("server.workers must be positive, got %d", c.Workers)
+	case c.MaxBodyBytes < 1024:
+		return fmt.Errorf("server.max_body_bytes must be at least 1024, got %d", c.MaxBodyBytes)
+	case c.Lease < time.Second:
+		return fmt.Errorf("server.lease must be at least 1s, got %s", c.Lease)
+	case c.ShutdownGrace <= 0:
+		return fmt.Errorf("server.shutdown_grace must be positive, got %s", c.ShutdownGrace)
+	case c.WebhookToken != "" && c.WebhookTokenFile != "":
+		return errors.New("server.webhook_token and server.webhook_token_file are both set; set one")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("server.listen %q: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// token returns the webhook token and checks that an address beyond
+// loopback is not left open without one.
+func (c ServerConfig) token() (string, error) {
+	tok := c.WebhookToken
+	if c.WebhookTokenFile != "" {
+		b, err := os.ReadFile(c.WebhookTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("server.webhook_token_file: %w", err)
+		}
+		tok = string(trimSpace(b))
+	}
+	if tok == "" && !c.Insecure && !loopback(c.Listen) {
+		return "", fmt.Errorf("server.listen %s is reachable beyond this machine but server.webhook_token is empty: "+
+			"set a token (and the same bearer credentials in Alertmanager's webhook_config), or server.insecure=true", c.Listen)
+	}
+	return tok, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "webhook address (server.listen)")
+	scenarioDir := fs.String("scenario", "", "investigate against a recorded scenario folder instead of a live cluster (demos, tests)")
+	dataDir := fs.String("data-dir", "", "embedded knowledge base directory (kb.data_dir)")
+	common := addCommonFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *listen != "" {
+		common.extra["server.listen"] = *listen
+	}
+	if *dataDir != "" {
+		common.extra["kb.data_dir"] = *dataDir
+	}
+	cfg, err := common.config()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Server.validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	token, err := cfg.Server.token()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := newLogger(cfg.Log, stderr, false)
+
+	emb, err := llm.NewEmbedder(cfg.Embedder)
+	if err != nil {
+		return fmt.Errorf("embedder: %w", err)
+	}
+	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var gatherer investigate.Gatherer
+	if *scenarioDir != "" {
+		sc, err := scenario.Load(*scenarioDir)
+		if err != nil {
+			return err
+		}
+		gatherer = sc.Gatherer(gathererOptions(cfg, log))
+	} else {
+		g, err := clusterGatherer(cfg, log)
+		if err != nil {
+			return err
+		}
+		gatherer = g
+	}
+	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	if err != nil {
+		return err
+	}
+	eng, err := investigate.New(investigate.Options{Gatherer: gatherer, Analyzer: analyzer, Categorizer: categorizer,
+		Embedder: emb, Store: st, Log: log, SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
+		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout, AnalyzeTimeout: cfg.Engine.AnalyzeTimeout})
+	if err != nil {
+		return err
+	}
+	metrics := handlers.NewMetrics(func() float64 {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := st.QueueDepth(dctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+
+	// Slack, or the console when no tokens are configured.
+	var slackBot *bot.Bot
+	slash := &slashInvestigator{eng: eng, sem: make(chan struct{}, cfg.Server.Workers), log: log}
+	if cfg.Slack.Enabled() {
+		slackBot, err = bot.New(cfg.Slack, bot.Deps{
+			Investigator: slash,
+			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
+			Links:        &threadLinks{st: st, mem: bot.NewMessageIndex()},
+			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+		}, log)
+		if err != nil {
+			return err
+		}
+		if err := slackBot.CheckAuth(ctx); err != nil {
+			return err
+		}
+	}
+	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
+		if slackBot != nil {
+			return slackBot.Reporter("")
+		}
+		return bot.ConsoleReporter(stdout)
+	}
+	queue := &queueAdapter{st: st}
+	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
+		Lease: cfg.Server.Lease}, queue, eng, reporter,
+		metrics.ObserveInvestigation, log)
+	queue.notify = pool.Notify
+	var threadUpdates sync.WaitGroup
+	if slackBot != nil {
+		queue.thread = func(r kb.EnqueueResult, a *investigate.Alert) {
+			threadUpdates.Add(1)
+			go func() { // off the webhook's request path
+				defer threadUpdates.Done()
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				defer cancel()
+				var err error
+				if r.Resolved {
+					err = slackBot.MarkResolved(uctx, r.Channel, r.ThreadTS, nil, r.ResolvedAt)
+				} else {
+					err = slackBot.NoteDuplicate(uctx, r.Channel, r.ThreadTS, nil, 0, time.Now())
+				}
+				if err != nil {
+					log.Warn().Str("error", err.Error()).Str("case", r.ID).Msg("update the alert's Slack thread")
+				}
+			}()
+		}
+	}
+
+	health := handlers.NewHealth(handlers.ReadyCheck{Name: "store", Fn: func(ctx context.Context) error {
+		_, err := st.QueueDepth(ctx)
+		return err
+	}})
+	srv := &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, metrics, log), health, metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("analyzer", analyzer.Name()).Bool("slack", slackBot != nil).
+		Bool("postgres", cfg.KB.DatabaseURL != "").Int("workers", cfg.Server.Workers).Msg("k8flex serving")
+
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	wg.Add(1)
+	go func() { defer wg.Done(); pool.Run(workCtx) }()
+	botErr := make(chan error, 1)
+	if slackBot != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); botErr <- slackBot.Run(workCtx) }()
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: intake stops, running investigations get server.shutdown_grace")
+	case err := <-srvErr:
+		runErr = fmt.Errorf("webhook server: %w", err)
+	case err := <-botErr:
+		if err != nil && ctx.Err() == nil {
+			runErr = fmt.Errorf("slack: %w", err)
+		}
+	}
+	health.ShuttingDown()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx) // stop intake first: nothing new is accepted
+	stopWork()             // workers finish or release their cases
+	wg.Wait()
+	slash.wait()
+	threadUpdates.Wait()
+	if slackBot != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+		defer ccancel()
+		_ = slackBot.Close(cctx)
+	}
+	return runErr
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+)
+
+// store is the knowledge base as the commands use it; both kb backends
+// satisfy it.
+type store interface {
+	investigate.CaseStore
+	Enqueue(ctx context.Context, reqs []investigate.Request) ([]kb.EnqueueResult, error)
+	Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]kb.ClaimedCase, error)
+	Complete(ctx context.Context, id string, r *investigate.Result) error
+	Fail(ctx context.Context, id string, cause error) error
+	Release(ctx context.Context, id string) error
+	Renew(ctx context.Context, id, worker string, lease time.Duration) error
+	QueueDepth(ctx context.Context) (int, error)
+	RecordFeedback(ctx context.Context, v kb.Vote, embedding []float32) (kb.CaseVerdict, error)
+	Case(ctx context.Context, id string) (*kb.Case, error)
+	CaseByThread(ctx context.Context, channel, ts string) (*kb.Case, error)
+	SetThread(ctx context.Context, id, channel, ts string) error
+	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
+	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
+	Export(ctx context.Context, w io.Writer) error
+	Import(ctx context.Context, r io.Reader) (int, error)
+	ImportLegacyFeedback(ctx context.Context, r io.Reader) (int, error)
+	Reembed(ctx context.Context, embed func(ctx context.Context, texts []string) ([][]float32, error), dims int) error
+	Close() error
+}
+
+var _ store = (*kb.Embedded)(nil)
+
+// embeddedFile is the embedded store's file inside kb.data_dir.
+const embeddedFile = "k8flex.db"
+
+// openStore opens PostgreSQL when kb.database_url is set, else the
+// embedded store in kb.data_dir, for embeddings of dims dimensions.
+// reembed opens a store recorded with another dimension (only for
+// `k8flex kb reembed`).
+func openStore(ctx context.Context, c KBConfig, dims int, reembed bool, log zerolog.Logger) (store, error) {
+	if c.DatabaseURL != "" {
+		return openPostgres(ctx, c, dims, reembed, log)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("kb.data_dir %s: %w", c.DataDir, err)
+	}
+	s, err := kb.OpenEmbedded(filepath.Join(c.DataDir, embeddedFile), kb.EmbeddedConfig{Dimensions: dims,
+		WorkspaceURL: c.SlackWorkspaceURL, AllowDimensionChange: reembed}, log)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded knowledge base in kb.data_dir %s: %w", c.DataDir, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/k8s"
+	"github.com/k8flex/k8flex/llm"
+)
+
+// commonFlags are the flags every engine-running command accepts.
+type commonFlags struct {
+	configPath *string
+	llm        *string
+	model      *string
+	baseURL    *string
+	logLevel   *string
+	// extra are overrides set by a command's own flags, by config key.
+	extra map[string]any
+}
+
+func addCommonFlags(fs *flag.FlagSet) *commonFlags {
+	return &commonFlags{
+		configPath: fs.String("config", "", "YAML configuration file (keys as in the README; K8FLEX_* env vars override it)"),
+		llm:        fs.String("llm", "", "analysis provider: builtin, ollama, openai, anthropic, gemini, bedrock (llm.provider)"),
+		model:      fs.String("model", "", "model name (llm.model)"),
+		baseURL:    fs.String("llm-base-url", "", "provider endpoint, e.g. an OpenAI-compatible server (llm.base_url)"),
+		logLevel:   fs.String("log-level", "", "trace, debug, info, warn, error (log.level)"),
+		extra:      map[string]any{},
+	}
+}
+
+// config loads the configuration with the flags' overrides applied.
+func (c *commonFlags) config() (Config, error) {
+	o := map[string]any{}
+	for k, v := range c.extra {
+		o[k] = v
+	}
+	set := func(key string, v *string) {
+		if v != nil && *v != "" {
+			o[key] = *v
+		}
+	}
+	set("llm.provider", c.llm)
+	set("llm.model", c.model)
+	set("llm.base_url", c.baseURL)
+	set("log.level", c.logLevel)
+	return loadConfig(*c.configPath, o)
+}
+
+// newLogger builds the process logger. quiet commands (demo, eval) log
+// warnings and above only unless log.level asks for more.
+func newLogger(c LogConfig, w io.Writer, quiet bool) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	if quiet && lvl == zerolog.InfoLevel {
+		lvl = zerolog.WarnLevel
+	}
+	if c.Format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05", NoColor: !isTerminal(w)}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// newAnalyzer returns the configured analyzer (the built-in one, or a model
+// with the built-in analysis as its fallback) and, for a model, the
+// categorizer the engine asks when its rules are unsure.
+func newAnalyzer(cfg Config, log zerolog.Logger) (investigate.Analyzer, investigate.Categorizer, error) {
+	builtin := llm.NewBuiltin()
+	if !cfg.LLM.UsesModel() {
+		return builtin, nil, nil
+	}
+	model, err := llm.NewAnalyzer(cfg.LLM, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("llm: %w", err)
+	}
+	// The categorizer shares the analyzer's provider limits.
+	return llm.WithFallback(model, builtin, log), model.Categorizer(), nil
+}
+
+func gathererOptions(cfg Config, log zerolog.Logger) k8s.Options {
+	return k8s.Options{
+		CollectorTimeout: cfg.Kube.CollectorTimeout,
+		Budget:           k8s.Budget{SectionBytes: cfg.Kube.SectionBytes, TotalBytes: cfg.Kube.TotalBytes, LogLines: cfg.Kube.LogLines},
+		Log:              log,
+	}
+}
+
+// recordingReporter keeps everything reported, for leak checks.
+type recordingReporter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (r *recordingReporter) Started(_ context.Context, inv *investigate.Investigation) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(&r.buf, "%s %s %s\n", inv.Request.AlertName(), inv.Target, inv.Categorization.Category)
+	return nil
+}
+
+func (r *recordingReporter) Chunk(_ context.Context, s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf.WriteString(s)
+}
+
+func (r *recordingReporter) Finished(context.Context, *investigate.Result) error { return nil }
+
+func (r *recordingReporter) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.String()
+}

@@ -1,0 +1,11 @@
+// Package loadtest drives K8flex's Alertmanager webhook for load
+// benchmarks: it posts N distinct firing alerts (realistic
+// KubePodCrashLooping payloads of 1..k alerts each, shaped as Alertmanager
+// sends them) at a bounded concurrency to a webhook on the loopback
+// interface, bounded in count and in time, and reports accepted alerts per
+// second, latency percentiles and answers by HTTP status. It also reads a
+// process's resident memory (peak and current) from /proc, to bound the
+// memory a storm costs.
+//
+// It never targets anything but loopback: Run refuses other hosts.
+package loadtest

@@ -1,0 +1,37 @@
+// Package kb is K8flex's knowledge base and durable queue: every
+// investigation as a case (its alert, analysis, redacted evidence, Slack
+// thread and verdict), the ✅/❌ votes people give it, similarity search over
+// validated cases, accuracy statistics, and the queue the webhook writes and
+// the workers claim from.
+//
+// Two backends offer the same methods and behaviour, proven by one
+// conformance suite:
+//
+//   - Embedded (OpenEmbedded): a single bbolt file, crash-safe, no server.
+//     It is the default and serves exactly ONE process: bbolt locks the file,
+//     so a second replica cannot open it. Similarity search is a brute-force
+//     cosine scan over the validated embeddings kept in memory.
+//   - Postgres (OpenPostgres): PostgreSQL 15+ with pgvector. Many replicas
+//     share one database: migrations run under an advisory lock, the queue is
+//     claimed with FOR UPDATE SKIP LOCKED and leases, search uses an HNSW
+//     cosine index.
+//
+// kb never embeds text itself: callers pass embeddings in (RecordFeedback,
+// Reembed's embed function). Only validated cases carry an embedding, so
+// search only ever sees cases people confirmed. The embedding dimension is
+// recorded in the store and checked at open; a changed embedder gives
+// ErrDimensionMismatch, to be fixed with `k8flex kb reembed`.
+//
+// The queue: Enqueue records a whole webhook payload atomically and
+// deduplicates on the alert's Key (fingerprint + startsAt); workers Claim
+// cases under a lease (extended with Renew), then Complete, Fail or Release
+// them; a dead worker's expired lease makes its case claimable again, at
+// most MaxAttempts times.
+//
+// TODO(kb): storm folding (issue 6: alerts of the same alert name and
+// target within a window folded into one case listing every alert in
+// Request.Related) is not implemented; Enqueue queues one case per alert.
+// Planned shape: a FoldWindow config field; fold only into still-queued
+// cases; on PostgreSQL move the dedup key into an alert_keys(fingerprint,
+// starts_at PRIMARY KEY, case_id) table so folded alerts stay deduplicated.
+package kb
