@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -134,12 +133,11 @@ func collectEvents(ctx context.Context, r *run) error {
 		}
 	}
 	if len(nodes) > 0 {
-		r.count(1)
-		l, err := r.g.cs.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Node"})
+		l, err := r.listNodeEvents(ctx) // shared cache, counted there
 		if err != nil {
-			errs = append(errs, fmt.Errorf("list node events: %w", err))
+			errs = append(errs, err)
 		} else {
-			for _, e := range l.Items {
+			for _, e := range l {
 				if e.InvolvedObject.Kind == "Node" && nodes[e.InvolvedObject.Name] && !seen[string(e.UID)+e.Namespace+e.Name] {
 					seen[string(e.UID)+e.Namespace+e.Name] = true
 					involved = append(involved, e)

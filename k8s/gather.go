@@ -36,7 +36,16 @@ type Options struct {
 	CollectorTimeout time.Duration
 	// Budget bounds what is fetched and rendered (default DefaultBudget).
 	Budget Budget
-	Log    zerolog.Logger
+	// CacheTTL is the freshness bound of reads shared between
+	// investigations (namespace pods, events, Services, EndpointSlices,
+	// nodes, cluster DNS objects): within it, concurrent and successive
+	// investigations are served one API read. Zero means DefaultCacheTTL;
+	// a negative value disables the cache (concurrent reads of the same
+	// list still share one request).
+	CacheTTL time.Duration
+	// CacheEntries bounds the shared cache (default DefaultCacheEntries).
+	CacheEntries int
+	Log          zerolog.Logger
 }
 
 // Gatherer collects the evidence of an investigation from a Kubernetes API
@@ -47,6 +56,7 @@ type Gatherer struct {
 	logs    LogSource
 	timeout time.Duration
 	budget  Budget
+	cache   *sharedCache
 	log     zerolog.Logger
 }
 
@@ -71,22 +81,52 @@ func NewGatherer(cs kubernetes.Interface, opts Options) *Gatherer {
 	if g.budget.LogLines <= 0 {
 		g.budget.LogLines = DefaultBudget.LogLines
 	}
+	ttl := opts.CacheTTL
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
+	}
+	g.cache = newSharedCache(ttl, opts.CacheEntries, g.timeout)
 	return g
 }
+
+// CacheStats reports what the shared read cache saved so far.
+func (g *Gatherer) CacheStats() CacheStats { return g.cache.stats() }
 
 // Gather resolves the target, then runs the collectors the category needs in
 // parallel, each under the collector timeout. It returns a *Snapshot. A
 // failing collector becomes a Gap; Gather fails only for a target it cannot
 // investigate at all (unknown category, no namespace where one is needed).
+//
+// A target that no longer exists and left nothing behind (no pod of its
+// owner, no owner) is recognised with one request and reported as "target
+// gone": the snapshot then holds one statement and the target's last
+// events, and no collector runs.
 func (g *Gatherer) Gather(ctx context.Context, t investigate.Target, c investigate.Category) (investigate.Snapshot, error) {
-	s, err := g.gather(ctx, t, c)
+	r, err := g.gatherRun(ctx, t, c)
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	if r.gone != nil {
+		gs := r.goneSnapshot(ctx)
+		g.logRun(r, true)
+		return gs, nil
+	}
+	g.logRun(r, false)
+	return r.snap, nil
 }
 
+// gather returns the typed snapshot of a gather (for a gone target, the
+// snapshot as resolve left it, with TargetGone set).
 func (g *Gatherer) gather(ctx context.Context, t investigate.Target, c investigate.Category) (*Snapshot, error) {
+	r, err := g.gatherRun(ctx, t, c)
+	if err != nil {
+		return nil, err
+	}
+	r.snap.APIRequests = int(r.requests.Load())
+	return r.snap, nil
+}
+
+func (g *Gatherer) gatherRun(ctx context.Context, t investigate.Target, c investigate.Category) (*run, error) {
 	if _, ok := investigate.ParseCategory(string(c)); !ok {
 		return nil, fmt.Errorf("gather: unknown category %q", c)
 	}
@@ -95,11 +135,21 @@ func (g *Gatherer) gather(ctx context.Context, t investigate.Target, c investiga
 	if err := r.resolve(ctx, t); err != nil {
 		return nil, err
 	}
+	if r.gone != nil {
+		return r, nil
+	}
 	for _, phase := range r.phases() {
 		r.runPhase(ctx, phase)
 	}
 	r.finish()
-	return r.snap, nil
+	return r, nil
+}
+
+// logRun logs what one gather cost the API server and what the shared
+// cache saved it.
+func (g *Gatherer) logRun(r *run, gone bool) {
+	g.log.Debug().Str("target", r.snap.Target.String()).Str("category", string(r.cat)).Bool("target_gone", gone).
+		Int64("api_requests", r.requests.Load()).Int64("cache_hits", r.cacheHits.Load()).Msg("gathered")
 }
 
 // collector is one named unit of collection; it writes into the run under

@@ -43,8 +43,7 @@ func collectDNS(ctx context.Context, r *run) error {
 		}
 	}
 	sortByTrouble(dns.Pods)
-	r.count(1)
-	svc, err := r.g.cs.CoreV1().Services(dnsNamespace).Get(ctx, dnsService, metav1.GetOptions{})
+	svc, err := r.getService(ctx, dnsNamespace, dnsService) // shared cache, counted there
 	switch {
 	case err == nil:
 		dns.Service = svc
@@ -56,8 +55,7 @@ func collectDNS(ctx context.Context, r *run) error {
 	case !apierrors.IsNotFound(err):
 		errs = append(errs, wrapGet("service", dnsNamespace, dnsService, err))
 	}
-	r.count(1)
-	cm, err := r.g.cs.CoreV1().ConfigMaps(dnsNamespace).Get(ctx, dnsConfigMap, metav1.GetOptions{})
+	cm, err := r.getConfigMap(ctx, dnsNamespace, dnsConfigMap) // shared cache, counted there
 	switch {
 	case err == nil:
 		dns.Corefile = cm.Data["Corefile"]

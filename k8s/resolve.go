@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -142,17 +143,14 @@ func troubledContainer(p *corev1.Pod) string {
 }
 
 // resolvePod reads the target pod, or investigates through its owner when
-// it is gone.
+// it is gone. A gone pod costs one request (the 404): its owner is looked
+// up in the namespace's pods and workloads from the shared cache.
 func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
 	r.count(1)
 	pod, err := r.g.cs.CoreV1().Pods(r.ns).Get(ctx, t.Pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		r.snap.TargetGone = true
-		r.snap.NotFound = append(r.snap.NotFound, "pod/"+r.ns+"/"+t.Pod)
-		if !t.Workload.IsZero() {
-			return r.resolveWorkload(ctx, t.Workload.Kind, t.Workload.Name)
-		}
-		return r.resolveGonePod(ctx, t.Pod)
+		return r.resolveGonePod(ctx, t)
 	}
 	if err != nil {
 		return fmt.Errorf("get pod %s/%s: %w", r.ns, t.Pod, err)
@@ -178,28 +176,94 @@ func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
 	return nil
 }
 
-// resolveGonePod finds the pods of the owner a vanished pod's name implies,
-// with one list request.
-func (r *run) resolveGonePod(ctx context.Context, name string) error {
-	guess := guessOwner(name)
+// resolveGonePod investigates a vanished pod through its owner: the
+// workload its labels name, else the one its name implies. The owner's
+// pods come from the namespace's pod list (shared cache); when none is
+// left, the owner itself is looked up in the namespace's workload list
+// (shared cache too) and investigated when it exists. Otherwise the
+// target is gone and nothing more is read (see goneSnapshot).
+func (r *run) resolveGonePod(ctx context.Context, t investigate.Target) error {
 	all, err := r.listPods(ctx, r.ns)
 	if err != nil {
 		return err
 	}
+	guess := guessOwner(t.Pod)
+	owner := t.Workload
+	if owner.IsZero() {
+		switch {
+		case guess.Deployment != "":
+			owner = investigate.Ref{Kind: investigate.KindDeployment, Name: guess.Deployment}
+		case guess.StatefulSet != "":
+			owner = investigate.Ref{Kind: investigate.KindStatefulSet, Name: guess.StatefulSet}
+		}
+	}
 	var mine []corev1.Pod
 	for _, p := range all {
-		if guess.matches(&p) {
+		if (!t.Workload.IsZero() && ownedBy(&p, t.Workload.Kind, t.Workload.Name)) || (t.Workload.IsZero() && guess.matches(&p)) {
 			mine = append(mine, p)
 		}
 	}
-	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
-	switch {
-	case guess.Deployment != "":
-		r.snap.Target.Workload = investigate.Ref{Kind: investigate.KindDeployment, Name: guess.Deployment}
-	case guess.StatefulSet != "":
-		r.snap.Target.Workload = investigate.Ref{Kind: investigate.KindStatefulSet, Name: guess.StatefulSet}
+	if len(mine) > 0 {
+		r.snap.NotFound = append(r.snap.NotFound, "pod/"+r.ns+"/"+t.Pod)
+		r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
+		if !owner.IsZero() {
+			r.snap.Target.Workload = owner
+		}
+		return nil
 	}
+	if !owner.IsZero() {
+		exists, err := r.workloadExists(ctx, owner)
+		if err != nil {
+			return err
+		}
+		if exists {
+			r.snap.NotFound = append(r.snap.NotFound, "pod/"+r.ns+"/"+t.Pod)
+			r.snap.Target.Workload = owner
+			return r.resolveWorkload(ctx, owner.Kind, owner.Name)
+		}
+	}
+	r.gone = &goneTarget{kind: investigate.KindPod, name: t.Pod, owner: owner}
 	return nil
+}
+
+// workloadExists reports whether the namespace holds the workload, from the
+// namespace's Deployments or StatefulSets in the shared cache. Other kinds
+// are reported as existing: resolveWorkload reads them (one request).
+func (r *run) workloadExists(ctx context.Context, w investigate.Ref) (bool, error) {
+	var names []string
+	switch w.Kind {
+	case investigate.KindDeployment:
+		l, err := cachedList(ctx, r, "deployments/"+r.ns, func(ctx context.Context) ([]appsv1.Deployment, error) {
+			l, err := r.g.cs.AppsV1().Deployments(r.ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list deployments in %s: %w", r.ns, err)
+			}
+			return l.Items, nil
+		})
+		if err != nil {
+			return false, err
+		}
+		for _, d := range l {
+			names = append(names, d.Name)
+		}
+	case investigate.KindStatefulSet:
+		l, err := cachedList(ctx, r, "statefulsets/"+r.ns, func(ctx context.Context) ([]appsv1.StatefulSet, error) {
+			l, err := r.g.cs.AppsV1().StatefulSets(r.ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list statefulsets in %s: %w", r.ns, err)
+			}
+			return l.Items, nil
+		})
+		if err != nil {
+			return false, err
+		}
+		for _, s := range l {
+			names = append(names, s.Name)
+		}
+	default:
+		return true, nil
+	}
+	return slices.Contains(names, w.Name), nil
 }
 
 // resolveWorkload reads the workload and splits its pods into unhealthy
@@ -281,6 +345,11 @@ func (r *run) resolvePodsByOwnerName(ctx context.Context, kind investigate.Kind,
 		if ownedBy(&p, kind, name) {
 			mine = append(mine, p)
 		}
+	}
+	if len(mine) == 0 && r.snap.Target.Kind == kind && r.snap.Target.Name == name {
+		// The workload the alert names is gone and left no pods.
+		r.gone = &goneTarget{kind: kind, name: name}
+		return nil
 	}
 	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
 	return nil

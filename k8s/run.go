@@ -22,7 +22,10 @@ type run struct {
 	cat      investigate.Category
 	snap     *Snapshot
 	requests atomic.Int64
-	mu       sync.Mutex
+	// cacheHits counts reads served by the shared cache or by another
+	// run's fetch: they cost the API server nothing and are not requests.
+	cacheHits atomic.Int64
+	mu        sync.Mutex
 
 	// ns is the namespace of the investigation ("" for node and DNS targets).
 	ns string
@@ -30,6 +33,9 @@ type run struct {
 	node string
 	// deps are Services the pods' logs and env name ("ns/name").
 	deps []string
+	// gone is set by resolve when the target no longer exists and left
+	// nothing to investigate.
+	gone *goneTarget
 
 	pods   onceMap[[]corev1.Pod]
 	svcs   onceMap[[]corev1.Service]
@@ -51,64 +57,120 @@ func (r *run) has(s investigate.Scope) bool { return slices.Contains(r.cat.Scope
 // nodeCategory reports whether the investigation is about a node.
 func (r *run) nodeCategory() bool { return r.has(investigate.ScopeNode) }
 
-// listPods lists the pods of a namespace once per run ("" = all namespaces).
+// listPods lists the pods of a namespace once per run ("" = all
+// namespaces), through the Gatherer's shared cache.
 func (r *run) listPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 	return r.pods.get(ns, func() ([]corev1.Pod, error) {
-		r.count(1)
-		l, err := r.g.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list pods in %s: %w", nsName(ns), err)
-		}
-		return l.Items, nil
+		return cachedList(ctx, r, "pods/"+ns, func(ctx context.Context) ([]corev1.Pod, error) {
+			l, err := r.g.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list pods in %s: %w", nsName(ns), err)
+			}
+			return l.Items, nil
+		})
 	})
 }
 
-// listServices lists the Services of a namespace once per run.
+// listServices lists the Services of a namespace once per run, through the
+// shared cache.
 func (r *run) listServices(ctx context.Context, ns string) ([]corev1.Service, error) {
 	return r.svcs.get(ns, func() ([]corev1.Service, error) {
-		r.count(1)
-		l, err := r.g.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list services in %s: %w", nsName(ns), err)
-		}
-		return l.Items, nil
+		return cachedList(ctx, r, "services/"+ns, func(ctx context.Context) ([]corev1.Service, error) {
+			l, err := r.g.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list services in %s: %w", nsName(ns), err)
+			}
+			return l.Items, nil
+		})
 	})
 }
 
-// listSlices lists the EndpointSlices of a namespace once per run.
+// listSlices lists the EndpointSlices of a namespace once per run, through
+// the shared cache.
 func (r *run) listSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
 	return r.slices.get(ns, func() ([]discoveryv1.EndpointSlice, error) {
-		r.count(1)
-		l, err := r.g.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list endpointslices in %s: %w", nsName(ns), err)
-		}
-		return l.Items, nil
+		return cachedList(ctx, r, "endpointslices/"+ns, func(ctx context.Context) ([]discoveryv1.EndpointSlice, error) {
+			l, err := r.g.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list endpointslices in %s: %w", nsName(ns), err)
+			}
+			return l.Items, nil
+		})
 	})
 }
 
-// listEvents lists the events of a namespace once per run.
+// listEvents lists the events of a namespace once per run, through the
+// shared cache.
 func (r *run) listEvents(ctx context.Context, ns string) ([]corev1.Event, error) {
 	return r.events.get(ns, func() ([]corev1.Event, error) {
-		r.count(1)
-		l, err := r.g.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list events in %s: %w", nsName(ns), err)
-		}
-		return l.Items, nil
+		return cachedList(ctx, r, "events/"+ns, func(ctx context.Context) ([]corev1.Event, error) {
+			l, err := r.g.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list events in %s: %w", nsName(ns), err)
+			}
+			return l.Items, nil
+		})
 	})
 }
 
-// listNodes lists the cluster's nodes once per run.
+// listNodeEvents lists the events of nodes (all namespaces) once per run,
+// through the shared cache.
+func (r *run) listNodeEvents(ctx context.Context) ([]corev1.Event, error) {
+	return r.events.get("\x00nodes", func() ([]corev1.Event, error) {
+		return cachedList(ctx, r, "events/kind=Node", func(ctx context.Context) ([]corev1.Event, error) {
+			l, err := r.g.cs.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Node"})
+			if err != nil {
+				return nil, fmt.Errorf("list node events: %w", err)
+			}
+			return l.Items, nil
+		})
+	})
+}
+
+// listNodes lists the cluster's nodes once per run, through the shared cache.
 func (r *run) listNodes(ctx context.Context) ([]corev1.Node, error) {
 	return r.nodes.get("", func() ([]corev1.Node, error) {
-		r.count(1)
-		l, err := r.g.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list nodes: %w", err)
-		}
-		return l.Items, nil
+		return cachedList(ctx, r, "nodes", func(ctx context.Context) ([]corev1.Node, error) {
+			l, err := r.g.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list nodes: %w", err)
+			}
+			return l.Items, nil
+		})
 	})
+}
+
+// getService reads one Service through the shared cache (the cluster DNS
+// Service many network investigations look at). A missing Service is an
+// error for which apierrors.IsNotFound holds; it is not cached.
+func (r *run) getService(ctx context.Context, ns, name string) (*corev1.Service, error) {
+	svc, err := cachedRead(ctx, r, "service/"+ns+"/"+name, func(ctx context.Context) (*corev1.Service, error) {
+		return r.g.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return svc.DeepCopy(), nil
+}
+
+// getConfigMap reads one ConfigMap through the shared cache (the CoreDNS
+// Corefile). A missing ConfigMap is an error for which apierrors.IsNotFound
+// holds; it is not cached.
+func (r *run) getConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+	cm, err := cachedRead(ctx, r, "configmap/"+ns+"/"+name, func(ctx context.Context) (*corev1.ConfigMap, error) {
+		return r.g.cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cm.DeepCopy(), nil
+}
+
+// cachedList reads a list through the shared cache and returns this run's
+// own copy of the slice (the cached one is shared with other runs).
+func cachedList[T any](ctx context.Context, r *run, key string, fetch func(ctx context.Context) ([]T, error)) ([]T, error) {
+	l, err := cachedRead(ctx, r, key, fetch)
+	return slices.Clone(l), err
 }
 
 func nsName(ns string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/dispatch"
+	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
@@ -199,8 +200,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bot.ConsoleReporter(stdout)
 	}
 	queue := &queueAdapter{st: st}
+	// Storm folding at claim time: one investigation (and one model call)
+	// per incident; every alert stays its own durable case.
+	var claims dispatch.Queue = queue
+	var folder *fold.Queue
+	if cfg.Fold.Window > 0 {
+		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
+			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
+		}, log)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		claims = folder
+	}
 	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
-		Lease: cfg.Server.Lease}, queue, eng, reporter,
+		Lease: cfg.Server.Lease}, claims, eng, reporter,
 		metrics.ObserveInvestigation, log)
 	queue.notify = pool.Notify
 	var threadUpdates sync.WaitGroup
@@ -272,6 +286,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	_ = srv.Shutdown(sctx) // stop intake first: nothing new is accepted
 	stopWork()             // workers finish or release their cases
 	wg.Wait()
+	if folder != nil {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := folder.ReleaseKept(rctx); err != nil {
+			log.Warn().Str("error", err.Error()).Msg("release claimed cases; their leases will expire instead")
+		}
+		rcancel()
+	}
 	slash.wait()
 	threadUpdates.Wait()
 	if slackBot != nil {

@@ -100,6 +100,7 @@ func newAnalyzer(cfg Config, log zerolog.Logger) (investigate.Analyzer, investig
 func gathererOptions(cfg Config, log zerolog.Logger) k8s.Options {
 	return k8s.Options{
 		CollectorTimeout: cfg.Kube.CollectorTimeout,
+		CacheTTL:         cfg.Kube.CacheTTL,
 		Budget:           k8s.Budget{SectionBytes: cfg.Kube.SectionBytes, TotalBytes: cfg.Kube.TotalBytes, LogLines: cfg.Kube.LogLines},
 		Log:              log,
 	}
