@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -60,6 +62,10 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 			deps.Links = idx
 		}
 	}
+	if deps.OnAPICall != nil {
+		opts = append(opts, slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second,
+			Transport: observeCalls{next: http.DefaultTransport, observe: deps.OnAPICall}}))
+	}
 	b := &Bot{
 		cfg:     cfg,
 		log:     log.With().Str("component", "slack").Logger(),
@@ -71,6 +77,26 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	}
 	b.groups = newGroupCache(b.api, cfg.UserGroupCacheTTL)
 	return b, nil
+}
+
+// observeCalls reports each Web API call's method and result.
+type observeCalls struct {
+	next    http.RoundTripper
+	observe func(method, result string)
+}
+
+func (o observeCalls) RoundTrip(r *http.Request) (*http.Response, error) {
+	method := path.Base(r.URL.Path)
+	resp, err := o.next.RoundTrip(r)
+	switch {
+	case err != nil || resp.StatusCode >= 500 || (resp.StatusCode >= 400 && resp.StatusCode != http.StatusTooManyRequests):
+		o.observe(method, "error")
+	case resp.StatusCode == http.StatusTooManyRequests:
+		o.observe(method, "rate_limited")
+	default:
+		o.observe(method, "ok")
+	}
+	return resp, err
 }
 
 // CheckAuth calls auth.test; a rejected bot token gives an error naming

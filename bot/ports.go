@@ -128,6 +128,9 @@ type Deps struct {
 	Cases        CaseLookup
 	Links        MessageLinker
 	Knowledge    KnowledgeBrowser
+	// OnAPICall, when set, observes every Slack Web API call: its method
+	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
+	OnAPICall func(method, result string)
 }
 
 // MessageIndex is an in-memory CaseLookup and MessageLinker.

@@ -18,8 +18,13 @@ import (
 // Options configure an Engine. Gatherer and Analyzer are required; every
 // other port is optional and its stage is skipped when nil.
 type Options struct {
-	Gatherer    Gatherer
-	Analyzer    Analyzer
+	Gatherer Gatherer
+	Analyzer Analyzer
+	// Builtin, when set, writes the analysis instead of Analyzer when the
+	// evidence leaves nothing for a model to reason about: the target no
+	// longer exists and at most one finding says so. In a storm of alerts
+	// for deleted pods this keeps the model bill at zero.
+	Builtin     Analyzer
 	Categorizer Categorizer
 	Embedder    Embedder
 	Store       CaseStore
@@ -186,7 +191,11 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 		defer cancel()
 		in := &AnalysisInput{Request: req, Target: res.Target, Categorization: res.Categorization,
 			Findings: res.Findings, Evidence: res.Evidence, Similar: res.Similar, Feedback: res.Feedback, Prompt: res.Prompt}
-		res.Analysis, analyzeErr = e.o.Analyzer.Analyze(actx, in, func(chunk string) {
+		analyzer := e.o.Analyzer
+		if e.o.Builtin != nil && res.Evidence.TargetGone && len(res.Findings) <= 1 {
+			analyzer = e.o.Builtin
+		}
+		res.Analysis, analyzeErr = analyzer.Analyze(actx, in, func(chunk string) {
 			if chunk != "" {
 				rep.Chunk(ctx, chunk)
 			}
@@ -195,7 +204,7 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 			if c := context.Cause(actx); c != nil && !errors.Is(analyzeErr, c) {
 				analyzeErr = fmt.Errorf("%w: %w", analyzeErr, c)
 			}
-			analyzeErr = fmt.Errorf("analyze with %s: %w", e.o.Analyzer.Name(), analyzeErr)
+			analyzeErr = fmt.Errorf("analyze with %s: %w", analyzer.Name(), analyzeErr)
 			res.Err = redact.String(analyzeErr.Error())
 		}
 	})

@@ -9,7 +9,6 @@ import (
 
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/demo"
-	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm"
 	"github.com/k8flex/k8flex/scenario"
@@ -38,7 +37,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := newLogger(cfg.Log, stderr, true)
-	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	an, err := newAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -58,16 +57,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "K8flex demo: %d recorded incidents investigated end to end with the %s analyser,\n"+
 		"each on a file-backed cluster through the same collectors used against a real API server.\n"+
 		"The last two are similar incidents a week apart: the first is confirmed ✅, the second recalls it.\n\n",
-		len(names), analyzer.Name())
+		len(names), an.analyzer.Name())
 	for _, name := range names {
 		sc, err := scenario.LoadFS(demo.FS(), name)
 		if err != nil {
 			return fmt.Errorf("demo scenario %s: %w", name, err)
 		}
-		eng, err := investigate.New(investigate.Options{Gatherer: sc.Gatherer(gathererOptions(cfg, log)),
-			Analyzer: analyzer, Categorizer: categorizer, Embedder: emb, Store: st, Log: log,
-			SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
-			PromptMaxTokens: cfg.Engine.PromptMaxTokens})
+		eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), an, emb, st, log)
 		if err != nil {
 			return err
 		}

@@ -78,14 +78,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := newLogger(cfg.Log, stderr, true)
-	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	an, err := newAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
 	sum := evalSummary{}
 	var tokens []int
 	for _, name := range names {
-		r := evalOne(ctx, filepath.Join(*dir, name), name, cfg, analyzer, categorizer, log, *verbose, stderr)
+		r := evalOne(ctx, filepath.Join(*dir, name), name, cfg, an, log, *verbose, stderr)
 		sum.Scenarios++
 		if r.Passed {
 			sum.Passed++
@@ -136,8 +136,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // evalOne investigates one scenario's first alert (the others folded in as
 // related alerts) and scores everything it produced.
-func evalOne(ctx context.Context, dir, name string, cfg Config, analyzer investigate.Analyzer, categorizer investigate.Categorizer,
-	log zerolog.Logger, verbose bool, stderr io.Writer) evalResult {
+func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, log zerolog.Logger, verbose bool,
+	stderr io.Writer) evalResult {
 	r := evalResult{Name: name, StagesMS: map[string]float64{}}
 	sc, err := scenario.Load(dir)
 	if err != nil {
@@ -145,11 +145,7 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, analyzer investi
 		return r
 	}
 	r.Expected = string(sc.Expect.Category)
-	eng, err := investigate.New(investigate.Options{
-		Gatherer: sc.Gatherer(gathererOptions(cfg, log)), Analyzer: analyzer, Categorizer: categorizer,
-		Log: log, PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
-		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout,
-	})
+	eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), an, nil, nil, log)
 	if err != nil {
 		r.Error = err.Error()
 		return r

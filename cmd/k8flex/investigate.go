@@ -72,12 +72,11 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		req.Category = c
 	}
-	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	an, err := newAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
-	eng, err := investigate.New(investigate.Options{Gatherer: gatherer, Analyzer: analyzer, Categorizer: categorizer, Log: log,
-		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout, AnalyzeTimeout: cfg.Engine.AnalyzeTimeout})
+	eng, err := newEngine(cfg, gatherer, an, nil, nil, log)
 	if err != nil {
 		return err
 	}

@@ -156,13 +156,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		gatherer = g
 	}
-	analyzer, categorizer, err := newAnalyzer(cfg, log)
+	an, err := newAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
-	eng, err := investigate.New(investigate.Options{Gatherer: gatherer, Analyzer: analyzer, Categorizer: categorizer,
-		Embedder: emb, Store: st, Log: log, SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
-		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout, AnalyzeTimeout: cfg.Engine.AnalyzeTimeout})
+	eng, err := newEngine(cfg, gatherer, an, emb, st, log)
 	if err != nil {
 		return err
 	}
@@ -185,6 +183,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
 			Links:        &threadLinks{st: st, mem: bot.NewMessageIndex()},
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+			OnAPICall:    metrics.SlackCall,
 		}, log)
 		if err != nil {
 			return err
@@ -253,7 +252,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	log.Info().Str("listen", ln.Addr().String()).Str("analyzer", analyzer.Name()).Bool("slack", slackBot != nil).
+	log.Info().Str("listen", ln.Addr().String()).Str("analyzer", an.analyzer.Name()).Bool("slack", slackBot != nil).
 		Bool("postgres", cfg.KB.DatabaseURL != "").Int("workers", cfg.Server.Workers).Msg("k8flex serving")
 
 	var wg sync.WaitGroup

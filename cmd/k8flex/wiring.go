@@ -81,20 +81,44 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// newAnalyzer returns the configured analyzer (the built-in one, or a model
-// with the built-in analysis as its fallback) and, for a model, the
-// categorizer the engine asks when its rules are unsure.
-func newAnalyzer(cfg Config, log zerolog.Logger) (investigate.Analyzer, investigate.Categorizer, error) {
+// analyzers are the configured analysis ports: the analyzer (the
+// built-in one, or a model with the built-in analysis as its fallback),
+// the built-in analyser for evidence that needs no model, and, for a
+// model, the categorizer the engine asks when its rules are unsure.
+type analyzers struct {
+	analyzer    investigate.Analyzer
+	builtin     investigate.Analyzer
+	categorizer investigate.Categorizer
+}
+
+func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
 	builtin := llm.NewBuiltin()
 	if !cfg.LLM.UsesModel() {
-		return builtin, nil, nil
+		return analyzers{analyzer: builtin, builtin: builtin}, nil
 	}
 	model, err := llm.NewAnalyzer(cfg.LLM, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("llm: %w", err)
+		return analyzers{}, fmt.Errorf("llm: %w", err)
 	}
 	// The categorizer shares the analyzer's provider limits.
-	return llm.WithFallback(model, builtin, log), model.Categorizer(), nil
+	return analyzers{analyzer: llm.WithFallback(model, builtin, log), builtin: builtin, categorizer: model.Categorizer()}, nil
+}
+
+// newEngine builds the engine from the configuration and its ports; emb
+// and st are optional (no recall, nothing recorded without them).
+func newEngine(cfg Config, g investigate.Gatherer, a analyzers, emb investigate.Embedder, st investigate.CaseStore,
+	log zerolog.Logger) (*investigate.Engine, error) {
+	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer, Log: log,
+		SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
+		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
+		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout}
+	if emb != nil {
+		o.Embedder = emb
+	}
+	if st != nil {
+		o.Store = st
+	}
+	return investigate.New(o)
 }
 
 func gathererOptions(cfg Config, log zerolog.Logger) k8s.Options {
