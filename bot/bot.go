@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,6 +34,9 @@ type Bot struct {
 	cancels map[int]context.CancelFunc
 	nextID  int
 	wg      sync.WaitGroup
+
+	// connected is true while the Socket Mode link is up (for /ready).
+	connected atomic.Bool
 
 	idMu   sync.Mutex
 	userID string // the bot's own user id, from auth.test
@@ -119,6 +123,10 @@ func (b *Bot) botUserID() string {
 	return b.userID
 }
 
+// Connected reports whether the Socket Mode link to Slack is up: events
+// (reactions, slash commands, buttons) arrive only while it is.
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
 // Run checks the tokens, then keeps the Socket Mode connection (Slack's
 // client reconnects a dropped link) and handles events with a bounded
 // pool of workers until ctx is done. It returns nil on cancellation and
@@ -148,6 +156,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.eventLoop(ctx, sm, jobs)
 	}()
 	err := b.runSocket(ctx, sm)
+	b.connected.Store(false)
 	<-loopDone
 	workers.Wait()
 	return err

@@ -244,9 +244,11 @@ func TestReconnect(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{PingInterval: 100 * time.Millisecond})
 	defer fs.Close()
 	kb := newFakeKB()
-	startBot(t, fs, testConfig(fs), Deps{Feedback: kb, Knowledge: kb})
+	b := startBot(t, fs, testConfig(fs), Deps{Feedback: kb, Knowledge: kb})
+	eventually(t, 5*time.Second, "Connected() after the first connection", b.Connected)
 	fs.DropConnections()
 	eventually(t, 10*time.Second, "second connection", func() bool { return fs.Connections() >= 2 })
+	eventually(t, 5*time.Second, "Connected() after reconnecting", b.Connected)
 	var env string
 	eventually(t, 5*time.Second, "push after reconnect", func() bool {
 		var err error

@@ -32,8 +32,12 @@ func (b *Bot) eventLoop(ctx context.Context, sm *socketmode.Client, jobs chan<- 
 		}
 		switch evt.Type {
 		case socketmode.EventTypeConnected:
+			b.connected.Store(true)
 			b.log.Info().Msg("socket mode connected")
+		case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect, socketmode.EventTypeInvalidAuth:
+			b.connected.Store(false)
 		case socketmode.EventTypeConnectionError:
+			b.connected.Store(false)
 			if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 				b.log.Warn().Err(ce.ErrorObj).Int("attempt", ce.Attempt).Dur("backoff", ce.Backoff).Msg("socket mode connection error")
 			}

@@ -237,10 +237,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	health := handlers.NewHealth(handlers.ReadyCheck{Name: "store", Fn: func(ctx context.Context) error {
+	checks := []handlers.ReadyCheck{{Name: "store", Fn: func(ctx context.Context) error {
 		_, err := st.QueueDepth(ctx)
 		return err
-	}})
+	}}}
+	if slackBot != nil {
+		checks = append(checks, handlers.ReadyCheck{Name: "slack", Fn: func(context.Context) error {
+			if !slackBot.Connected() {
+				return errors.New("socket mode is not connected")
+			}
+			return nil
+		}})
+	}
+	health := handlers.NewHealth(checks...)
 	srv := &http.Server{
 		Addr:              cfg.Server.Listen,
 		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, metrics, log), health, metrics),

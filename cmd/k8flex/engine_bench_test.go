@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/scenario"
+)
+
+// BenchmarkEngine runs the whole engine minus a model (categorise, gather
+// on the file-backed cluster, diagnose, prompt, the built-in analysis) on
+// each shared scenario. Issue 2's target: under 50 ms per scenario.
+//
+//	go test -run '^$' -bench BenchmarkEngine ./cmd/k8flex/
+func BenchmarkEngine(b *testing.B) {
+	dir := filepath.Join("..", "..", "..", "shared", "scenarios")
+	names, err := scenarioDirs(dir)
+	if err != nil {
+		b.Fatalf("the shared scenarios must sit beside the repository: %v", err)
+	}
+	cfg := defaultConfig()
+	an, err := newAnalyzers(cfg, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range names {
+		sc, err := scenario.Load(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, zerolog.Nop())), an, nil, nil, zerolog.Nop())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := eng.Run(context.Background(), scenarioRequest(sc), nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
