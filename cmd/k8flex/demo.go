@@ -10,7 +10,6 @@ import (
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/demo"
 	"github.com/k8flex/k8flex/kb"
-	"github.com/k8flex/k8flex/llm"
 	"github.com/k8flex/k8flex/scenario"
 )
 
@@ -41,11 +40,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	emb, err := llm.NewEmbedder(cfg.Embedder)
-	if err != nil {
-		return fmt.Errorf("embedder: %w", err)
-	}
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	emb, st, err := openKnowledge(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

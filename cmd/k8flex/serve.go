@@ -18,7 +18,6 @@ import (
 	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
-	"github.com/k8flex/k8flex/llm"
 	"github.com/k8flex/k8flex/scenario"
 )
 
@@ -132,11 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(cfg.Log, stderr, false)
 
-	emb, err := llm.NewEmbedder(cfg.Embedder)
-	if err != nil {
-		return fmt.Errorf("embedder: %w", err)
-	}
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	emb, st, err := openKnowledge(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

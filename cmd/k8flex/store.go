@@ -12,6 +12,7 @@ import (
 
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/llm"
 )
 
 // store is the knowledge base as the commands use it; both kb backends
@@ -42,6 +43,20 @@ var _ store = (*kb.Embedded)(nil)
 
 // embeddedFile is the embedded store's file inside kb.data_dir.
 const embeddedFile = "k8flex.db"
+
+// openKnowledge builds the configured embedder and opens the knowledge
+// base for its dimension.
+func openKnowledge(ctx context.Context, cfg Config, log zerolog.Logger) (investigate.Embedder, store, error) {
+	emb, err := llm.NewEmbedder(cfg.Embedder)
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedder: %w", err)
+	}
+	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return emb, st, nil
+}
 
 // openStore opens PostgreSQL when kb.database_url is set, else the
 // embedded store in kb.data_dir, for embeddings of dims dimensions.
