@@ -357,6 +357,22 @@ func (b *Bot) MarkResolved(ctx context.Context, channel, ts string, inv *investi
 	return b.updateRoot(ctx, e)
 }
 
+// NoteFolded shows on the root message channel/ts that n further alerts
+// of the same incident were folded into its investigation. Like
+// MarkResolved, it blocks until Slack was updated or ctx is done.
+func (b *Bot) NoteFolded(ctx context.Context, channel, ts string, n int) error {
+	e := b.rootFor(channel, ts, nil)
+	if e == nil {
+		return nil // posted by another process; its replica notes it
+	}
+	b.reg.mu.Lock()
+	if n > e.state.folded {
+		e.state.folded = n
+	}
+	b.reg.mu.Unlock()
+	return b.updateRoot(ctx, e)
+}
+
 // NoteDuplicate shows on the root message channel/ts that the same alert
 // was notified again (repeats so far, the last at at). Like MarkResolved.
 func (b *Bot) NoteDuplicate(ctx context.Context, channel, ts string, inv *investigate.Investigation, repeats int, at time.Time) error {

@@ -314,12 +314,16 @@ func TestThreadUpdates(t *testing.T) {
 	if err := b.NoteDuplicate(ctx, testChannel, rootTS, nil, 2, time.Date(2026, 1, 2, 12, 4, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.NoteFolded(ctx, testChannel, rootTS, 37); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.MarkResolved(ctx, testChannel, rootTS, nil, a.StartsAt.Add(12*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := fs.Message(testChannel, rootTS)
 	s := texts(t, m.Blocks)
-	for _, want := range []string{"Resolved* after 12m", "Notified again 2× (last 12:04 UTC)", "Root cause:* ConfigMap shop/app-settings"} {
+	for _, want := range []string{"Resolved* after 12m", "Notified again 2× (last 12:04 UTC)", "37 more alerts of this incident folded in",
+		"Root cause:* ConfigMap shop/app-settings"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("root lacks %q:\n%s", want, s)
 		}

@@ -35,6 +35,9 @@ type rootState struct {
 	resolvedAt time.Time
 	repeats    int
 	lastRepeat time.Time
+	// folded counts further alerts of the same incident (same alert name
+	// and workload) folded into this investigation.
+	folded int
 }
 
 var userIDRe = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
@@ -135,6 +138,9 @@ func (st *rootState) statusLine() string {
 	}
 	if st.repeats > 0 {
 		parts = append(parts, fmt.Sprintf("🔁 Notified again %d× (last %s UTC)", st.repeats, st.lastRepeat.UTC().Format("15:04")))
+	}
+	if st.folded > 0 {
+		parts = append(parts, fmt.Sprintf("📎 %d more %s of this incident folded in", st.folded, pluralWord(st.folded, "alert", "alerts")))
 	}
 	return strings.Join(parts, "  ·  ")
 }
@@ -406,4 +412,11 @@ func fitBlocks(blocks []slack.Block, max int) []slack.Block {
 	}
 	out := append([]slack.Block(nil), blocks[:max-1]...)
 	return append(out, contextBlock("_(more not shown: Slack allows "+fmt.Sprint(max)+" blocks)_"))
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

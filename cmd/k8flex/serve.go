@@ -194,6 +194,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bot.ConsoleReporter(stdout)
 	}
 	queue := &queueAdapter{st: st}
+	var notes *foldNotes
+	if slackBot != nil {
+		notes = newFoldNotes(5*time.Second, log, func(ctx context.Context, id string) (string, string, error) {
+			c, err := st.Case(ctx, id)
+			if err != nil {
+				return "", "", err
+			}
+			return c.Channel, c.ThreadTS, nil
+		}, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
+			return slackBot.NoteFolded(ctx, channel, ts, n)
+		})
+	}
 	// Storm folding at claim time: one investigation (and one model call)
 	// per incident; every alert stays its own durable case.
 	var claims dispatch.Queue = queue
@@ -201,6 +213,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Fold.Window > 0 {
 		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
 			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
+			if notes != nil {
+				notes.add(incident)
+			}
 		}, log)
 		if err != nil {
 			return fmt.Errorf("config: %w", err)
@@ -264,6 +279,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWork()
 	wg.Add(1)
 	go func() { defer wg.Done(); pool.Run(workCtx) }()
+	if notes != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); notes.run(workCtx) }()
+	}
 	botErr := make(chan error, 1)
 	if slackBot != nil {
 		wg.Add(1)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// foldNotes shows on an incident's Slack thread how many further alerts
+// were folded into it. Counts are coalesced: each incident's root message
+// is updated at most once per interval, however large the storm, so the
+// notes never eat the chat.update budget the analyses stream with.
+type foldNotes struct {
+	// thread finds the incident case's Slack thread ("" until it has one).
+	thread func(ctx context.Context, caseID string) (channel, ts string, err error)
+	// note updates the thread's root message with the count.
+	note     func(ctx context.Context, channel, ts string, repeats int, at time.Time) error
+	interval time.Duration
+	log      zerolog.Logger
+
+	mu     sync.Mutex
+	counts map[string]int // incident case id -> alerts folded so far
+	dirty  map[string]time.Time
+}
+
+func newFoldNotes(interval time.Duration, log zerolog.Logger,
+	thread func(context.Context, string) (string, string, error),
+	note func(context.Context, string, string, int, time.Time) error) *foldNotes {
+	return &foldNotes{thread: thread, note: note, interval: interval, log: log,
+		counts: map[string]int{}, dirty: map[string]time.Time{}}
+}
+
+// add records one more alert folded into incident. It never blocks on Slack.
+func (f *foldNotes) add(incident string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts[incident]++
+	f.dirty[incident] = time.Now()
+}
+
+// run flushes the changed counts every interval until ctx is done, then
+// once more.
+func (f *foldNotes) run(ctx context.Context) {
+	t := time.NewTicker(f.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			f.flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			f.flush(ctx)
+		}
+	}
+}
+
+func (f *foldNotes) flush(ctx context.Context) {
+	f.mu.Lock()
+	due := make(map[string]time.Time, len(f.dirty))
+	for id, at := range f.dirty {
+		due[id] = at
+	}
+	f.mu.Unlock()
+	for id, at := range due {
+		channel, ts, err := f.thread(ctx, id)
+		if err != nil || ts == "" {
+			continue // no thread yet: try again at the next flush
+		}
+		f.mu.Lock()
+		n := f.counts[id]
+		if f.dirty[id].Equal(at) {
+			delete(f.dirty, id)
+		}
+		f.mu.Unlock()
+		if err := f.note(ctx, channel, ts, n, at); err != nil {
+			f.log.Warn().Str("case", id).Str("error", err.Error()).Msg("note folded alerts on the incident's thread")
+		}
+	}
+}
