@@ -147,3 +147,24 @@ func TestEvalThroughOpenAI(t *testing.T) {
 		t.Fatalf("%d leaks", s.Leaks)
 	}
 }
+
+// TestInvestigateShowPrompt: an SRE can see exactly what a model would
+// receive, and it holds no planted secret of the scenario.
+func TestInvestigateShowPrompt(t *testing.T) {
+	dir := sharedDir(t, "scenarios", "crashloop-secret-in-logs")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"investigate", "--scenario", dir, "--show-prompt"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"──── prompt:", "[system]", "# Findings", "acme-reports-prod"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "S3cr3tP4ss"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("planted secret %q reached the output", secret)
+		}
+	}
+}

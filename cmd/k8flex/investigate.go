@@ -26,6 +26,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	scenarioDir := fs.String("scenario", "", "investigate a recorded scenario folder instead of a live cluster")
 	category := fs.String("category", "", "skip categorisation and use this category")
+	showPrompt := fs.Bool("show-prompt", false, "print the (redacted) prompt a model receives, after the analysis")
 	common := addCommonFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: k8flex investigate [flags] ALERT.json | TARGET [QUESTION...]\n\n"+
@@ -80,7 +81,14 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	_, err = eng.Run(ctx, req, bot.ConsoleReporter(stdout))
+	res, err := eng.Run(ctx, req, bot.ConsoleReporter(stdout))
+	if *showPrompt && res != nil {
+		fmt.Fprintf(stdout, "\n──── prompt: %d chars, ~%d tokens", res.Prompt.Chars, res.Prompt.Tokens)
+		if len(res.Prompt.TrimmedSections) > 0 {
+			fmt.Fprintf(stdout, ", trimmed to the budget: %s", strings.Join(res.Prompt.TrimmedSections, ", "))
+		}
+		fmt.Fprintf(stdout, " ────\n[system]\n%s\n\n[user]\n%s\n", res.Prompt.System, res.Prompt.User)
+	}
 	return err
 }
 
