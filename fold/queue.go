@@ -67,7 +67,7 @@ type Queue struct {
 
 	mu        sync.Mutex
 	incidents map[string]*incident
-	kept      []keptCase
+	kept      []*keptCase
 	// claimer is the worker name each handed-out case was claimed under
 	// (a kept case may be handed to another worker than the one whose
 	// claim fetched it); Renew uses it.
@@ -149,13 +149,15 @@ func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n
 			}
 			now := q.now()
 			for _, c := range cs {
-				kept = append(kept, keptCase{c: c, claimed: now, lease: lease, worker: worker})
+				// The incident key is computed once per claimed case,
+				// not on every Claim that looks at the kept cases.
+				kept = append(kept, &keptCase{c: c, key: Key(&c.Request), claimed: now, lease: lease, worker: worker})
 			}
 		}
 		// Every kept case that belongs to an open incident is folded now,
 		// so that the incidents handed out list them; the first n that
 		// open an incident are handed out, the rest kept.
-		var still []keptCase
+		var still []*keptCase
 		for _, k := range kept {
 			keep, err := q.sort(ctx, k, &out, len(out) >= n)
 			if err != nil {
@@ -182,6 +184,7 @@ func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n
 // keptCase is a claimed case waiting in this process for a worker.
 type keptCase struct {
 	c       dispatch.Claimed
+	key     string
 	claimed time.Time
 	lease   time.Duration
 	worker  string
@@ -189,9 +192,9 @@ type keptCase struct {
 
 // sort decides one claimed case: fold it, hand it out (unless full), keep
 // it (keep is true), or release it when it waited too long.
-func (q *Queue) sort(ctx context.Context, k keptCase, out *[]dispatch.Claimed, full bool) (keep bool, err error) {
-	c := k.c
-	key := Key(&c.Request)
+func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]dispatch.Claimed, full bool) (keep bool, err error) {
+	c := &k.c
+	key := k.key
 	now := q.now()
 	q.mu.Lock()
 	inc := q.open(key, now)
@@ -201,7 +204,7 @@ func (q *Queue) sort(ctx context.Context, k keptCase, out *[]dispatch.Claimed, f
 			q.listIn(*out, inc.id, *c.Request.Alert)
 		}
 		q.mu.Unlock()
-		return false, q.fold(ctx, inc.id, c, now)
+		return false, q.fold(ctx, inc.id, *c, now)
 	}
 	if now.Sub(k.claimed) > k.lease/2 {
 		q.forget(c.ID)
@@ -221,7 +224,7 @@ func (q *Queue) sort(ctx context.Context, k keptCase, out *[]dispatch.Claimed, f
 	q.opened++
 	q.claimer[c.ID] = k.worker
 	q.mu.Unlock()
-	*out = append(*out, c)
+	*out = append(*out, *c)
 	return false, nil
 }
 

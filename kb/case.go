@@ -232,11 +232,17 @@ type ClaimedCase struct {
 	ThreadTS string
 }
 
-// newID returns a random 128-bit id in UUID text form.
+// newID returns a time-ordered random id in UUID text form (version 7:
+// 48 bits of Unix milliseconds, then 74 random bits). Ids of cases made
+// one after another sort together, so the stores' indexes on the id
+// (bbolt buckets, PostgreSQL's primary key) grow at their end instead of
+// splitting pages all over the file.
 func newID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
-	b[6] = b[6]&0x0f | 0x40
+	_, _ = rand.Read(b[6:]) // never fails (crypto/rand panics instead)
+	ms := uint64(time.Now().UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]

@@ -1,7 +1,9 @@
 package kb
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -59,5 +61,30 @@ func TestEmbeddingText(t *testing.T) {
 	c.Request = req
 	if got, want := EmbeddingText(c), investigate.EmbeddingText(req, investigate.PodCrash); got != want {
 		t.Fatalf("EmbeddingText() = %q, want the engine's %q", got, want)
+	}
+}
+
+// TestNewIDTimeOrdered: ids are UUIDv7 text, unique, and ids made in
+// later milliseconds sort after earlier ones (what keeps the stores'
+// id indexes appending at their end).
+func TestNewIDTimeOrdered(t *testing.T) {
+	seen := map[string]bool{}
+	prev := newID()
+	for i := range 2000 {
+		if i%500 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		id := newID()
+		if len(id) != 36 || id[14] != '7' || !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Fatalf("id %q is not a version 7 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q made twice", id)
+		}
+		seen[id] = true
+		if id[:13] < prev[:13] {
+			t.Fatalf("id %q sorts before the earlier %q", id, prev)
+		}
+		prev = id
 	}
 }

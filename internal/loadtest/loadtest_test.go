@@ -332,3 +332,56 @@ func TestSamplerSeesGrowth(t *testing.T) {
 		t.Errorf("sampling a missing pid: err = %v, want not-exist", err)
 	}
 }
+
+func TestParseSmaps(t *testing.T) {
+	const smaps = `00400000-02994000 r-xp 00000000 08:01 1234 /usr/bin/k8flex
+Size:              38476 kB
+Rss:               30000 kB
+Pss:               30000 kB
+02994000-0596a000 r--p 02594000 08:01 1234 /usr/bin/k8flex
+Size:              49000 kB
+Rss:               20000 kB
+c000000000-c004000000 rw-p 00000000 00:00 0 
+Size:              65536 kB
+Rss:               12000 kB
+7f0000000000-7f0002000000 r--s 00000000 08:01 99 /data/k8flex.db
+Size:              32768 kB
+Rss:                8000 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Size:                132 kB
+Rss:                  40 kB
+`
+	got, err := parseSmaps([]byte(smaps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Mapping{{"/usr/bin/k8flex", 50000 << 10}, {"[anon]", 12040 << 10}, {"/data/k8flex.db", 8000 << 10}}
+	if len(got) != len(want) {
+		t.Fatalf("mappings = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("mapping %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if _, err := parseSmaps([]byte("00400000-00401000 r-xp 00000000 08:01 1 /bin/x\nRss: lots\n")); err == nil {
+		t.Error("a malformed Rss line parsed")
+	}
+}
+
+func TestReadMappingsOfThisProcess(t *testing.T) {
+	ms, err := ReadMappings(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Path == exe && m.Rss > 0 {
+			return
+		}
+	}
+	t.Errorf("no resident pages of the test binary %s in %+v", exe, ms)
+}

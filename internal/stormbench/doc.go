@@ -3,5 +3,5 @@
 // (webhook, embedded durable queue, storm folding, bounded worker pool,
 // engine) against a real kube-apiserver from internal/apiservertest, and
 // the serving binary itself as a subprocess for its peak memory. Figures
-// and commands are in BENCHMARKS-storm.md.
+// and commands are in BENCHMARKS.md at the repository root.
 package stormbench

@@ -76,6 +76,10 @@ func BenchmarkStormServeRSS(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		idleMaps, err := loadtest.ReadMappings(cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		sampler := loadtest.Sample(ctx, cmd.Process.Pid, 10*time.Millisecond)
 
@@ -91,6 +95,10 @@ func BenchmarkStormServeRSS(b *testing.B) {
 			b.Error(err)
 		}
 		took := time.Since(start)
+		endMaps, err := loadtest.ReadMappings(cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
 		cancel()
 		peak, err := sampler.Stop()
 		if err != nil {
@@ -99,6 +107,11 @@ func BenchmarkStormServeRSS(b *testing.B) {
 		stop()
 		b.ReportMetric(loadtest.MiB(peak.Peak), "MiB-peak-rss")
 		b.ReportMetric(loadtest.MiB(base.Current), "MiB-idle-rss")
+		b.ReportMetric(loadtest.MiB(peak.PeakAnon), "MiB-peak-anon")
+		b.ReportMetric(loadtest.MiB(mapped(endMaps, bin)), "MiB-binary-end")
+		b.ReportMetric(loadtest.MiB(mapped(endMaps, "k8flex.db")), "MiB-store-end")
+		b.Logf("resident by mapping, idle: %s", mappings(idleMaps))
+		b.Logf("resident by mapping, all concluded: %s", mappings(endMaps))
 		b.ReportMetric(accepted.Seconds(), "s-accept-all")
 		b.ReportMetric(took.Seconds(), "s-conclude-all")
 		b.Logf("%d alerts: accepted in %s, concluded in %s; RSS idle %.1f MiB, peak %.1f MiB (anon peak %.1f MiB)",
@@ -165,4 +178,29 @@ func queueDepth(url string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no k8flex_queue_depth on /metrics")
+}
+
+// mapped returns the resident bytes of the mappings whose path ends with suffix.
+func mapped(ms []loadtest.Mapping, suffix string) uint64 {
+	var n uint64
+	for _, m := range ms {
+		if strings.HasSuffix(m.Path, suffix) {
+			n += m.Rss
+		}
+	}
+	return n
+}
+
+func mappings(ms []loadtest.Mapping) string {
+	var b strings.Builder
+	for i, m := range ms {
+		if m.Rss < 1<<20 {
+			continue
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.1f MiB", filepath.Base(m.Path), loadtest.MiB(m.Rss))
+	}
+	return b.String()
 }

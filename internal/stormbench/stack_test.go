@@ -40,7 +40,8 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // investigationClient returns a client as `k8flex serve` configures it
-// (kube.qps 50, kube.burst 100 by default) that counts its requests.
+// (its limiter at qps and burst; kube.qps 100, kube.burst 200 by
+// default) that counts its requests.
 func investigationClient(tb testing.TB, base *rest.Config, qps float32, burst int) (kubernetes.Interface, *atomic.Int64) {
 	tb.Helper()
 	rc := rest.CopyConfig(base)
@@ -113,6 +114,7 @@ func (q *storeQueue) Renew(ctx context.Context, id, worker string, lease time.Du
 type stack struct {
 	url      string
 	store    *kb.Embedded
+	dbPath   string
 	fold     *fold.Queue
 	gatherer *k8s.Gatherer
 
@@ -135,12 +137,13 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := kb.OpenEmbedded(filepath.Join(tb.TempDir(), "kb.db"), kb.EmbeddedConfig{Dimensions: emb.Dimensions()}, log)
+	dbPath := filepath.Join(tb.TempDir(), "kb.db")
+	st, err := kb.OpenEmbedded(dbPath, kb.EmbeddedConfig{Dimensions: emb.Dimensions()}, log)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	s := &stack{store: st, gatherer: k8s.NewGatherer(cfg.client, k8s.Options{Log: log})}
+	s := &stack{store: st, dbPath: dbPath, gatherer: k8s.NewGatherer(cfg.client, k8s.Options{Log: log})}
 	eng, err := investigate.New(investigate.Options{Gatherer: s.gatherer, Analyzer: cfg.analyzer, Categorizer: cfg.cat,
 		Embedder: emb, Store: st, Log: log})
 	if err != nil {

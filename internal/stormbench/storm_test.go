@@ -27,8 +27,8 @@ const stormAlerts = 2000
 // until every case is concluded. Targets: all concluded in < 60 s, ≤ 3 API
 // requests per alert on average (counted at the HTTP transport).
 //
-// It runs with client-go's limiter at the current defaults (kube.qps 50,
-// kube.burst 100) and at the proposed ones (100, 200): one request per
+// It runs with client-go's limiter at the former defaults (kube.qps 50,
+// kube.burst 100) and at the current ones (100, 200): one request per
 // gone pod makes the limiter the bound of the drain time.
 //
 //	go test -run '^$' -bench BenchmarkStormGonePods -benchtime 1x ./internal/stormbench/
