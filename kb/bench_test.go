@@ -14,6 +14,7 @@ import (
 	"github.com/pgvector/pgvector-go"
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
 )
 
@@ -129,7 +130,7 @@ func openBenchEmbedded(b *testing.B) *Embedded {
 
 func openBenchPostgres(b *testing.B) *Postgres {
 	b.Helper()
-	s, err := openTestPostgres(b, createTestDatabase(b), benchDims, false)
+	s, err := openTestPostgres(b, pgtest.Database(b, "t"), benchDims, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package kb
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,4 +189,54 @@ func peekNonSpace(br *bufio.Reader) (byte, error) {
 			return b, br.UnreadByte()
 		}
 	}
+}
+
+// importJSONL reads Export's records and applies them in batches of 500
+// with apply (a backend's upsert); it returns how many were imported.
+func importJSONL(ctx context.Context, r io.Reader, dims int, apply func(context.Context, []Record) error) (int, error) {
+	n := 0
+	var batch []Record
+	flush := func() error {
+		if err := apply(ctx, batch); err != nil {
+			return err
+		}
+		n += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	err := readRecords(r, func(rec *Record) error {
+		if err := normalizeRecord(rec, dims); err != nil {
+			return err
+		}
+		batch = append(batch, *rec)
+		if len(batch) == 500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return n, fmt.Errorf("import: %w", err)
+	}
+	return n, nil
+}
+
+// importLegacyFeedback converts the original design's feedback.json
+// records and applies them with apply in one batch.
+func importLegacyFeedback(ctx context.Context, r io.Reader, dims int, apply func(context.Context, []Record) error) (int, error) {
+	recs, err := legacyRecords(r)
+	if err != nil {
+		return 0, fmt.Errorf("import legacy feedback: %w", err)
+	}
+	for i := range recs {
+		if err := normalizeRecord(&recs[i], dims); err != nil {
+			return 0, fmt.Errorf("import legacy feedback: %w", err)
+		}
+	}
+	if err := apply(ctx, recs); err != nil {
+		return 0, fmt.Errorf("import legacy feedback: %w", err)
+	}
+	return len(recs), nil
 }

@@ -896,51 +896,13 @@ func (s *Postgres) Export(ctx context.Context, w io.Writer) error {
 // cases it imported. Records are applied in batches; a bad record stops the
 // import with an error naming its line (earlier batches stay imported).
 func (s *Postgres) Import(ctx context.Context, r io.Reader) (int, error) {
-	n := 0
-	var batch []Record
-	flush := func() error {
-		if err := s.importRecords(ctx, batch); err != nil {
-			return err
-		}
-		n += len(batch)
-		batch = batch[:0]
-		return nil
-	}
-	err := readRecords(r, func(rec *Record) error {
-		if err := normalizeRecord(rec, s.Dimensions()); err != nil {
-			return err
-		}
-		batch = append(batch, *rec)
-		if len(batch) == 500 {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		return n, fmt.Errorf("import: %w", err)
-	}
-	return n, nil
+	return importJSONL(ctx, r, s.Dimensions(), s.importRecords)
 }
 
 // ImportLegacyFeedback imports the original design's feedback.json: each
 // record becomes a finished case with one vote. Re-importing is harmless.
 func (s *Postgres) ImportLegacyFeedback(ctx context.Context, r io.Reader) (int, error) {
-	recs, err := legacyRecords(r)
-	if err != nil {
-		return 0, fmt.Errorf("import legacy feedback: %w", err)
-	}
-	for i := range recs {
-		if err := normalizeRecord(&recs[i], s.Dimensions()); err != nil {
-			return 0, fmt.Errorf("import legacy feedback: %w", err)
-		}
-	}
-	if err := s.importRecords(ctx, recs); err != nil {
-		return 0, fmt.Errorf("import legacy feedback: %w", err)
-	}
-	return len(recs), nil
+	return importLegacyFeedback(ctx, r, s.Dimensions(), s.importRecords)
 }
 
 func (s *Postgres) importRecords(ctx context.Context, recs []Record) error {

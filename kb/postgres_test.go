@@ -2,7 +2,6 @@ package kb
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -13,59 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
 )
-
-// testDatabaseURL returns K8FLEX_TEST_DATABASE_URL. Without it the test is
-// skipped, except under CI (CI set), where PostgreSQL must have been
-// started by scripts/postgres.sh and a missing URL fails the test.
-func testDatabaseURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("K8FLEX_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("K8FLEX_TEST_DATABASE_URL is not set under CI: run `eval \"$(scripts/postgres.sh)\"` before the tests")
-		}
-		t.Skip("K8FLEX_TEST_DATABASE_URL is not set: run `eval \"$(scripts/postgres.sh)\"` to start a PostgreSQL 15 + pgvector test server")
-	}
-	return u
-}
-
-// createTestDatabase creates a database of its own for one test (so tests
-// run in parallel) and drops it when the test ends; it returns its URL.
-func createTestDatabase(t testing.TB) string {
-	t.Helper()
-	base := testDatabaseURL(t)
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to the test server (is scripts/postgres.sh running?): %v", err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "k8flex_t_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse K8FLEX_TEST_DATABASE_URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func openTestPostgres(t testing.TB, dbURL string, dims int, allow bool) (*Postgres, error) {
 	return OpenPostgres(context.Background(), PostgresConfig{URL: dbURL, Dimensions: dims, MaxConns: 8,
@@ -74,7 +23,7 @@ func openTestPostgres(t testing.TB, dbURL string, dims int, allow bool) (*Postgr
 
 func postgresHarness() harness {
 	return harness{remote: true, open: func(t *testing.T, dims int) (backend, func(int, bool) (backend, error)) {
-		dbURL := createTestDatabase(t)
+		dbURL := pgtest.Database(t, "t")
 		s, err := openTestPostgres(t, dbURL, dims, false)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +50,7 @@ func maybePostgres(t *testing.T) *harness {
 }
 
 func TestPostgresConformance(t *testing.T) {
-	testDatabaseURL(t)
+	pgtest.URL(t)
 	runConformance(t, postgresHarness())
 }
 
@@ -116,7 +65,7 @@ func TestPostgresDown(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := tt.url
 			if u == "" {
-				base, err := url.Parse(testDatabaseURL(t))
+				base, err := url.Parse(pgtest.URL(t))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -138,7 +87,7 @@ func TestPostgresDown(t *testing.T) {
 // operations must fail loudly (never drop a vote silently) and work again
 // once connections can be re-established.
 func TestPostgresLostMidRun(t *testing.T) {
-	dbURL := createTestDatabase(t)
+	dbURL := pgtest.Database(t, "t")
 	s, err := openTestPostgres(t, dbURL, testDims, false)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +96,7 @@ func TestPostgresLostMidRun(t *testing.T) {
 	ctx := context.Background()
 	id := recordCase(t, s, "Lost", "lost-1", investigate.PodCrash, "rc")
 	name := strings.TrimPrefix(mustParse(t, dbURL).Path, "/")
-	admin, err := pgx.Connect(ctx, testDatabaseURL(t))
+	admin, err := pgx.Connect(ctx, pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +134,7 @@ func mustParse(t *testing.T, s string) *url.URL {
 // TestPostgresReplicasShareQueue runs two stores (two replicas) on one
 // database: every case is claimed exactly once across both.
 func TestPostgresReplicasShareQueue(t *testing.T) {
-	dbURL := createTestDatabase(t)
+	dbURL := pgtest.Database(t, "t")
 	ctx := context.Background()
 	var stores [2]*Postgres
 	for i := range stores {

@@ -9,13 +9,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,9 +24,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/k8flex/k8flex/internal/loadtest"
+	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/kb"
 )
 
@@ -448,59 +444,6 @@ func checkExactlyOnce(t *testing.T, cases []kb.Case, accepted []string, finished
 	}
 }
 
-// testDatabaseURL returns K8FLEX_TEST_DATABASE_URL, skipping the test
-// without it (failing under CI, where scripts/postgres.sh must run first).
-func testDatabaseURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("K8FLEX_TEST_DATABASE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("K8FLEX_TEST_DATABASE_URL is not set under CI: run `eval \"$(scripts/postgres.sh)\"` before the tests")
-		}
-		t.Skip("K8FLEX_TEST_DATABASE_URL is not set: run `eval \"$(scripts/postgres.sh)\"` to start PostgreSQL 15 + pgvector")
-	}
-	return u
-}
-
-// freshDatabase creates a database of its own on the test server, dropped
-// when the test ends, and returns its URL.
-func freshDatabase(t testing.TB) string {
-	t.Helper()
-	base := testDatabaseURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to K8FLEX_TEST_DATABASE_URL (is scripts/postgres.sh running?): %v", err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "k8flex_e2e_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse K8FLEX_TEST_DATABASE_URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 // TestServeCrashSafety posts a storm, kills the serving process with
 // SIGKILL while cases are still queued and running, restarts it on the
 // same store, and checks that every accepted alert ends as exactly one
@@ -518,7 +461,7 @@ func TestServeCrashSafety(t *testing.T) {
 			if backend == "embedded" {
 				cfg.DataDir = filepath.Join(dir, "data")
 			} else {
-				cfg.DatabaseURL = freshDatabase(t)
+				cfg.DatabaseURL = pgtest.Database(t, "e2e")
 			}
 			cfgPath := cfg.write(t, dir)
 
@@ -571,7 +514,7 @@ func TestServeTwoReplicasOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the k8flex binary twice; not in -short")
 	}
-	dbURL := freshDatabase(t)
+	dbURL := pgtest.Database(t, "e2e")
 	bin := k8flexBinary(t)
 	dir := t.TempDir()
 	cfg := serveConfig{Token: "replica-token", Workers: 4, DatabaseURL: dbURL, Lease: 30 * time.Second}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/k8flex/k8flex/internal/alertmanagertest"
 	"github.com/k8flex/k8flex/internal/loadtest"
+	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 )
@@ -269,7 +270,7 @@ func BenchmarkServeIntake(b *testing.B) {
 				if backend == "embedded" {
 					cfg.DataDir = filepath.Join(dir, "data")
 				} else {
-					cfg.DatabaseURL = freshDatabase(b)
+					cfg.DatabaseURL = pgtest.Database(b, "e2e")
 				}
 				p := startServeProc(b, bin, cfg.write(b, dir), dir, "bench")
 				sampler := loadtest.Sample(context.Background(), p.pid(), 20*time.Millisecond)
