@@ -28,10 +28,7 @@
 // them; a dead worker's expired lease makes its case claimable again, at
 // most MaxAttempts times.
 //
-// TODO(kb): storm folding (issue 6: alerts of the same alert name and
-// target within a window folded into one case listing every alert in
-// Request.Related) is not implemented; Enqueue queues one case per alert.
-// Planned shape: a FoldWindow config field; fold only into still-queued
-// cases; on PostgreSQL move the dedup key into an alert_keys(fingerprint,
-// starts_at PRIMARY KEY, case_id) table so folded alerts stay deduplicated.
+// Storm folding (alerts of the same alert name and workload sharing one
+// investigation) is done when cases are claimed, by package fold: every
+// alert stays its own case here, so dedup and resolve work per alert.
 package kb
