@@ -165,9 +165,24 @@ EOF
 }
 
 start_cluster() {
-	if as_pg "${BIN}/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+	if "${BIN}/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 2; then
 		log "server already running on port ${PORT}"
 		return
+	fi
+	# Not answering: a server killed with its machine's other processes
+	# (as before a CI run) leaves postmaster.pid behind. pg_ctl trusts a
+	# pid that is alive, so wait for a dying server's children to go, and
+	# drop the file when its pid is gone or belongs to another program.
+	for _ in $(seq 1 50); do
+		as_pg "${BIN}/pg_ctl" -D "$DATA" status >/dev/null 2>&1 || break
+		sleep 0.2
+	done
+	if [ -f "$DATA/postmaster.pid" ]; then
+		pid=$(head -n 1 "$DATA/postmaster.pid")
+		if ! grep -qs postgres "/proc/${pid}/comm"; then
+			log "removing the stale postmaster.pid of a server that is gone (pid ${pid})"
+			rm -f "$DATA/postmaster.pid"
+		fi
 	fi
 	log "starting server on 127.0.0.1:${PORT}"
 	# 9>&- : the server must not inherit (and so hold forever) the script's lock.
