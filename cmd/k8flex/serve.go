@@ -194,16 +194,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bot.ConsoleReporter(stdout)
 	}
 	queue := &queueAdapter{st: st}
-	var notes *foldNotes
+	// Folded alerts and repeated notifications are counted on their
+	// case's thread, coalesced per thread.
+	var folded, repeated *threadNotes
 	if slackBot != nil {
-		notes = newFoldNotes(5*time.Second, log, func(ctx context.Context, id string) (string, string, error) {
+		caseThread := func(ctx context.Context, id string) (string, string, error) {
 			c, err := st.Case(ctx, id)
 			if err != nil {
 				return "", "", err
 			}
 			return c.Channel, c.ThreadTS, nil
-		}, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
+		}
+		folded = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, _ time.Time) error {
 			return slackBot.NoteFolded(ctx, channel, ts, n)
+		})
+		repeated = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
+			return slackBot.NoteDuplicate(ctx, channel, ts, nil, n, at)
 		})
 	}
 	// Storm folding at claim time: one investigation (and one model call)
@@ -213,8 +219,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Fold.Window > 0 {
 		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
 			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
-			if notes != nil {
-				notes.add(incident)
+			if folded != nil {
+				folded.add(incident)
 			}
 		}, log)
 		if err != nil {
@@ -229,19 +235,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var threadUpdates sync.WaitGroup
 	if slackBot != nil {
 		queue.thread = func(r kb.EnqueueResult, a *investigate.Alert) {
+			if !r.Resolved {
+				repeated.add(r.ID)
+				return
+			}
 			threadUpdates.Add(1)
 			go func() { // off the webhook's request path
 				defer threadUpdates.Done()
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				defer cancel()
-				var err error
-				if r.Resolved {
-					err = slackBot.MarkResolved(uctx, r.Channel, r.ThreadTS, nil, r.ResolvedAt)
-				} else {
-					err = slackBot.NoteDuplicate(uctx, r.Channel, r.ThreadTS, nil, 0, time.Now())
-				}
-				if err != nil {
-					log.Warn().Str("error", err.Error()).Str("case", r.ID).Msg("update the alert's Slack thread")
+				if err := slackBot.MarkResolved(uctx, r.Channel, r.ThreadTS, nil, r.ResolvedAt); err != nil {
+					log.Warn().Str("error", err.Error()).Str("case", r.ID).Msg("mark the alert's Slack thread resolved")
 				}
 			}()
 		}
@@ -279,9 +283,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWork()
 	wg.Add(1)
 	go func() { defer wg.Done(); pool.Run(workCtx) }()
-	if notes != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); notes.run(workCtx) }()
+	for _, n := range []*threadNotes{folded, repeated} {
+		if n != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.run(workCtx) }()
+		}
 	}
 	botErr := make(chan error, 1)
 	if slackBot != nil {

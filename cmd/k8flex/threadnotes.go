@@ -8,12 +8,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// foldNotes shows on an incident's Slack thread how many further alerts
-// were folded into it. Counts are coalesced: each incident's root message
-// is updated at most once per interval, however large the storm, so the
-// notes never eat the chat.update budget the analyses stream with.
-type foldNotes struct {
-	// thread finds the incident case's Slack thread ("" until it has one).
+// threadNotes counts events per case (alerts folded into an incident, or
+// repeated notifications of a firing alert) and shows the count on the
+// case's Slack thread. Counts are coalesced: each root message is updated
+// at most once per interval, however large the storm, so the notes never
+// eat the chat.update budget the analyses stream with.
+type threadNotes struct {
+	// thread finds the case's Slack thread ("" until it has one).
 	thread func(ctx context.Context, caseID string) (channel, ts string, err error)
 	// note updates the thread's root message with the count.
 	note     func(ctx context.Context, channel, ts string, repeats int, at time.Time) error
@@ -21,28 +22,28 @@ type foldNotes struct {
 	log      zerolog.Logger
 
 	mu     sync.Mutex
-	counts map[string]int // incident case id -> alerts folded so far
+	counts map[string]int // case id -> events so far
 	dirty  map[string]time.Time
 }
 
-func newFoldNotes(interval time.Duration, log zerolog.Logger,
+func newThreadNotes(interval time.Duration, log zerolog.Logger,
 	thread func(context.Context, string) (string, string, error),
-	note func(context.Context, string, string, int, time.Time) error) *foldNotes {
-	return &foldNotes{thread: thread, note: note, interval: interval, log: log,
+	note func(context.Context, string, string, int, time.Time) error) *threadNotes {
+	return &threadNotes{thread: thread, note: note, interval: interval, log: log,
 		counts: map[string]int{}, dirty: map[string]time.Time{}}
 }
 
-// add records one more alert folded into incident. It never blocks on Slack.
-func (f *foldNotes) add(incident string) {
+// add records one more event of case id. It never blocks on Slack.
+func (f *threadNotes) add(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.counts[incident]++
-	f.dirty[incident] = time.Now()
+	f.counts[id]++
+	f.dirty[id] = time.Now()
 }
 
 // run flushes the changed counts every interval until ctx is done, then
 // once more.
-func (f *foldNotes) run(ctx context.Context) {
+func (f *threadNotes) run(ctx context.Context) {
 	t := time.NewTicker(f.interval)
 	defer t.Stop()
 	for {
@@ -58,7 +59,7 @@ func (f *foldNotes) run(ctx context.Context) {
 	}
 }
 
-func (f *foldNotes) flush(ctx context.Context) {
+func (f *threadNotes) flush(ctx context.Context) {
 	f.mu.Lock()
 	due := make(map[string]time.Time, len(f.dirty))
 	for id, at := range f.dirty {
@@ -77,7 +78,7 @@ func (f *foldNotes) flush(ctx context.Context) {
 		}
 		f.mu.Unlock()
 		if err := f.note(ctx, channel, ts, n, at); err != nil {
-			f.log.Warn().Str("case", id).Str("error", err.Error()).Msg("note folded alerts on the incident's thread")
+			f.log.Warn().Str("case", id).Str("error", err.Error()).Msg("note on the case's Slack thread")
 		}
 	}
 }

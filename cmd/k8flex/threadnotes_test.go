@@ -9,11 +9,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-func TestFoldNotesCoalesce(t *testing.T) {
+func TestThreadNotesCoalesce(t *testing.T) {
 	var mu sync.Mutex
 	notes := map[string][]int{}
 	hasThread := map[string]bool{"inc-1": true}
-	f := newFoldNotes(time.Hour, zerolog.Nop(),
+	f := newThreadNotes(time.Hour, zerolog.Nop(),
 		func(_ context.Context, id string) (string, string, error) {
 			mu.Lock()
 			defer mu.Unlock()
