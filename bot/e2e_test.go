@@ -162,6 +162,19 @@ func TestEndToEndAlertThread(t *testing.T) {
 	if n := len(kb.feedback()); n != 1 {
 		t.Errorf("feedback recorded %d times; unrelated reactions must be ignored", n)
 	}
+	// Removing the ✅ withdraws it, and the message says so.
+	if _, err := fs.PushEvent(map[string]any{"type": "reaction_removed", "user": "U0ALICE", "reaction": "white_check_mark",
+		"item": map[string]any{"type": "message", "channel": testChannel, "ts": reply.TS}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "feedback withdrawn", func() bool { return len(kb.feedback()) == 2 })
+	if v := kb.feedback()[1]; v.CaseRef != "case-1" || !v.Correct || !v.Withdrawn || v.User != "U0ALICE" {
+		t.Errorf("withdrawal = %+v, want U0ALICE withdrawing a ✅ on case-1", v)
+	}
+	eventually(t, 5*time.Second, "withdrawal shown on the final message", func() bool {
+		m, _ := fs.Message(testChannel, reply.TS)
+		return strings.Contains(texts(t, m.Blocks), "<@U0ALICE> withdrew their ✅")
+	})
 }
 
 func chunksOf(s string, n int) []string {

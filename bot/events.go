@@ -82,6 +82,8 @@ func (b *Bot) handleEventsAPI(ctx context.Context, e slackevents.EventsAPIEvent)
 	switch ev := e.InnerEvent.Data.(type) {
 	case *slackevents.ReactionAddedEvent:
 		b.handleReaction(ctx, ev)
+	case *slackevents.ReactionRemovedEvent:
+		b.handleReactionRemoved(ctx, ev)
 	case *slackevents.AppHomeOpenedEvent:
 		if ev.Tab == "" || ev.Tab == "home" {
 			b.publishHome(ctx, ev.User, homeState{})
@@ -114,6 +116,33 @@ func (b *Bot) handleReaction(ctx context.Context, ev *slackevents.ReactionAddedE
 		return // not one of ours
 	}
 	b.recordVerdict(ctx, m, ev.User, correct, SourceReaction, nil)
+}
+
+// handleReactionRemoved withdraws the verdict a removed ✅/❌ reaction gave.
+func (b *Bot) handleReactionRemoved(ctx context.Context, ev *slackevents.ReactionRemovedEvent) {
+	correct, ok := verdictReaction(ev.Reaction)
+	if !ok || ev.Item.Type != "message" || ev.User == "" || ev.User == b.botUserID() || b.deps.Feedback == nil {
+		return
+	}
+	m, found, err := b.deps.Cases.CaseByMessage(ctx, ev.Item.Channel, ev.Item.Timestamp)
+	if err != nil || !found {
+		if err != nil {
+			b.log.Error().Err(err).Msg("look up case of un-reacted message")
+		}
+		return
+	}
+	log := b.log.With().Str("case", m.CaseRef).Str("user", ev.User).Bool("correct", correct).Logger()
+	v, err := b.deps.Feedback.WithdrawFeedback(ctx, m.CaseRef, ev.User, correct)
+	if err != nil {
+		log.Error().Err(err).Msg("withdraw feedback")
+		return
+	}
+	v.User, v.Correct, v.Withdrawn = ev.User, correct, true
+	if v.At.IsZero() {
+		v.At = time.Now()
+	}
+	log.Info().Msg("feedback withdrawn")
+	b.showVerdict(ctx, m, v, nil)
 }
 
 // recordVerdict records a verdict, shows it on the case's final message

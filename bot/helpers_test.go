@@ -184,6 +184,20 @@ func (k *fakeKB) RecordFeedback(_ context.Context, caseRef, user string, correct
 	return v, nil
 }
 
+func (k *fakeKB) WithdrawFeedback(_ context.Context, caseRef, user string, correct bool) (Verdict, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.cases[caseRef]; !ok {
+		return Verdict{}, fmt.Errorf("case %s not found", caseRef)
+	}
+	v := Verdict{CaseRef: caseRef, Correct: correct, User: user, At: time.Now(), Withdrawn: true}
+	if cur, ok := k.verdicts[caseRef]; ok && cur.User == user && cur.Correct == correct {
+		delete(k.verdicts, caseRef)
+	}
+	k.calls = append(k.calls, v)
+	return v, nil
+}
+
 func (k *fakeKB) feedback() []Verdict {
 	k.mu.Lock()
 	defer k.mu.Unlock()

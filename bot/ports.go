@@ -29,13 +29,20 @@ type Verdict struct {
 	User    string
 	Source  string
 	At      time.Time
+	// Withdrawn is true when User took back an earlier verdict Correct
+	// (removed the reaction) instead of giving one.
+	Withdrawn bool
 }
 
 // FeedbackRecorder records a verdict on a case: correct validates it (it
 // becomes knowledge), incorrect rejects it. A later verdict replaces an
 // earlier one by the same user.
+//
+// WithdrawFeedback takes back user's standing verdict correct (a removed
+// reaction); a verdict of the other kind, or none, is left alone.
 type FeedbackRecorder interface {
 	RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (Verdict, error)
+	WithdrawFeedback(ctx context.Context, caseRef, user string, correct bool) (Verdict, error)
 }
 
 // CaseMessage ties a Slack message to the case it reports: the root

@@ -382,7 +382,12 @@ func verdictBlocks(blocks []slack.Block, v Verdict) []slack.Block {
 
 func verdictBlock(v Verdict) slack.Block {
 	s := "✅ Confirmed correct by " + mention(v.User) + " — this case is now knowledge for future incidents"
-	if !v.Correct {
+	switch {
+	case v.Withdrawn && v.Correct:
+		s = "↩️ " + mention(v.User) + " withdrew their ✅"
+	case v.Withdrawn:
+		s = "↩️ " + mention(v.User) + " withdrew their ❌"
+	case !v.Correct:
 		s = "❌ Marked incorrect by " + mention(v.User) + " — it will not be used as knowledge"
 	}
 	if !v.At.IsZero() {

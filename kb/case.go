@@ -128,6 +128,11 @@ type Vote struct {
 	Correct bool       `json:"correct"`
 	Source  VoteSource `json:"source"`
 	At      time.Time  `json:"at"`
+	// Withdraw removes the person's standing vote instead of casting one
+	// (a removed reaction), but only when that vote has the same verdict
+	// (Correct) and is not newer than At: removing ✅ after voting ❌
+	// leaves the ❌ alone. RecordFeedback recounts either way.
+	Withdraw bool `json:"withdraw,omitempty"`
 }
 
 // CaseVerdict is a case's standing after a vote.

@@ -130,6 +130,7 @@ func runConformance(t *testing.T, h harness) {
 		{"ReleaseAndFail", testReleaseAndFail},
 		{"ConcurrentVotes", testConcurrentVotes},
 		{"LatestVotePerUser", testLatestVote},
+		{"WithdrawVote", testWithdrawVote},
 		{"ValidationTogglesSearch", testValidationSearch},
 		{"PastFeedback", testPastFeedback},
 		{"ListCases", testListCases},
@@ -522,6 +523,51 @@ func testLatestVote(t *testing.T, h harness) {
 	}
 	if _, err := b.RecordFeedback(ctx, Vote{CaseID: id, Correct: true}, nil); err == nil {
 		t.Fatal("vote without user accepted")
+	}
+}
+
+// testWithdrawVote: removing a reaction withdraws that person's vote of
+// the same verdict, and only that; the case's validation and search
+// membership follow the remaining votes.
+func testWithdrawVote(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, _ := h.open(t, testDims)
+	id := recordCase(t, b, "Withdraw", "fp-w", investigate.PodCrash, "rc")
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	q := vec(4, 0)
+	steps := []struct {
+		name      string
+		vote      Vote
+		correct   int
+		incorrect int
+		validated bool
+		found     bool
+	}{
+		{"U1 yes", Vote{User: "U1", Correct: true, At: t0}, 1, 0, true, true},
+		{"U1 withdraws a ❌ it never gave", Vote{User: "U1", Correct: false, Withdraw: true, At: t0.Add(time.Minute)}, 1, 0, true, true},
+		{"U1 withdraws its ✅", Vote{User: "U1", Correct: true, Withdraw: true, At: t0.Add(2 * time.Minute)}, 0, 0, false, false},
+		{"withdrawing again is harmless", Vote{User: "U1", Correct: true, Withdraw: true, At: t0.Add(3 * time.Minute)}, 0, 0, false, false},
+		{"U2 no, U1 yes again", Vote{User: "U1", Correct: true, At: t0.Add(4 * time.Minute)}, 1, 0, true, true},
+		{"U2 no ties it", Vote{User: "U2", Correct: false, At: t0.Add(5 * time.Minute)}, 1, 1, false, false},
+		{"U2 withdraws: validated again", Vote{User: "U2", Correct: false, Withdraw: true, At: t0.Add(6 * time.Minute)}, 1, 0, true, true},
+		{"stale withdrawal ignored", Vote{User: "U1", Correct: true, Withdraw: true, At: t0}, 1, 0, true, true},
+	}
+	for _, s := range steps {
+		s.vote.CaseID = id
+		v, err := b.RecordFeedback(ctx, s.vote, vec(4, 0))
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if v.Correct != s.correct || v.Incorrect != s.incorrect || v.Validated != s.validated {
+			t.Fatalf("%s: verdict = %+v", s.name, v)
+		}
+		got, err := b.FindSimilar(ctx, q, 0.75, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(got) == 1) != s.found {
+			t.Fatalf("%s: found in search = %v, want %v", s.name, len(got) == 1, s.found)
+		}
 	}
 }
 

@@ -621,7 +621,14 @@ func applyVote(tx *bolt.Tx, c *Case, v Vote, embedding []float32) (out CaseVerdi
 			return out, false, fmt.Errorf("decode vote: %w", err)
 		}
 	}
-	if prev.User == "" || !v.At.Before(prev.At) {
+	switch {
+	case v.Withdraw:
+		if prev.User != "" && prev.Correct == v.Correct && !v.At.Before(prev.At) {
+			if err := votes.Delete(vk); err != nil {
+				return out, false, fmt.Errorf("delete vote: %w", err)
+			}
+		}
+	case prev.User == "" || !v.At.Before(prev.At):
 		b, err := json.Marshal(&v)
 		if err != nil {
 			return out, false, fmt.Errorf("encode vote: %w", err)

@@ -520,16 +520,25 @@ func (s *Postgres) RecordFeedback(ctx context.Context, v Vote, embedding []float
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO feedback_votes (case_id, user_id, correct, source, at) VALUES ($1, $2, $3, $4, $5)
+		if v.Withdraw {
+			if _, err := tx.Exec(ctx, `DELETE FROM feedback_votes WHERE case_id = $1 AND user_id = $2 AND correct = $3 AND at <= $4`,
+				v.CaseID, v.User, v.Correct, v.At); err != nil {
+				return fmt.Errorf("withdraw vote: %w", err)
+			}
+		} else if _, err := tx.Exec(ctx, `INSERT INTO feedback_votes (case_id, user_id, correct, source, at) VALUES ($1, $2, $3, $4, $5)
  ON CONFLICT (case_id, user_id) DO UPDATE SET correct = EXCLUDED.correct, source = EXCLUDED.source, at = EXCLUDED.at
  WHERE feedback_votes.at <= EXCLUDED.at`, v.CaseID, v.User, v.Correct, string(v.Source), v.At); err != nil {
 			return fmt.Errorf("write vote: %w", err)
 		}
 		var correct, incorrect int
-		var last time.Time
+		var lastVote *time.Time // NULL once the last vote was withdrawn
 		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE correct), count(*) FILTER (WHERE NOT correct), max(at)
- FROM feedback_votes WHERE case_id = $1`, v.CaseID).Scan(&correct, &incorrect, &last); err != nil {
+ FROM feedback_votes WHERE case_id = $1`, v.CaseID).Scan(&correct, &incorrect, &lastVote); err != nil {
 			return fmt.Errorf("count votes: %w", err)
+		}
+		var last time.Time
+		if lastVote != nil {
+			last = *lastVote
 		}
 		verdict, validated := verdictOf(correct, incorrect)
 		var emb any
@@ -540,7 +549,7 @@ func (s *Postgres) RecordFeedback(ctx context.Context, v Vote, embedding []float
  voted_at = $6, updated_at = now(),
  validated_at = CASE WHEN NOT $5 THEN NULL WHEN validated_at IS NULL THEN $7 ELSE validated_at END,
  embedding = CASE WHEN NOT $5 THEN NULL WHEN $8::vector IS NOT NULL THEN $8::vector ELSE embedding END
- WHERE id = $1`, v.CaseID, correct, incorrect, string(verdict), validated, last.UTC(), v.At, emb); err != nil {
+ WHERE id = $1`, v.CaseID, correct, incorrect, string(verdict), validated, nullTime(last), v.At, emb); err != nil {
 			return fmt.Errorf("update verdict: %w", err)
 		}
 		out = CaseVerdict{CaseID: v.CaseID, Correct: correct, Incorrect: incorrect, Validated: validated, Verdict: verdict, Changed: was != validated}

@@ -90,12 +90,23 @@ type feedbackAdapter struct {
 var _ bot.FeedbackRecorder = (*feedbackAdapter)(nil)
 
 func (f *feedbackAdapter) RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (bot.Verdict, error) {
+	return f.vote(ctx, caseRef, user, correct, false, source)
+}
+
+// WithdrawFeedback takes back user's verdict (a removed reaction).
+func (f *feedbackAdapter) WithdrawFeedback(ctx context.Context, caseRef, user string, correct bool) (bot.Verdict, error) {
+	return f.vote(ctx, caseRef, user, correct, true, bot.SourceReaction)
+}
+
+// vote casts or withdraws one verdict. When the outcome may validate the
+// case (a ✅, or a withdrawn ❌), the case's embedding goes with it.
+func (f *feedbackAdapter) vote(ctx context.Context, caseRef, user string, correct, withdraw bool, source string) (bot.Verdict, error) {
 	c, err := f.st.Case(ctx, caseRef)
 	if err != nil {
 		return bot.Verdict{}, fmt.Errorf("find case %s: %w", caseRef, err)
 	}
 	var emb []float32
-	if correct {
+	if correct != withdraw {
 		vecs, err := f.emb.Embed(ctx, []string{kb.EmbeddingText(c)})
 		if err != nil || len(vecs) != 1 {
 			return bot.Verdict{}, fmt.Errorf("embed case %s: %w", caseRef, err)
@@ -107,19 +118,23 @@ func (f *feedbackAdapter) RecordFeedback(ctx context.Context, caseRef, user stri
 		src = kb.SourceButton
 	}
 	now := time.Now()
-	v, err := f.st.RecordFeedback(ctx, kb.Vote{CaseID: c.ID, User: user, Correct: correct, Source: src, At: now}, emb)
+	v, err := f.st.RecordFeedback(ctx, kb.Vote{CaseID: c.ID, User: user, Correct: correct, Source: src, At: now, Withdraw: withdraw}, emb)
 	if err != nil {
 		return bot.Verdict{}, fmt.Errorf("record feedback on case %s: %w", caseRef, err)
 	}
-	f.metrics.Feedback(correct, string(src))
 	mark := "❌"
 	if correct {
 		mark = "✅"
 	}
+	msg := "recorded " + mark + " feedback"
+	if withdraw {
+		msg = "withdrew " + mark + " feedback"
+	} else {
+		f.metrics.Feedback(correct, string(src))
+	}
 	f.log.Info().Str("case", c.ID).Str("alertname", c.AlertName).Str("category", string(c.Category)).
-		Str("user", user).Str("source", string(src)).Bool("validated", v.Validated).
-		Msgf("recorded %s feedback", mark)
-	return bot.Verdict{CaseRef: c.ID, Correct: correct, User: user, Source: source, At: now}, nil
+		Str("user", user).Str("source", string(src)).Bool("validated", v.Validated).Msg(msg)
+	return bot.Verdict{CaseRef: c.ID, Correct: correct, User: user, Source: source, At: now, Withdrawn: withdraw}, nil
 }
 
 // threadLinks remembers which case each Slack message belongs to: root
