@@ -10,73 +10,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/k8flex/k8flex/bot"
-	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 )
-
-// queueAdapter presents the store's durable queue to the webhook and the
-// workers, wakes a worker after each enqueue, and tells Slack about
-// repeated and resolved notifications.
-type queueAdapter struct {
-	st     store
-	notify func()
-	thread func(r kb.EnqueueResult, a *investigate.Alert)
-}
-
-var (
-	_ handlers.Queue = (*queueAdapter)(nil)
-	_ dispatch.Queue = (*queueAdapter)(nil)
-)
-
-func (q *queueAdapter) Enqueue(ctx context.Context, reqs []investigate.Request) ([]handlers.Enqueued, error) {
-	res, err := q.st.Enqueue(ctx, reqs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]handlers.Enqueued, len(res))
-	fresh := false
-	for i, r := range res {
-		out[i] = handlers.Enqueued{CaseID: r.ID, Duplicate: r.Duplicate, Resolved: r.Resolved}
-		if !r.Duplicate && !r.Resolved {
-			fresh = true
-		}
-		if (r.Duplicate || r.Resolved) && r.ThreadTS != "" && q.thread != nil {
-			q.thread(r, reqs[i].Alert)
-		}
-	}
-	if fresh && q.notify != nil {
-		q.notify()
-	}
-	return out, nil
-}
-
-func (q *queueAdapter) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]dispatch.Claimed, error) {
-	cs, err := q.st.Claim(ctx, worker, lease, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]dispatch.Claimed, len(cs))
-	for i, c := range cs {
-		out[i] = dispatch.Claimed{ID: c.ID, Request: c.Request}
-	}
-	return out, nil
-}
-
-func (q *queueAdapter) Complete(ctx context.Context, id string, r *investigate.Result) error {
-	return q.st.Complete(ctx, id, r)
-}
-
-func (q *queueAdapter) Fail(ctx context.Context, id, reason string) error {
-	return q.st.Fail(ctx, id, errors.New(reason))
-}
-
-func (q *queueAdapter) Release(ctx context.Context, id string) error { return q.st.Release(ctx, id) }
-
-func (q *queueAdapter) Renew(ctx context.Context, id, worker string, lease time.Duration) error {
-	return q.st.Renew(ctx, id, worker, lease)
-}
 
 // feedbackAdapter records Slack verdicts in the knowledge base; a ✅
 // stores the case's embedding so that it is recalled for similar alerts.

@@ -16,6 +16,7 @@ import (
 	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
+	"github.com/k8flex/k8flex/internal/kbqueue"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/scenario"
@@ -193,7 +194,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return bot.ConsoleReporter(stdout)
 	}
-	queue := &queueAdapter{st: st}
+	queue := &kbqueue.Queue{Store: st}
 	// Folded alerts and repeated notifications are counted on their
 	// case's thread, coalesced per thread.
 	var folded, repeated *threadNotes
@@ -231,10 +232,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
 		Lease: cfg.Server.Lease}, claims, eng, reporter,
 		metrics.ObserveInvestigation, log)
-	queue.notify = pool.Notify
+	queue.Notify = pool.Notify
 	var threadUpdates sync.WaitGroup
 	if slackBot != nil {
-		queue.thread = func(r kb.EnqueueResult, a *investigate.Alert) {
+		queue.Thread = func(r kb.EnqueueResult, a *investigate.Alert) {
 			if !r.Resolved {
 				repeated.add(r.ID)
 				return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
+	"github.com/k8flex/k8flex/internal/kbqueue"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/kb"
@@ -53,61 +53,6 @@ func investigationClient(tb testing.TB, base *rest.Config, qps float32, burst in
 		tb.Fatal(err)
 	}
 	return cs, n
-}
-
-// storeQueue presents the embedded store to the webhook and the pool, as
-// cmd/k8flex's queueAdapter does.
-type storeQueue struct {
-	st     *kb.Embedded
-	notify func()
-}
-
-func (q *storeQueue) Enqueue(ctx context.Context, reqs []investigate.Request) ([]handlers.Enqueued, error) {
-	res, err := q.st.Enqueue(ctx, reqs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]handlers.Enqueued, len(res))
-	for i, r := range res {
-		out[i] = handlers.Enqueued{CaseID: r.ID, Duplicate: r.Duplicate, Resolved: r.Resolved}
-	}
-	if q.notify != nil {
-		q.notify()
-	}
-	return out, nil
-}
-
-func (q *storeQueue) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]dispatch.Claimed, error) {
-	cs, err := q.st.Claim(ctx, worker, lease, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]dispatch.Claimed, len(cs))
-	for i, c := range cs {
-		out[i] = dispatch.Claimed{ID: c.ID, Request: c.Request}
-	}
-	return out, nil
-}
-
-func (q *storeQueue) Complete(ctx context.Context, id string, r *investigate.Result) error {
-	return q.st.Complete(ctx, id, r)
-}
-
-func (q *storeQueue) Fail(ctx context.Context, id, reason string) error {
-	return q.st.Fail(ctx, id, errors.New(reason))
-}
-
-func (q *storeQueue) Release(ctx context.Context, id string) error { return q.st.Release(ctx, id) }
-
-// Renew extends a lease when the store can; a store without lease renewal
-// keeps the claim's lease (10 minutes), which outlasts every benchmark here.
-func (q *storeQueue) Renew(ctx context.Context, id, worker string, lease time.Duration) error {
-	if r, ok := any(q.st).(interface {
-		Renew(ctx context.Context, id, worker string, lease time.Duration) error
-	}); ok {
-		return r.Renew(ctx, id, worker, lease)
-	}
-	return nil
 }
 
 // stack is the serving path of `k8flex serve`, in process.
@@ -149,7 +94,7 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	q := &storeQueue{st: st}
+	q := &kbqueue.Queue{Store: st}
 	s.fold, err = fold.NewQueue(q, fold.Config{}, nil, log)
 	if err != nil {
 		tb.Fatal(err)
@@ -163,7 +108,7 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 			s.results = append(s.results, r)
 			s.mu.Unlock()
 		}, log)
-	q.notify = pool.Notify
+	q.Notify = pool.Notify
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); pool.Run(ctx) }()
