@@ -141,7 +141,7 @@ func (p *Pool) worker(ctx context.Context, name string) {
 func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	stopRenew := p.keepLease(runCtx, worker, c.ID)
+	stopRenew := p.keepLease(runCtx, cancel, worker, c.ID)
 	defer stopRenew()
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(p.cfg.Grace, func() { cancel(errShutdown) })
@@ -161,6 +161,10 @@ func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
 	// Book-keeping must reach the store even while shutting down.
 	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer bcancel()
+	if errors.Is(context.Cause(runCtx), ErrLeaseLost) {
+		log.Warn().Msg("lease lost to another worker; this run's result is dropped")
+		return
+	}
 	if errors.Is(context.Cause(runCtx), errShutdown) {
 		log.Warn().Msg("shutdown before the investigation finished; released for a restart")
 		if err := p.q.Release(bctx, c.ID); err != nil {
@@ -184,10 +188,16 @@ func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
 
 var errShutdown = errors.New("shutting down")
 
+// ErrLeaseLost is returned (wrapped) by Queue.Renew when the worker's
+// lease expired and another worker may have claimed the case: the run is
+// abandoned, its result neither completed nor released.
+var ErrLeaseLost = errors.New("lease lost")
+
 // keepLease renews the lease on case id every Lease/3 until the returned
-// stop function is called. A failed renewal is logged: the case may then
-// be taken over, which the queue's exactly-once completion tolerates.
-func (p *Pool) keepLease(ctx context.Context, worker, id string) (stop func()) {
+// stop function is called. A failed renewal is logged and retried; a lost
+// lease (another worker may own the case now) cancels the run with
+// ErrLeaseLost, so the case is never completed twice.
+func (p *Pool) keepLease(ctx context.Context, cancel context.CancelCauseFunc, worker, id string) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -202,9 +212,13 @@ func (p *Pool) keepLease(ctx context.Context, worker, id string) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				rctx, cancel := context.WithTimeout(ctx, p.cfg.Lease/3)
+				rctx, cancelRenew := context.WithTimeout(ctx, p.cfg.Lease/3)
 				err := p.q.Renew(rctx, id, worker, p.cfg.Lease)
-				cancel()
+				cancelRenew()
+				if errors.Is(err, ErrLeaseLost) {
+					cancel(ErrLeaseLost)
+					return
+				}
 				if err != nil {
 					p.log.Warn().Str("case", id).Str("error", err.Error()).Msg("renew lease")
 				}

@@ -24,10 +24,11 @@ type memQueue struct {
 	failed    map[string]string
 	released  map[string]int
 	renewed   map[string]int
+	lost      map[string]bool // leases another worker took over
 }
 
 func newMemQueue(n int) *memQueue {
-	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, failed: map[string]string{}, released: map[string]int{}, renewed: map[string]int{}}
+	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, failed: map[string]string{}, released: map[string]int{}, renewed: map[string]int{}, lost: map[string]bool{}}
 	for i := range n {
 		q.queued = append(q.queued, fmt.Sprintf("case-%03d", i))
 	}
@@ -69,6 +70,9 @@ func (q *memQueue) Renew(_ context.Context, id, _ string, _ time.Duration) error
 	defer q.mu.Unlock()
 	if !q.running[id] {
 		return fmt.Errorf("case %s is not running", id)
+	}
+	if q.lost[id] {
+		return fmt.Errorf("renew %s: %w", id, ErrLeaseLost)
 	}
 	q.renewed[id]++
 	return nil
@@ -227,5 +231,40 @@ func TestPoolRenewsTheLeaseOfLongInvestigations(t *testing.T) {
 	defer q.mu.Unlock()
 	if n := q.renewed["case-000"]; n < 3 {
 		t.Fatalf("lease renewed %d times during a run of ~10 lease/3 periods, want at least 3", n)
+	}
+}
+
+// TestPoolDropsARunWhoseLeaseWasLost: when another worker took the case
+// over, this run stops and neither completes, fails nor releases it, so
+// the case is never analysed to completion twice.
+func TestPoolDropsARunWhoseLeaseWasLost(t *testing.T) {
+	q := newMemQueue(1)
+	q.lost["case-000"] = true
+	stopped := make(chan error, 1)
+	run := runnerFunc(func(ctx context.Context, _ *investigate.Request, _ investigate.Reporter) (*investigate.Result, error) {
+		select {
+		case <-ctx.Done():
+			stopped <- context.Cause(ctx)
+		case <-time.After(5 * time.Second):
+			stopped <- nil
+		}
+		res := &investigate.Result{}
+		res.Analysis.Text = "too late"
+		return res, ctx.Err()
+	})
+	p := New(Config{Workers: 1, Poll: time.Hour, Lease: 30 * time.Millisecond}, q, run, nil, nil, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	if cause := <-stopped; !errors.Is(cause, ErrLeaseLost) {
+		t.Fatalf("run stopped with %v, want ErrLeaseLost", cause)
+	}
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.completed["case-000"] != 0 || q.failed["case-000"] != "" || q.released["case-000"] != 0 {
+		t.Fatalf("completed %v failed %v released %v: a run that lost its lease must leave the case alone",
+			q.completed, q.failed, q.released)
 	}
 }

@@ -7,6 +7,7 @@ package kbqueue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/k8flex/k8flex/dispatch"
@@ -88,7 +89,11 @@ func (q *Queue) Fail(ctx context.Context, id, reason string) error {
 // Release implements dispatch.Queue.
 func (q *Queue) Release(ctx context.Context, id string) error { return q.Store.Release(ctx, id) }
 
-// Renew implements dispatch.Queue.
+// Renew implements dispatch.Queue; kb's lost lease becomes dispatch's.
 func (q *Queue) Renew(ctx context.Context, id, worker string, lease time.Duration) error {
-	return q.Store.Renew(ctx, id, worker, lease)
+	err := q.Store.Renew(ctx, id, worker, lease)
+	if errors.Is(err, kb.ErrLeaseLost) {
+		return fmt.Errorf("%w: %w", dispatch.ErrLeaseLost, err)
+	}
+	return err
 }
