@@ -229,7 +229,7 @@ func isExporterService(s string) bool {
 // isExporterPod reports whether the pod/container labels name the exporter
 // that produced the metric rather than the subject of the alert.
 func isExporterPod(labels map[string]string) bool {
-	for _, x := range []string{"node-exporter", "kube-state-metrics", "blackbox-exporter"} {
+	for _, x := range []string{"node-exporter", "kube-state-metrics", "blackbox-exporter", "prometheus-operator"} {
 		if strings.Contains(labels["pod"], x) || labels["container"] == x {
 			return true
 		}

@@ -240,16 +240,5 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// isExporterPod reports whether a pod name is a monitoring exporter's own
-// pod (its label rides along on alerts about other objects).
-func isExporterPod(name string) bool {
-	for _, s := range []string{"kube-state-metrics", "node-exporter", "blackbox-exporter", "prometheus-operator"} {
-		if strings.Contains(name, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // podKey is "ns/name".
 func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }

@@ -23,7 +23,6 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 			return fmt.Errorf("resolve target: %q is not a valid kubernetes name", n)
 		}
 	}
-	t = dropExporterPod(t)
 	if t.Namespace == "" && !r.nodeCategory() {
 		t.Namespace = r.findNamespace(ctx, t)
 	}
@@ -54,32 +53,6 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 	}
 	r.fillTargetHints()
 	return nil
-}
-
-// dropExporterPod removes a pod hint that names the exporter which produced
-// the metric (kube-state-metrics' own pod on a deployment alert), and picks
-// the next most specific object.
-func dropExporterPod(t investigate.Target) investigate.Target {
-	if t.Pod == "" || !isExporterPod(t.Pod) {
-		return t
-	}
-	t.Pod, t.Container = "", ""
-	if t.Kind != investigate.KindPod {
-		return t
-	}
-	switch {
-	case !t.Workload.IsZero():
-		t.Kind, t.Name = t.Workload.Kind, t.Workload.Name
-	case t.Service != "":
-		t.Kind, t.Name = investigate.KindService, t.Service
-	case t.Node != "":
-		t.Kind, t.Name = investigate.KindNode, t.Node
-	case t.Namespace != "":
-		t.Kind, t.Name = investigate.KindNamespace, t.Namespace
-	default:
-		t.Kind, t.Name = "", ""
-	}
-	return t
 }
 
 // fillTargetHints completes the resolved target from the pods found.

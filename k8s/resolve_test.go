@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
@@ -21,6 +22,8 @@ func TestResolve(t *testing.T) {
 		newPod("shop", "web-7f9c6d8b5c-bbbbb", withLabels("app", "web"), ownedByRS("web-7f9c6d8b5c")),
 		newPod("shop", "payment-api-6d4b8f7c59-ccccc", withLabels("app", "payment-api"), ownedByRS("payment-api-6d4b8f7c59")),
 		newPod("shop", "db-0", withLabels("app", "db"), pending()),
+		newPod("monitoring", "kube-state-metrics-6d9c8b7f5d-wxq2l", withLabels("app", "kube-state-metrics"), crashLooping(2),
+			func(p *corev1.Pod) { p.Spec.NodeName = "node-2" }),
 		newNode("node-1", "10.0.0.1"),
 		newNode("node-2", "10.0.0.2"),
 	}
@@ -44,9 +47,9 @@ func TestResolve(t *testing.T) {
 		{name: "gone pod investigated through its owner", cat: investigate.PodCrash,
 			target:   investigate.Target{Kind: investigate.KindPod, Name: "web-7f9c6d8b5c-zzzzz", Namespace: "shop", Pod: "web-7f9c6d8b5c-zzzzz"},
 			wantPods: []string{"web-7f9c6d8b5c-aaaaa"}, wantRelated: []string{"web-7f9c6d8b5c-bbbbb"}, wantKind: investigate.KindPod, wantGone: true},
-		{name: "exporter pod hint dropped for the workload", cat: investigate.PodPending,
-			target:   investigate.Target{Kind: investigate.KindPod, Name: "kube-state-metrics-6d9c8b7f5d-wxq2l", Namespace: "shop", Pod: "kube-state-metrics-6d9c8b7f5d-wxq2l", Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "web"}},
-			wantPods: []string{"web-7f9c6d8b5c-aaaaa"}, wantRelated: []string{"web-7f9c6d8b5c-bbbbb"}, wantKind: investigate.KindDeployment},
+		{name: "an exporter's own pod, asked about explicitly, is investigated", cat: investigate.PodCrash,
+			target:   investigate.Target{Kind: investigate.KindPod, Name: "kube-state-metrics-6d9c8b7f5d-wxq2l", Namespace: "monitoring", Pod: "kube-state-metrics-6d9c8b7f5d-wxq2l"},
+			wantPods: []string{"kube-state-metrics-6d9c8b7f5d-wxq2l"}, wantKind: investigate.KindPod},
 		{name: "instance IP resolves to its node", cat: investigate.NodeNotReady,
 			target:   investigate.Target{Instance: "10.0.0.1:9100"},
 			wantPods: []string{"web-7f9c6d8b5c-aaaaa"}, wantRelated: []string{"payment-api-6d4b8f7c59-ccccc", "web-7f9c6d8b5c-bbbbb"}, wantKind: investigate.KindNode, wantNode: "node-1"},
