@@ -63,7 +63,8 @@ func (c *Categorizer) Categorize(ctx context.Context, al *investigate.Alert, can
 }
 
 // CategorizePrompt returns the system and user messages asking for one of
-// candidates. Every label and annotation passes through redact.String.
+// candidates. Labels and annotations pass through redact.Map, which also
+// masks values by their key's name (db_password=hunter2).
 func CategorizePrompt(al *investigate.Alert, candidates []investigate.Category) (system, user string) {
 	names := make([]string, len(candidates))
 	for i, c := range candidates {
@@ -73,8 +74,8 @@ func CategorizePrompt(al *investigate.Alert, candidates []investigate.Category) 
 		strings.Join(names, ", ") + "."
 	var b strings.Builder
 	fmt.Fprintf(&b, "Alert: %s\nSeverity: %s\n", redact.String(al.Name()), redact.String(al.Severity()))
-	writeMap(&b, "Labels", al.Labels)
-	writeMap(&b, "Annotations", al.Annotations)
+	writeMap(&b, "Labels", redact.Map(al.Labels))
+	writeMap(&b, "Annotations", redact.Map(al.Annotations))
 	b.WriteString("Category:")
 	return system, b.String()
 }
@@ -90,7 +91,7 @@ func writeMap(b *strings.Builder, title string, m map[string]string) {
 	sort.Strings(keys)
 	fmt.Fprintf(b, "%s:\n", title)
 	for _, k := range keys {
-		fmt.Fprintf(b, "  %s: %s\n", k, oneLine(redact.String(m[k]), 400))
+		fmt.Fprintf(b, "  %s: %s\n", k, oneLine(m[k], 400))
 	}
 }
 

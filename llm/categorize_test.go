@@ -97,3 +97,19 @@ func TestCategorizeFailsWhenProviderDown(t *testing.T) {
 		t.Fatal("Categorize succeeded against a 503")
 	}
 }
+
+// TestCategorizePromptMasksSecretNamedValues: a value is masked by its
+// key's name even when the value itself looks harmless.
+func TestCategorizePromptMasksSecretNamedValues(t *testing.T) {
+	a := &investigate.Alert{Labels: map[string]string{"alertname": "AppDown", "db_password": "hunter2"},
+		Annotations: map[string]string{"api_token": "plainvalue42"}}
+	_, user := CategorizePrompt(a, investigate.Categories())
+	for _, secret := range []string{"hunter2", "plainvalue42"} {
+		if strings.Contains(user, secret) {
+			t.Errorf("categorisation prompt leaks %q:\n%s", secret, user)
+		}
+	}
+	if !strings.Contains(user, "db_password") {
+		t.Errorf("the key name should stay readable:\n%s", user)
+	}
+}
