@@ -217,20 +217,25 @@ func (b *Bot) Close(ctx context.Context) error {
 	return fmt.Errorf("close slack bot: %w", ctx.Err())
 }
 
-// track registers a flusher; false once the bot is closed.
-func (b *Bot) track(cancel context.CancelFunc) bool {
+// track registers a flusher and returns its id; false once the bot is
+// closed.
+func (b *Bot) track(cancel context.CancelFunc) (int, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return false
+		return 0, false
 	}
 	b.nextID++
 	b.cancels[b.nextID] = cancel
 	b.wg.Add(1)
-	return true
+	return b.nextID, true
 }
 
-func (b *Bot) untrack() {
+// untrack forgets a finished flusher.
+func (b *Bot) untrack(id int) {
+	b.mu.Lock()
+	delete(b.cancels, id)
+	b.mu.Unlock()
 	b.wg.Done()
 }
 

@@ -104,13 +104,14 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	r.mu.Unlock()
 
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if !r.b.track(cancel) {
+	id, ok := r.b.track(cancel)
+	if !ok {
 		cancel()
 		close(r.done)
 		return errors.New("report investigation: bot is closed")
 	}
 	go func() {
-		defer r.b.untrack()
+		defer r.b.untrack(id)
 		defer cancel()
 		defer close(r.done)
 		r.flush(fctx)
