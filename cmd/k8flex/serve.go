@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,20 +76,13 @@ func (c ServerConfig) token() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("server.webhook_token_file: %w", err)
 		}
-		tok = string(trimSpace(b))
+		tok = strings.TrimSpace(string(b))
 	}
 	if tok == "" && !c.Insecure && !loopback(c.Listen) {
 		return "", fmt.Errorf("server.listen %s is reachable beyond this machine but server.webhook_token is empty: "+
 			"set a token (and the same bearer credentials in Alertmanager's webhook_config), or server.insecure=true", c.Listen)
 	}
 	return tok, nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func loopback(addr string) bool {

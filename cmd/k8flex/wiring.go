@@ -108,16 +108,11 @@ func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
 // and st are optional (no recall, nothing recorded without them).
 func newEngine(cfg Config, g investigate.Gatherer, a analyzers, emb investigate.Embedder, st investigate.CaseStore,
 	log zerolog.Logger) (*investigate.Engine, error) {
-	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer, Log: log,
+	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,
+		Embedder: emb, Store: st, Log: log,
 		SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
 		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
 		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout}
-	if emb != nil {
-		o.Embedder = emb
-	}
-	if st != nil {
-		o.Store = st
-	}
 	return investigate.New(o)
 }
 
