@@ -428,12 +428,9 @@ func errorLines(lines []string, n int) []string {
 	return out
 }
 
-var digits = regexp.MustCompile(`[0-9]+`)
-
-// sameMessage compares two log lines ignoring numbers (timestamps, ids).
-func sameMessage(a, b string) bool {
-	return digits.ReplaceAllString(a, "#") == digits.ReplaceAllString(b, "#")
-}
+// sameMessage compares two log lines ignoring timestamps and numbers, as
+// log compaction does.
+func sameMessage(a, b string) bool { return repeatKey(a) == repeatKey(b) }
 
 // lastErrorLine returns the most telling last error line of a log: the
 // last error line, or the one before it when the last is a bare exception

@@ -167,7 +167,7 @@ var errorClasses = []struct {
 	{regexp.MustCompile(`(?i)(environment variable|env var|env)\b.*(not set|missing|required|undefined|empty)|(missing|required) (environment|env)`), "a missing environment variable"},
 	{regexp.MustCompile(`(?i)not found in \$?PATH|command not found|executable file not found|exec format error`), "a missing or misspelled executable"},
 	{regexp.MustCompile(`(?i)no such file or directory|file not found|cannot open|can't open`), "a missing file"},
-	{regexp.MustCompile(`(?i)connection refused|econnrefused|errno 111|connect call failed`), "a refused connection to a dependency"},
+	{reDepRefused, "a refused connection to a dependency"},
 	{regexp.MustCompile(`(?i)no such host|nxdomain|name or service not known|could not resolve|temporary failure in name resolution|unknownhostexception|server can't find`), "a host name that does not resolve"},
 	{regexp.MustCompile(`(?i)i/o timeout|timed out|timeout|deadline exceeded`), "a timeout talking to a dependency"},
 	{regexp.MustCompile(`(?i)out of memory|cannot allocate memory|heap space`), "memory exhaustion inside the application"},

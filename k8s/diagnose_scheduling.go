@@ -99,7 +99,7 @@ func diagnoseScheduling(d *diag) []investigate.Finding {
 		if msg == "" {
 			continue
 		}
-		key := workloadOrPod(p) + "|" + digits.ReplaceAllString(msg, "#")
+		key := workloadOrPod(p) + "|" + repeatKey(msg)
 		g.add(key, p, proof...)
 		msgs[key] = msg
 	}

@@ -3,9 +3,9 @@ package k8s
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,16 +20,13 @@ const (
 	maxEventNamespaces = 4
 )
 
-// eventObj identifies an event's involved object.
-type eventObj struct{ kind, ns, name string }
-
 // involvedObjects lists every object of the snapshot whose events matter,
 // and the namespaces they live in (the investigation's first).
-func (r *run) involvedObjects() (map[eventObj]bool, []string, map[string]bool) {
+func (r *run) involvedObjects() (map[objKey]bool, []string, map[string]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.snap
-	objs := map[eventObj]bool{}
+	objs := map[objKey]bool{}
 	var namespaces []string
 	addNS := func(ns string) {
 		if ns != "" && !slices.Contains(namespaces, ns) {
@@ -38,7 +35,7 @@ func (r *run) involvedObjects() (map[eventObj]bool, []string, map[string]bool) {
 	}
 	addNS(r.ns)
 	add := func(kind, ns, name string) {
-		objs[eventObj{kind, ns, name}] = true
+		objs[objKey{kind, ns, name}] = true
 		addNS(ns)
 	}
 	for _, p := range s.Pods {
@@ -77,9 +74,8 @@ func (r *run) involvedObjects() (map[eventObj]bool, []string, map[string]bool) {
 	}
 	for _, ref := range s.NotFound {
 		// A vanished pod's events outlive it.
-		var kind, ns, name string
-		if n, _ := fmt.Sscanf(spaced(ref), "%s %s %s", &kind, &ns, &name); n == 3 && kind == "pod" {
-			add("Pod", ns, name)
+		if p := strings.SplitN(ref, "/", 3); len(p) == 3 && p[0] == "pod" {
+			add("Pod", p[1], p[2])
 		}
 	}
 	nodes := map[string]bool{}
@@ -87,17 +83,6 @@ func (r *run) involvedObjects() (map[eventObj]bool, []string, map[string]bool) {
 		nodes[n.Name] = true
 	}
 	return objs, namespaces, nodes
-}
-
-// spaced turns "a/b/c" into "a b c" for scanning.
-func spaced(s string) string {
-	b := []byte(s)
-	for i := range b {
-		if b[i] == '/' {
-			b[i] = ' '
-		}
-	}
-	return string(b)
 }
 
 // collectEvents reads the events of every object involved (pods, their
@@ -125,7 +110,7 @@ func collectEvents(ctx context.Context, r *run) error {
 			seen[string(e.UID)+e.Namespace+e.Name] = true
 			io := e.InvolvedObject
 			switch {
-			case objs[eventObj{io.Kind, io.Namespace, io.Name}]:
+			case objs[objKey{io.Kind, io.Namespace, io.Name}]:
 				involved = append(involved, e)
 			case i == 0 && (r.ns == "" || ns == r.ns):
 				others = append(others, e)

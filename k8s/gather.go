@@ -115,17 +115,6 @@ func (g *Gatherer) Gather(ctx context.Context, t investigate.Target, c investiga
 	return r.snap, nil
 }
 
-// gather returns the typed snapshot of a gather (for a gone target, the
-// snapshot as resolve left it, with TargetGone set).
-func (g *Gatherer) gather(ctx context.Context, t investigate.Target, c investigate.Category) (*Snapshot, error) {
-	r, err := g.gatherRun(ctx, t, c)
-	if err != nil {
-		return nil, err
-	}
-	r.snap.APIRequests = int(r.requests.Load())
-	return r.snap, nil
-}
-
 func (g *Gatherer) gatherRun(ctx context.Context, t investigate.Target, c investigate.Category) (*run, error) {
 	if _, ok := investigate.ParseCategory(string(c)); !ok {
 		return nil, fmt.Errorf("gather: unknown category %q", c)

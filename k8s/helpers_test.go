@@ -124,3 +124,15 @@ func podNames(pods []corev1.Pod) []string {
 	}
 	return out
 }
+
+// gather returns the typed snapshot of a gather (for a gone target, the
+// snapshot as resolve left it, with TargetGone set), for tests that
+// inspect the typed fields.
+func (g *Gatherer) gather(ctx context.Context, t investigate.Target, c investigate.Category) (*Snapshot, error) {
+	r, err := g.gatherRun(ctx, t, c)
+	if err != nil {
+		return nil, err
+	}
+	r.snap.APIRequests = int(r.requests.Load())
+	return r.snap, nil
+}
