@@ -79,7 +79,6 @@ type Queue struct {
 type incident struct {
 	id      string
 	started time.Time
-	alerts  int
 }
 
 var _ dispatch.Queue = (*Queue)(nil)
@@ -199,7 +198,6 @@ func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]dispatch.Claimed, 
 	q.mu.Lock()
 	inc := q.open(key, now)
 	if inc != nil && inc.id != c.ID {
-		inc.alerts++
 		if c.Request.Alert != nil {
 			q.listIn(*out, inc.id, *c.Request.Alert)
 		}
@@ -219,7 +217,7 @@ func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]dispatch.Claimed, 
 		return true, nil
 	}
 	if key != "" && inc == nil {
-		q.remember(key, &incident{id: c.ID, started: now, alerts: 1})
+		q.remember(key, &incident{id: c.ID, started: now})
 	}
 	q.opened++
 	q.claimer[c.ID] = k.worker

@@ -15,7 +15,6 @@ import (
 type Metrics struct {
 	reg            *prometheus.Registry
 	alerts         *prometheus.CounterVec
-	queueDepth     prometheus.GaugeFunc
 	investigations *prometheus.CounterVec
 	stages         *prometheus.HistogramVec
 	tokens         *prometheus.CounterVec
@@ -54,9 +53,8 @@ func NewMetrics(depth func() float64) *Metrics {
 	}
 	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.feedback)
 	if depth != nil {
-		m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",
-			Help: "Cases queued or running."}, depth)
-		reg.MustRegister(m.queueDepth)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",
+			Help: "Cases queued or running."}, depth))
 	}
 	return m
 }

@@ -211,7 +211,7 @@ func (a *Analyzer) generate(ctx context.Context, system, user string, maxTokens 
 			msg: redact.String(fmt.Sprintf("%s/%s: %v", a.cfg.Provider, a.cfg.Model, err)), err: err,
 		}
 	}
-	release, err := a.lim.acquire(ctx, (len(system)+len(user))/4+maxTokens)
+	release, err := a.lim.acquire(ctx, investigate.EstimateTokens(system)+investigate.EstimateTokens(user)+maxTokens)
 	if err != nil {
 		return fail(err)
 	}
@@ -255,7 +255,7 @@ func (a *Analyzer) generate(ctx context.Context, system, user string, maxTokens 
 		// generative-ai-go v0.15.1 merges a stream keeping the FIRST chunk's
 		// usageMetadata, so the output count it reports is that of the first
 		// chunk only: keep the prompt count, estimate the output.
-		u.OutputTokens, u.Estimated = (sb.Len()+3)/4, true
+		u.OutputTokens, u.Estimated = investigate.EstimateTokens(sb.String()), true
 	}
 	a.stats.inputTokens.Add(int64(u.InputTokens))
 	a.stats.outputTokens.Add(int64(u.OutputTokens))

@@ -60,7 +60,7 @@ func (b *Builtin) Analyze(ctx context.Context, in *investigate.AnalysisInput, em
 		}
 	}
 	a.Text = sb.String()
-	a.Usage = investigate.Usage{InputTokens: in.Prompt.Tokens, OutputTokens: (len(a.Text) + 3) / 4, Estimated: true}
+	a.Usage = investigate.Usage{InputTokens: in.Prompt.Tokens, OutputTokens: investigate.EstimateTokens(a.Text), Estimated: true}
 	return a, nil
 }
 
