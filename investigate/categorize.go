@@ -202,14 +202,7 @@ func CategorizeByRules(a *Alert) Categorization {
 		}
 	}
 	t := TargetFromLabels(a.Labels)
-	c := PodCrash
-	switch t.Kind {
-	case KindNode:
-		c = NodeNotReady
-	case KindService:
-		c = ServiceDown
-	}
-	return Categorization{Category: c, Confidence: defaultGuess, DecidedBy: DecidedByRules,
+	return Categorization{Category: guessByTarget(t), Confidence: defaultGuess, DecidedBy: DecidedByRules,
 		Reason: fmt.Sprintf("no rule matched alert %s; guessed from its %s target", name, orNone(string(t.Kind)))}
 }
 
@@ -305,4 +298,16 @@ func orNone(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// guessByTarget is the category to start from when nothing but the
+// target's kind is known; the evidence may correct it.
+func guessByTarget(t Target) Category {
+	switch t.Kind {
+	case KindNode:
+		return NodeNotReady
+	case KindService:
+		return ServiceDown
+	}
+	return PodCrash
 }

@@ -257,13 +257,7 @@ func (e *Engine) categorize(ctx context.Context, req *Request, log zerolog.Logge
 // alert from its target kind and question; the evidence may correct it.
 func categorizeTarget(req *Request) Categorization {
 	t := req.EffectiveTarget()
-	c := PodCrash
-	switch t.Kind {
-	case KindNode:
-		c = NodeNotReady
-	case KindService:
-		c = ServiceDown
-	}
+	c := guessByTarget(t)
 	q := strings.ToLower(req.Question)
 	for _, k := range textKeywords {
 		if q != "" && strings.Contains(q, k.phrase) {

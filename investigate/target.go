@@ -184,14 +184,7 @@ func TargetFromAlert(a *Alert) Target {
 			continue
 		}
 		t.Kind, t.Name, t.Namespace = kind, name, ns
-		switch kind {
-		case KindPod:
-			t.Pod = name
-		case KindService:
-			t.Service = name
-		default:
-			t.Workload = Ref{Kind: kind, Name: name}
-		}
+		t.setObjectHint(kind, name)
 		return t
 	}
 	return t
@@ -301,12 +294,8 @@ func ParseTarget(s string) (Target, string, error) {
 		t.Node, t.Namespace = name, ""
 	case KindNamespace:
 		t.Namespace = name
-	case KindPod:
-		t.Pod = name
-	case KindService:
-		t.Service = name
 	default:
-		t.Workload = Ref{Kind: kind, Name: name}
+		t.setObjectHint(kind, name)
 	}
 	if t.Namespace == "" && kind != KindNode && kind != KindNamespace {
 		t.Namespace = "default"
@@ -323,4 +312,17 @@ var kindAliases = map[string]Kind{
 	"service": KindService, "services": KindService, "svc": KindService,
 	"node": KindNode, "nodes": KindNode, "no": KindNode,
 	"namespace": KindNamespace, "namespaces": KindNamespace, "ns": KindNamespace,
+}
+
+// setObjectHint records a namespaced object as the matching hint: Pod,
+// Service, or Workload for the workload kinds.
+func (t *Target) setObjectHint(kind Kind, name string) {
+	switch kind {
+	case KindPod:
+		t.Pod = name
+	case KindService:
+		t.Service = name
+	default:
+		t.Workload = Ref{Kind: kind, Name: name}
+	}
 }
