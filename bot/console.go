@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 // consoleReporter writes an investigation as plain text.
@@ -39,10 +40,10 @@ func (c *consoleReporter) Started(_ context.Context, inv *investigate.Investigat
 		req = &investigate.Request{}
 	}
 	sev := severity(inv)
-	c.printf("%s\n%s %s\n%s\n", rule, severityEmoji(sev), redactString(title(inv)), rule)
+	c.printf("%s\n%s %s\n%s\n", rule, severityEmoji(sev), redact.String(title(inv)), rule)
 	row := func(k, v string) {
 		if strings.TrimSpace(v) != "" {
-			c.printf("  %-13s %s\n", k+":", redactString(v))
+			c.printf("  %-13s %s\n", k+":", redact.String(v))
 		}
 	}
 	row("Severity", sev)
@@ -66,7 +67,7 @@ func (c *consoleReporter) Started(_ context.Context, inv *investigate.Investigat
 	if len(inv.Similar) > 0 {
 		c.printf("  Similar past cases:\n")
 		for _, s := range inv.Similar {
-			c.printf("    • %s (%.0f%%) %s\n", redactString(s.AlertName), s.Similarity*100, redactString(s.RootCause))
+			c.printf("    • %s (%.0f%%) %s\n", redact.String(s.AlertName), s.Similarity*100, redact.String(s.RootCause))
 		}
 	}
 	c.printf("\n🔄 Analysis in progress…\n\n")
@@ -90,7 +91,7 @@ func (c *consoleReporter) Chunk(_ context.Context, text string) {
 
 // line prints one analysis line, with markdown headings made plain.
 func (c *consoleReporter) line(l string) {
-	l = redactString(l)
+	l = redact.String(l)
 	t := strings.TrimSpace(l)
 	if strings.HasPrefix(t, "```") {
 		c.inFence = !c.inFence
@@ -117,30 +118,30 @@ func (c *consoleReporter) Finished(_ context.Context, r *investigate.Result) err
 	}
 	c.printf("\n%s\n", rule)
 	if r.Err != "" {
-		c.printf("⚠️  Analysis failed: %s\n", redactString(r.Err))
+		c.printf("⚠️  Analysis failed: %s\n", redact.String(r.Err))
 	} else {
 		c.printf("✅ Analysis complete\n")
 	}
 	if rc := r.RootCause(); rc != "" {
-		c.printf("\nRoot cause: %s\n", redactString(rc))
+		c.printf("\nRoot cause: %s\n", redact.String(rc))
 	}
 	if len(r.Findings) > 0 {
 		c.printf("\nFindings:\n")
 		for _, f := range r.Findings {
-			c.printf("  [%s] %s\n", f.Severity, redactString(f.Summary))
+			c.printf("  [%s] %s\n", f.Severity, redact.String(f.Summary))
 			for i, p := range f.Proof {
 				if i == 3 {
 					c.printf("        … %d more\n", len(f.Proof)-3)
 					break
 				}
-				c.printf("        > %s\n", redactString(truncate(p, 200)))
+				c.printf("        > %s\n", redact.String(truncate(p, 200)))
 			}
 		}
 	}
 	if len(r.Evidence.Gaps) > 0 {
 		c.printf("\nEvidence gaps:\n")
 		for _, g := range r.Evidence.Gaps {
-			c.printf("  - %s: %s\n", g.Collector, redactString(g.Reason))
+			c.printf("  - %s: %s\n", g.Collector, redact.String(g.Reason))
 		}
 	}
 	var parts []string
@@ -155,7 +156,7 @@ func (c *consoleReporter) Finished(_ context.Context, r *investigate.Result) err
 		parts = append(parts, "took "+r.Finished.Sub(r.StartedAt).Round(time.Millisecond).String())
 	}
 	if r.Analysis.FallbackReason != "" {
-		parts = append(parts, "fallback: "+redactString(r.Analysis.FallbackReason))
+		parts = append(parts, "fallback: "+redact.String(r.Analysis.FallbackReason))
 	}
 	c.printf("\n%s\n%s\n", strings.Join(parts, " · "), rule)
 	return nil

@@ -270,5 +270,3 @@ func truncate(s string, n int) string {
 	head, _ := cutRunes(s, n-1)
 	return head + "…"
 }
-
-func redactString(s string) string { return redact.String(s) }

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 // Block and action ids the bot renders and handles.
@@ -233,7 +234,7 @@ func rootFallback(st *rootState) string {
 
 // redactPlain redacts text for plain_text fields, which Slack never parses
 // for mentions or links.
-func redactPlain(s string) string { return strings.TrimSpace(redactString(s)) }
+func redactPlain(s string) string { return strings.TrimSpace(redact.String(s)) }
 
 // pageView is one message of a streamed analysis.
 type pageView struct {

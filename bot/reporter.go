@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 // Reporter publishes ONE investigation into a Slack thread. It implements
@@ -473,7 +474,7 @@ func streamText(page string, complete bool) string {
 		}
 		page = page[:i+1]
 	}
-	return Escape(redactString(page))
+	return Escape(redact.String(page))
 }
 
 // splitPages cuts the analysis into message-sized pages at line

@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -227,14 +228,7 @@ func flatLine(s string) string {
 
 func builtinAppendNew(dst []string, xs ...string) []string {
 	for _, x := range xs {
-		dup := false
-		for _, y := range dst {
-			if x == y {
-				dup = true
-				break
-			}
-		}
-		if !dup && x != "" {
+		if x != "" && !slices.Contains(dst, x) {
 			dst = append(dst, x)
 		}
 	}
