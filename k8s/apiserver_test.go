@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8flex/k8flex/internal/apiservertest"
@@ -82,18 +82,17 @@ func TestGathererOnRealAPIServer(t *testing.T) {
 			t.Logf("loaded %v (skipped %v)", loaded.Created, loaded.Skipped)
 
 			cfg := s.ServiceAccountConfig(t, "k8flex", "k8flex")
-			cs, err := kubernetes.NewForConfig(cfg)
+			api, err := k8s.NewCluster(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			apiservertest.WaitAuthorized(t, func() error {
-				_, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1})
-				return err
+				return api.List(ctx, corev1.SchemeGroupVersion.WithResource("pods"), "", metav1.ListOptions{Limit: 1}, &corev1.PodList{})
 			})
 
-			g := k8s.NewGatherer(cs, k8s.Options{CollectorTimeout: 30 * time.Second})
+			g := k8s.NewGatherer(api, k8s.Options{CollectorTimeout: 30 * time.Second})
 			got, err := g.Gather(ctx, target, category)
 			if err != nil {
 				t.Fatalf("gather %s for %s: %v", category, target, err)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -106,17 +104,6 @@ func (c *countingLogs) Logs(context.Context, string, string, string, bool, int) 
 	return "", nil
 }
 
-// countingClient returns a fake clientset that counts the requests it serves.
-func countingClient(objs ...runtime.Object) (*fake.Clientset, *atomic.Int64) {
-	cs := fake.NewClientset(objs...)
-	var n atomic.Int64
-	cs.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
-		n.Add(1)
-		return false, nil, nil
-	})
-	return cs, &n
-}
-
 func TestGatherSharesNamespaceReadsAcrossInvestigations(t *testing.T) {
 	objs := []runtime.Object{
 		newDeployment("shop", "web", map[string]string{"app": "web"}),
@@ -128,9 +115,9 @@ func TestGatherSharesNamespaceReadsAcrossInvestigations(t *testing.T) {
 		return investigate.Target{Kind: investigate.KindPod, Name: pod, Namespace: "shop", Pod: pod}
 	}
 	count := func(ttl time.Duration) (first, second int, served int64) {
-		cs, served0 := countingClient(objs...)
+		api := newRecordingReader(t, objs...)
 		logs := &countingLogs{}
-		g := NewGatherer(cs, Options{Logs: logs, CacheTTL: ttl})
+		g := NewGatherer(api, Options{Logs: logs, CacheTTL: ttl})
 		defer func() { served += logs.n.Load() }()
 		for i, pod := range []string{"web-7f9c6d8b5c-aaaaa", "web-7f9c6d8b5c-bbbbb"} {
 			s, err := g.Gather(context.Background(), target(pod), investigate.PodCrash)
@@ -143,7 +130,7 @@ func TestGatherSharesNamespaceReadsAcrossInvestigations(t *testing.T) {
 				second = s.Evidence().APIRequests
 			}
 		}
-		return first, second, served0.Load()
+		return first, second, api.served()
 	}
 	f1, s1, served1 := count(time.Minute)
 	f0, s0, served0 := count(-1)
@@ -183,8 +170,7 @@ func TestGatherGoneTargets(t *testing.T) {
 		{name: "pod of a live deployment without pods", target: pod("idle-6d4b8f7c59-wxq2l"), wantDeps: []string{"idle"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cs, _ := countingClient(objs...)
-			g := NewGatherer(cs, Options{Logs: mapLogs{}})
+			g := NewGatherer(newRecordingReader(t, objs...), Options{Logs: mapLogs{}})
 			snap, err := g.Gather(context.Background(), tt.target, investigate.PodCrash)
 			if err != nil {
 				t.Fatal(err)
@@ -218,8 +204,8 @@ func TestGatherGoneTargets(t *testing.T) {
 }
 
 func TestGoneStormCostsOneRequestPerAlert(t *testing.T) {
-	cs, served := countingClient(newNode("node-1", "10.0.0.1"))
-	g := NewGatherer(cs, Options{Logs: mapLogs{}})
+	api := newRecordingReader(t, newNode("node-1", "10.0.0.1"))
+	g := NewGatherer(api, Options{Logs: mapLogs{}})
 	const alerts = 200
 	var wg sync.WaitGroup
 	var reported atomic.Int64
@@ -238,10 +224,10 @@ func TestGoneStormCostsOneRequestPerAlert(t *testing.T) {
 	}
 	wg.Wait()
 	// One GET per alert, plus the namespace's pod and event lists once.
-	if n := served.Load(); n > alerts+2*2 {
+	if n := api.served(); n > alerts+2*2 {
 		t.Errorf("%d gone-pod alerts cost %d requests, want at most %d", alerts, n, alerts+4)
 	}
-	if reported.Load() != served.Load() {
-		t.Errorf("investigations reported %d requests, the server served %d", reported.Load(), served.Load())
+	if reported.Load() != api.served() {
+		t.Errorf("investigations reported %d requests, the server served %d", reported.Load(), api.served())
 	}
 }

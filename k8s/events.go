@@ -87,8 +87,9 @@ func (r *run) involvedObjects() (map[objKey]bool, []string, map[string]bool) {
 
 // collectEvents reads the events of every object involved (pods, their
 // owners, Services, PVCs, nodes) and then the most recent other events of
-// the investigation's namespace. Field selectors are sent for the API
-// server's sake but the filtering is done here (fake clientsets ignore them).
+// the investigation's namespace. Field selectors narrow what the server
+// sends; the filtering is repeated here, so a reader that ignores them
+// cannot widen the evidence.
 func collectEvents(ctx context.Context, r *run) error {
 	objs, namespaces, nodes := r.involvedObjects()
 	if len(namespaces) > maxEventNamespaces {

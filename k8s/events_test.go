@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -24,21 +25,32 @@ func TestCollectEvents(t *testing.T) {
 	for i := 0; i < 25; i++ {
 		objs = append(objs, newEvent("shop", fmt.Sprintf("noise-%02d", i), "Pod", "shop", fmt.Sprintf("p-%d", i), "Scheduled", t0.Add(time.Duration(i)*time.Second)))
 	}
-	s := gatherWith(t, objs, mapLogs{}, investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, investigate.PodCrash)
-	var involved []string
-	for _, e := range s.Events[:s.InvolvedEvents] {
-		involved = append(involved, e.Name)
-	}
-	// The fake ignores field selectors: node-9 and namespace "other" must be filtered in code.
-	want := []string{"e-pod-old", "e-node", "e-pod"}
-	if fmt.Sprint(involved) != fmt.Sprint(want) {
-		t.Errorf("involved events = %v, want %v (oldest first)", involved, want)
-	}
-	rest := s.Events[s.InvolvedEvents:]
-	if len(rest) != maxNamespaceEvents {
-		t.Fatalf("%d namespace events, want %d", len(rest), maxNamespaceEvents)
-	}
-	if rest[len(rest)-1].Name != "noise-24" || rest[0].Name != "noise-05" {
-		t.Errorf("namespace events %s..%s, want the newest 20 (noise-05..noise-24)", rest[0].Name, rest[len(rest)-1].Name)
+	// A Reader that ignores field selectors (as client-go's fake does) returns
+	// node-9's and namespace "other"'s events too: they must be filtered in code.
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignoreFieldSelectors=%t", ignore), func(t *testing.T) {
+			api := newRecordingReader(t, objs...)
+			api.ignoreFieldSelectors = ignore
+			s, err := NewGatherer(api, Options{Logs: mapLogs{}, Metrics: newMemory(t)}).gather(context.Background(),
+				investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, investigate.PodCrash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var involved []string
+			for _, e := range s.Events[:s.InvolvedEvents] {
+				involved = append(involved, e.Name)
+			}
+			want := []string{"e-pod-old", "e-node", "e-pod"}
+			if fmt.Sprint(involved) != fmt.Sprint(want) {
+				t.Errorf("involved events = %v, want %v (oldest first)", involved, want)
+			}
+			rest := s.Events[s.InvolvedEvents:]
+			if len(rest) != maxNamespaceEvents {
+				t.Fatalf("%d namespace events, want %d", len(rest), maxNamespaceEvents)
+			}
+			if rest[len(rest)-1].Name != "noise-24" || rest[0].Name != "noise-05" {
+				t.Errorf("namespace events %s..%s, want the newest 20 (noise-05..noise-24)", rest[0].Name, rest[len(rest)-1].Name)
+			}
+		})
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
-	metricsclientset "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/redact"
@@ -29,8 +27,9 @@ const collectorParallelism = 4
 type Options struct {
 	// Metrics reads metrics.k8s.io; nil means the metrics API is
 	// unavailable, which the resources collector reports as a Gap.
-	Metrics metricsclientset.Interface
-	// Logs reads container logs; nil means client-go's GetLogs.
+	Metrics Reader
+	// Logs reads container logs; nil means the Reader's own logs when it
+	// is a LogSource (Cluster is), else logs are a Gap.
 	Logs LogSource
 	// CollectorTimeout bounds each collector (default DefaultCollectorTimeout).
 	CollectorTimeout time.Duration
@@ -51,8 +50,8 @@ type Options struct {
 // Gatherer collects the evidence of an investigation from a Kubernetes API
 // server. It implements investigate.Gatherer and is safe for concurrent use.
 type Gatherer struct {
-	cs      kubernetes.Interface
-	metrics metricsclientset.Interface
+	api     Reader
+	metrics Reader
 	logs    LogSource
 	timeout time.Duration
 	budget  Budget
@@ -62,12 +61,16 @@ type Gatherer struct {
 
 var _ investigate.Gatherer = (*Gatherer)(nil)
 
-// NewGatherer returns a Gatherer reading through cs with opts (zero fields
+// NewGatherer returns a Gatherer reading through api with opts (zero fields
 // take their defaults).
-func NewGatherer(cs kubernetes.Interface, opts Options) *Gatherer {
-	g := &Gatherer{cs: cs, metrics: opts.Metrics, logs: opts.Logs, timeout: opts.CollectorTimeout, budget: opts.Budget, log: opts.Log}
+func NewGatherer(api Reader, opts Options) *Gatherer {
+	g := &Gatherer{api: api, metrics: opts.Metrics, logs: opts.Logs, timeout: opts.CollectorTimeout, budget: opts.Budget, log: opts.Log}
 	if g.logs == nil {
-		g.logs = ClientLogs{Client: cs}
+		if ls, ok := api.(LogSource); ok {
+			g.logs = ls
+		} else {
+			g.logs = noLogs{}
+		}
 	}
 	if g.timeout <= 0 {
 		g.timeout = DefaultCollectorTimeout

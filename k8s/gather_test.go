@@ -8,10 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -21,27 +18,27 @@ func TestGatherGaps(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		resource  string
-		reactor   k8stesting.ReactionFunc
+		fail      func(ctx context.Context) error
 		collector string
 		reason    string
 	}{
 		{name: "rbac forbidden", resource: "events", collector: "events", reason: "forbidden",
-			reactor: func(a k8stesting.Action) (bool, runtime.Object, error) {
-				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", nil)
+			fail: func(context.Context) error {
+				return apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", nil)
 			}},
 		{name: "timeout", resource: "configmaps", collector: "refs", reason: "timed out after",
-			reactor: func(a k8stesting.Action) (bool, runtime.Object, error) {
-				time.Sleep(300 * time.Millisecond) // the fake ignores contexts; the collector's deadline is past when it returns
-				return true, nil, context.DeadlineExceeded
+			fail: func(context.Context) error {
+				time.Sleep(300 * time.Millisecond) // a reader ignoring its context; the collector's deadline is past when it returns
+				return context.DeadlineExceeded
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPod("shop", "web-0", crashLooping(1), func(p *corev1.Pod) {
 				p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
 			})
-			cs := fake.NewClientset(p)
-			cs.PrependReactor("*", tt.resource, tt.reactor)
-			g := NewGatherer(cs, Options{Logs: mapLogs{"shop/web-0/app": "boom"}, CollectorTimeout: 100 * time.Millisecond})
+			api := newRecordingReader(t, p)
+			api.failOn("*", tt.resource, tt.fail)
+			g := NewGatherer(api, Options{Logs: mapLogs{"shop/web-0/app": "boom"}, CollectorTimeout: 100 * time.Millisecond})
 			snap, err := g.Gather(context.Background(), target, investigate.PodCrash)
 			if err != nil {
 				t.Fatalf("a failing collector must not fail the investigation: %v", err)
@@ -64,8 +61,8 @@ func TestGatherGaps(t *testing.T) {
 }
 
 func TestGatherWithoutMetricsAPI(t *testing.T) {
-	cs := fake.NewClientset(newPod("shop", "web-0"))
-	snap, err := NewGatherer(cs, Options{Logs: mapLogs{}}).Gather(context.Background(),
+	api := newMemory(t, newPod("shop", "web-0"))
+	snap, err := NewGatherer(api, Options{Logs: mapLogs{}}).Gather(context.Background(),
 		investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, investigate.CPUThrottling)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +74,7 @@ func TestGatherWithoutMetricsAPI(t *testing.T) {
 }
 
 func TestGatherRejectsUnknownCategory(t *testing.T) {
-	_, err := NewGatherer(fake.NewClientset(), Options{}).Gather(context.Background(), investigate.Target{Namespace: "x"}, "pod-sad")
+	_, err := NewGatherer(newMemory(t), Options{}).Gather(context.Background(), investigate.Target{Namespace: "x"}, "pod-sad")
 	if err == nil {
 		t.Fatal("want an error for an unknown category")
 	}

@@ -2,6 +2,8 @@ package k8s
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,9 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
-	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -105,11 +106,21 @@ func newEvent(ns, name, kind, objNS, objName, reason string, at time.Time) *core
 	}
 }
 
-// gatherWith runs a Gatherer over a fake clientset holding objs.
+// newMemory returns a Memory holding objs, failing t when one cannot be held.
+func newMemory(t testing.TB, objs ...runtime.Object) *Memory {
+	t.Helper()
+	m, err := NewMemory(objs...)
+	if err != nil {
+		t.Fatalf("NewMemory: %v", err)
+	}
+	return m
+}
+
+// gatherWith runs a Gatherer over a Memory holding objs (and an empty
+// metrics API).
 func gatherWith(t *testing.T, objs []runtime.Object, logs mapLogs, target investigate.Target, c investigate.Category) *Snapshot {
 	t.Helper()
-	cs := fake.NewClientset(objs...)
-	g := NewGatherer(cs, Options{Logs: logs, Metrics: metricsfake.NewSimpleClientset()})
+	g := NewGatherer(newMemory(t, objs...), Options{Logs: logs, Metrics: newMemory(t)})
 	s, err := g.gather(context.Background(), target, c)
 	if err != nil {
 		t.Fatalf("gather: %v", err)
@@ -135,4 +146,96 @@ func (g *Gatherer) gather(ctx context.Context, t investigate.Target, c investiga
 	}
 	r.snap.APIRequests = int(r.requests.Load())
 	return r.snap, nil
+}
+
+// read is one request a recordingReader served: verb "get" or "list".
+type read struct {
+	verb      string
+	resource  schema.GroupVersionResource
+	namespace string
+	name      string // "" for a list
+}
+
+// failure makes the reads of one verb and resource fail.
+type failure struct {
+	verb, resource string // "*" matches any
+	fn             func(ctx context.Context) error
+}
+
+// recordingReader is a Reader over a Memory that counts and records every
+// read (as an API server would serve it) and fails the reads chosen with
+// failOn.
+type recordingReader struct {
+	mem *Memory
+	// ignoreFieldSelectors makes List ignore field selectors, as
+	// client-go's fake clientset does, to check that what the collectors
+	// need filtered is filtered in code too.
+	ignoreFieldSelectors bool
+
+	n     atomic.Int64
+	mu    sync.Mutex
+	reads []read
+	fails []failure
+}
+
+var _ Reader = (*recordingReader)(nil)
+
+// newRecordingReader returns a recordingReader over a Memory holding objs.
+func newRecordingReader(t testing.TB, objs ...runtime.Object) *recordingReader {
+	t.Helper()
+	return &recordingReader{mem: newMemory(t, objs...)}
+}
+
+// failOn makes the reads of verb ("get", "list" or "*") on resource (its
+// plural name, e.g. "events", or "*") fail with what fn returns.
+func (rr *recordingReader) failOn(verb, resource string, fn func(ctx context.Context) error) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.fails = append(rr.fails, failure{verb: verb, resource: resource, fn: fn})
+}
+
+// served returns how many reads were made.
+func (rr *recordingReader) served() int64 { return rr.n.Load() }
+
+// recorded returns the reads made so far, in order.
+func (rr *recordingReader) recorded() []read {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return append([]read(nil), rr.reads...)
+}
+
+// record records one read and returns the failure chosen for it, if any.
+func (rr *recordingReader) record(ctx context.Context, q read) error {
+	rr.n.Add(1)
+	rr.mu.Lock()
+	rr.reads = append(rr.reads, q)
+	var fn func(context.Context) error
+	for _, f := range rr.fails {
+		if (f.verb == "*" || f.verb == q.verb) && (f.resource == "*" || f.resource == q.resource.Resource) {
+			fn = f.fn
+			break
+		}
+	}
+	rr.mu.Unlock()
+	if fn != nil {
+		return fn(ctx)
+	}
+	return nil
+}
+
+func (rr *recordingReader) Get(ctx context.Context, r schema.GroupVersionResource, namespace, name string, into runtime.Object) error {
+	if err := rr.record(ctx, read{verb: "get", resource: r, namespace: namespace, name: name}); err != nil {
+		return err
+	}
+	return rr.mem.Get(ctx, r, namespace, name, into)
+}
+
+func (rr *recordingReader) List(ctx context.Context, r schema.GroupVersionResource, namespace string, opts metav1.ListOptions, into runtime.Object) error {
+	if err := rr.record(ctx, read{verb: "list", resource: r, namespace: namespace}); err != nil {
+		return err
+	}
+	if rr.ignoreFieldSelectors {
+		opts.FieldSelector = ""
+	}
+	return rr.mem.List(ctx, r, namespace, opts, into)
 }

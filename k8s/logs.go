@@ -2,11 +2,10 @@ package k8s
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // maxLogPods bounds how many investigated pods have their logs read.
@@ -21,23 +20,11 @@ type LogSource interface {
 	Logs(ctx context.Context, namespace, pod, container string, previous bool, tailLines int) (string, error)
 }
 
-// ClientLogs reads logs through the API server's pods/log subresource.
-type ClientLogs struct {
-	Client kubernetes.Interface
-}
+// noLogs is the LogSource of a Gatherer given none.
+type noLogs struct{}
 
-// Logs returns the last tailLines lines (at most 256 KiB) of the container's log.
-func (c ClientLogs) Logs(ctx context.Context, namespace, pod, container string, previous bool, tailLines int) (string, error) {
-	tail, limit := int64(tailLines), int64(maxLogBytes)
-	opts := &corev1.PodLogOptions{Container: container, Previous: previous, LimitBytes: &limit}
-	if tailLines > 0 {
-		opts.TailLines = &tail
-	}
-	b, err := c.Client.CoreV1().Pods(namespace).GetLogs(pod, opts).DoRaw(ctx)
-	if err != nil {
-		return "", fmt.Errorf("logs of %s/%s container %s: %w", namespace, pod, container, err)
-	}
-	return string(b), nil
+func (noLogs) Logs(context.Context, string, string, string, bool, int) (string, error) {
+	return "", errors.New("no log source configured")
 }
 
 // logRequest is one container log to read.

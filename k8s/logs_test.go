@@ -2,13 +2,16 @@ package k8s
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/rest"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -43,21 +46,65 @@ func TestCollectLogs(t *testing.T) {
 	}
 }
 
-func TestClientLogsUsesPodLogSubresource(t *testing.T) {
-	cs := fake.NewClientset(newPod("shop", "web-0"))
-	var opts *corev1.PodLogOptions
-	cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "log" {
-			return false, nil, nil
+func TestClusterLogsUsesPodLogSubresource(t *testing.T) {
+	var got *url.URL
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodGet {
+			t.Errorf("method = %s, want GET", req.Method)
 		}
-		opts = a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions)
-		return true, &runtime.Unknown{Raw: []byte("line\n")}, nil
-	})
-	got, err := ClientLogs{Client: cs}.Logs(context.Background(), "shop", "web-0", "app", true, 50)
-	if err != nil || got != "line\n" {
-		t.Fatalf("Logs = %q, %v", got, err)
+		got = req.URL
+		_, _ = w.Write([]byte("line\n"))
+	}))
+	defer srv.Close()
+	c, err := NewCluster(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if opts.Container != "app" || !opts.Previous || opts.TailLines == nil || *opts.TailLines != 50 || opts.LimitBytes == nil {
-		t.Errorf("options = %+v", opts)
+	logs, err := c.Logs(context.Background(), "shop", "web-0", "app", true, 50)
+	if err != nil || logs != "line\n" {
+		t.Fatalf("Logs = %q, %v", logs, err)
+	}
+	if got == nil || got.Path != "/api/v1/namespaces/shop/pods/web-0/log" {
+		t.Fatalf("request = %v, want the pods/log subresource of shop/web-0", got)
+	}
+	q := got.Query()
+	if q.Get("container") != "app" || q.Get("previous") != "true" || q.Get("tailLines") != "50" || q.Get("limitBytes") == "" {
+		t.Errorf("options = %v", q)
+	}
+}
+
+// memLogs is a Reader over a Memory that is its own LogSource, as Cluster is.
+type memLogs struct {
+	*Memory
+	mapLogs
+}
+
+func TestGatherLogSource(t *testing.T) {
+	target := investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}
+	p := newPod("shop", "web-0", crashLooping(2))
+
+	// A Reader that reads logs is the Gatherer's log source by default.
+	api := memLogs{newMemory(t, p), mapLogs{"shop/web-0/app/previous": "refused"}}
+	s, err := NewGatherer(api, Options{}).gather(context.Background(), target, investigate.PodCrash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(s.Logs, func(l ContainerLog) bool { return l.Container == "app" && l.Previous })
+	if i < 0 || !slices.Equal(s.Logs[i].Lines, []string{"refused"}) {
+		t.Errorf("logs = %+v, want the previous app log read through the Reader", s.Logs)
+	}
+
+	// One that does not leaves logs a gap.
+	s, err = NewGatherer(newMemory(t, p), Options{}).gather(context.Background(), target, investigate.PodCrash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Logs) != 0 {
+		t.Errorf("logs = %+v, want none without a log source", s.Logs)
+	}
+	if !slices.ContainsFunc(s.Gaps, func(g investigate.Gap) bool {
+		return g.Collector == "logs" && strings.Contains(g.Reason, "no log source configured")
+	}) {
+		t.Errorf("gaps = %+v, want logs: no log source configured", s.Gaps)
 	}
 }

@@ -108,7 +108,7 @@ func collectNetworkPolicies(ctx context.Context, r *run) error {
 	var keep []networkingv1.NetworkPolicy
 	for _, ns := range namespaces {
 		r.count(1)
-		l, err := r.g.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		l, err := readList[networkingv1.NetworkPolicyList](ctx, r.g.api, resNetPolicies, ns, metav1.ListOptions{})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list networkpolicies in %s: %w", ns, err))
 			continue

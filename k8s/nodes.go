@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // maxNodes bounds the nodes kept when every node matters (a pod that
@@ -51,7 +50,7 @@ func collectNodes(ctx context.Context, r *run) error {
 	} else {
 		for _, name := range names {
 			r.count(1)
-			n, err := r.g.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			n, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
 			if err != nil {
 				if !apierrors.IsNotFound(err) {
 					errs = append(errs, wrapGet("node", "", name, err))

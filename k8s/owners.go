@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,7 +69,7 @@ func collectOwners(ctx context.Context, r *run) error {
 			list, ok := rsByNS[o.ns]
 			if !ok {
 				r.count(1)
-				l, err := r.g.cs.AppsV1().ReplicaSets(o.ns).List(ctx, metav1.ListOptions{})
+				l, err := readList[appsv1.ReplicaSetList](ctx, r.g.api, resReplicaSets, o.ns, metav1.ListOptions{})
 				if err != nil {
 					keep(fmt.Errorf("list replicasets in %s: %w", o.ns, err))
 					continue
@@ -93,7 +94,7 @@ func collectOwners(ctx context.Context, r *run) error {
 			}
 		case "StatefulSet":
 			r.count(1)
-			x, err := r.g.cs.AppsV1().StatefulSets(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			x, err := readOne[appsv1.StatefulSet](ctx, r.g.api, resStatefulSets, o.ns, o.name)
 			keep(wrapGet("statefulset", o.ns, o.name, err))
 			if err == nil {
 				r.mu.Lock()
@@ -102,7 +103,7 @@ func collectOwners(ctx context.Context, r *run) error {
 			}
 		case "DaemonSet":
 			r.count(1)
-			x, err := r.g.cs.AppsV1().DaemonSets(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			x, err := readOne[appsv1.DaemonSet](ctx, r.g.api, resDaemonSets, o.ns, o.name)
 			keep(wrapGet("daemonset", o.ns, o.name, err))
 			if err == nil {
 				r.mu.Lock()
@@ -111,7 +112,7 @@ func collectOwners(ctx context.Context, r *run) error {
 			}
 		case "Job":
 			r.count(1)
-			x, err := r.g.cs.BatchV1().Jobs(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+			x, err := readOne[batchv1.Job](ctx, r.g.api, resJobs, o.ns, o.name)
 			keep(wrapGet("job", o.ns, o.name, err))
 			if err == nil {
 				r.mu.Lock()
@@ -132,7 +133,7 @@ func collectOwners(ctx context.Context, r *run) error {
 	for _, d := range deployments {
 		if !have[d] {
 			r.count(1)
-			dep, err := r.g.cs.AppsV1().Deployments(d.ns).Get(ctx, d.name, metav1.GetOptions{})
+			dep, err := readOne[appsv1.Deployment](ctx, r.g.api, resDeployments, d.ns, d.name)
 			keep(wrapGet("deployment", d.ns, d.name, err))
 			if err == nil {
 				r.mu.Lock()
@@ -143,7 +144,7 @@ func collectOwners(ctx context.Context, r *run) error {
 		list, ok := rsByNS[d.ns]
 		if !ok {
 			r.count(1)
-			l, err := r.g.cs.AppsV1().ReplicaSets(d.ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[appsv1.ReplicaSetList](ctx, r.g.api, resReplicaSets, d.ns, metav1.ListOptions{})
 			if err != nil {
 				keep(fmt.Errorf("list replicasets in %s: %w", d.ns, err))
 				continue

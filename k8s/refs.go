@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // maxConfigMapRefs bounds the ConfigMaps read per investigation.
@@ -108,7 +107,7 @@ func collectRefs(ctx context.Context, r *run) error {
 	var errs []error
 	for _, ref := range refs {
 		r.count(1)
-		cm, err := r.g.cs.CoreV1().ConfigMaps(ref.ns).Get(ctx, ref.name, metav1.GetOptions{})
+		cm, err := readOne[corev1.ConfigMap](ctx, r.g.api, resConfigMaps, ref.ns, ref.name)
 		switch {
 		case apierrors.IsNotFound(err):
 			r.mu.Lock()

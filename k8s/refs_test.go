@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -30,8 +29,8 @@ func TestCollectRefs(t *testing.T) {
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "present"}}}}
 	})
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "present"}, Data: map[string]string{"k": "v"}}
-	cs := fake.NewClientset(p, cm)
-	g := NewGatherer(cs, Options{Logs: mapLogs{}})
+	api := newRecordingReader(t, p, cm)
+	g := NewGatherer(api, Options{Logs: mapLogs{}})
 	s, err := g.gather(t.Context(), investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, investigate.PodCrash)
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +41,13 @@ func TestCollectRefs(t *testing.T) {
 	if len(s.ConfigMaps) != 1 || s.ConfigMaps[0].Name != "present" {
 		t.Errorf("ConfigMaps = %v", s.ConfigMaps)
 	}
-	for _, a := range cs.Actions() {
-		if a.GetResource().Resource == "secrets" {
-			t.Errorf("secrets must never be read: %v", a)
+	reads := api.recorded()
+	if len(reads) == 0 {
+		t.Fatal("no read recorded")
+	}
+	for _, a := range reads {
+		if a.resource.Resource == "secrets" {
+			t.Errorf("secrets must never be read: %+v", a)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -120,7 +121,7 @@ func troubledContainer(p *corev1.Pod) string {
 // up in the namespace's pods and workloads from the shared cache.
 func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
 	r.count(1)
-	pod, err := r.g.cs.CoreV1().Pods(r.ns).Get(ctx, t.Pod, metav1.GetOptions{})
+	pod, err := readOne[corev1.Pod](ctx, r.g.api, resPods, r.ns, t.Pod)
 	if apierrors.IsNotFound(err) {
 		r.snap.TargetGone = true
 		return r.resolveGonePod(ctx, t)
@@ -207,7 +208,7 @@ func (r *run) workloadExists(ctx context.Context, w investigate.Ref) (bool, erro
 	switch w.Kind {
 	case investigate.KindDeployment:
 		l, err := cachedList(ctx, r, "deployments/"+r.ns, func(ctx context.Context) ([]appsv1.Deployment, error) {
-			l, err := r.g.cs.AppsV1().Deployments(r.ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[appsv1.DeploymentList](ctx, r.g.api, resDeployments, r.ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list deployments in %s: %w", r.ns, err)
 			}
@@ -221,7 +222,7 @@ func (r *run) workloadExists(ctx context.Context, w investigate.Ref) (bool, erro
 		}
 	case investigate.KindStatefulSet:
 		l, err := cachedList(ctx, r, "statefulsets/"+r.ns, func(ctx context.Context) ([]appsv1.StatefulSet, error) {
-			l, err := r.g.cs.AppsV1().StatefulSets(r.ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[appsv1.StatefulSetList](ctx, r.g.api, resStatefulSets, r.ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list statefulsets in %s: %w", r.ns, err)
 			}
@@ -247,31 +248,30 @@ func (r *run) resolveWorkload(ctx context.Context, kind investigate.Kind, name s
 		err      error
 	)
 	r.count(1)
-	apps := r.g.cs.AppsV1()
 	switch kind {
 	case investigate.KindDeployment:
-		dep, e := apps.Deployments(r.ns).Get(ctx, name, metav1.GetOptions{})
+		dep, e := readOne[appsv1.Deployment](ctx, r.g.api, resDeployments, r.ns, name)
 		if e == nil {
 			r.snap.Deployments = append(r.snap.Deployments, *dep)
 			selector = dep.Spec.Selector
 		}
 		err = e
 	case investigate.KindStatefulSet:
-		sts, e := apps.StatefulSets(r.ns).Get(ctx, name, metav1.GetOptions{})
+		sts, e := readOne[appsv1.StatefulSet](ctx, r.g.api, resStatefulSets, r.ns, name)
 		if e == nil {
 			r.snap.StatefulSets = append(r.snap.StatefulSets, *sts)
 			selector = sts.Spec.Selector
 		}
 		err = e
 	case investigate.KindDaemonSet:
-		ds, e := apps.DaemonSets(r.ns).Get(ctx, name, metav1.GetOptions{})
+		ds, e := readOne[appsv1.DaemonSet](ctx, r.g.api, resDaemonSets, r.ns, name)
 		if e == nil {
 			r.snap.DaemonSets = append(r.snap.DaemonSets, *ds)
 			selector = ds.Spec.Selector
 		}
 		err = e
 	case investigate.KindJob:
-		job, e := r.g.cs.BatchV1().Jobs(r.ns).Get(ctx, name, metav1.GetOptions{})
+		job, e := readOne[batchv1.Job](ctx, r.g.api, resJobs, r.ns, name)
 		if e == nil {
 			r.snap.Jobs = append(r.snap.Jobs, *job)
 			selector = job.Spec.Selector
@@ -352,7 +352,7 @@ func ownedBy(p *corev1.Pod, kind investigate.Kind, name string) bool {
 // near-miss pods (almost matching labels, similar names) kept as related.
 func (r *run) resolveService(ctx context.Context, name string) error {
 	r.count(1)
-	svc, err := r.g.cs.CoreV1().Services(r.ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err := readOne[corev1.Service](ctx, r.g.api, resServices, r.ns, name)
 	var selector map[string]string
 	found := false
 	switch {
@@ -418,7 +418,7 @@ func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
 	}
 	if name == "" && t.Pod != "" && t.Namespace != "" {
 		r.count(1)
-		if p, err := r.g.cs.CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{}); err == nil {
+		if p, err := readOne[corev1.Pod](ctx, r.g.api, resPods, t.Namespace, t.Pod); err == nil {
 			name = p.Spec.NodeName
 		}
 	}
@@ -449,7 +449,7 @@ func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
 		r.ns = ""
 	}
 	r.count(1)
-	node, err := r.g.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	node, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
 	switch {
 	case apierrors.IsNotFound(err):
 		r.snap.TargetGone = true
@@ -460,13 +460,13 @@ func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
 		r.snap.Nodes = append(r.snap.Nodes, *node)
 	}
 	r.count(1)
-	l, err := r.g.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+	l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
 	if err != nil {
 		r.gap("resolve", fmt.Errorf("list pods on node %s: %w", name, err))
 		return nil
 	}
 	var onNode []corev1.Pod
-	for _, p := range l.Items { // the fake clientset ignores field selectors
+	for _, p := range l.Items { // the selector is re-checked, as every field selector is
 		if p.Spec.NodeName == name {
 			onNode = append(onNode, p)
 		}
@@ -505,41 +505,41 @@ func (r *run) findNamespace(ctx context.Context, t investigate.Target) string {
 	switch t.Kind {
 	case investigate.KindPod:
 		var l *corev1.PodList
-		if l, err = r.g.cs.CoreV1().Pods("").List(ctx, opts); err == nil {
+		if l, err = readList[corev1.PodList](ctx, r.g.api, resPods, "", opts); err == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
 			}
 		}
 	case investigate.KindService:
 		var l *corev1.ServiceList
-		if l, err = r.g.cs.CoreV1().Services("").List(ctx, opts); err == nil {
+		if l, err = readList[corev1.ServiceList](ctx, r.g.api, resServices, "", opts); err == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
 			}
 		}
 	case investigate.KindDeployment:
-		l, e := r.g.cs.AppsV1().Deployments("").List(ctx, opts)
+		l, e := readList[appsv1.DeploymentList](ctx, r.g.api, resDeployments, "", opts)
 		if err = e; e == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
 			}
 		}
 	case investigate.KindStatefulSet:
-		l, e := r.g.cs.AppsV1().StatefulSets("").List(ctx, opts)
+		l, e := readList[appsv1.StatefulSetList](ctx, r.g.api, resStatefulSets, "", opts)
 		if err = e; e == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
 			}
 		}
 	case investigate.KindDaemonSet:
-		l, e := r.g.cs.AppsV1().DaemonSets("").List(ctx, opts)
+		l, e := readList[appsv1.DaemonSetList](ctx, r.g.api, resDaemonSets, "", opts)
 		if err = e; e == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
 			}
 		}
 	case investigate.KindJob:
-		l, e := r.g.cs.BatchV1().Jobs("").List(ctx, opts)
+		l, e := readList[batchv1.JobList](ctx, r.g.api, resJobs, "", opts)
 		if err = e; e == nil {
 			for _, x := range l.Items {
 				metas = append(metas, x.ObjectMeta)
@@ -555,7 +555,7 @@ func (r *run) findNamespace(ctx context.Context, t investigate.Target) string {
 	}
 	ns := ""
 	for _, m := range metas {
-		if m.Name != t.Name { // the fake clientset ignores field selectors
+		if m.Name != t.Name { // the selector is re-checked, as every field selector is
 			continue
 		}
 		if ns != "" && ns != m.Namespace {

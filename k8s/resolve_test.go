@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -63,7 +61,7 @@ func TestResolve(t *testing.T) {
 		{name: "invalid name", cat: investigate.PodCrash, target: investigate.Target{Kind: investigate.KindPod, Name: "Bad_Name", Namespace: "shop"}, wantErr: "not a valid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g := NewGatherer(fake.NewClientset(objs...), Options{Logs: mapLogs{}, Metrics: metricsfake.NewSimpleClientset()})
+			g := NewGatherer(newMemory(t, objs...), Options{Logs: mapLogs{}, Metrics: newMemory(t)})
 			s, err := g.gather(context.Background(), tt.target, tt.cat)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

@@ -24,11 +24,11 @@ func collectResources(ctx context.Context, r *run) error {
 	var errs []error
 	if r.ns != "" {
 		r.count(2)
-		lr, err := r.g.cs.CoreV1().LimitRanges(r.ns).List(ctx, metav1.ListOptions{})
+		lr, err := readList[corev1.LimitRangeList](ctx, r.g.api, resLimitRanges, r.ns, metav1.ListOptions{})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list limitranges in %s: %w", r.ns, err))
 		}
-		rq, qerr := r.g.cs.CoreV1().ResourceQuotas(r.ns).List(ctx, metav1.ListOptions{})
+		rq, qerr := readList[corev1.ResourceQuotaList](ctx, r.g.api, resQuotas, r.ns, metav1.ListOptions{})
 		if qerr != nil {
 			errs = append(errs, fmt.Errorf("list resourcequotas in %s: %w", r.ns, qerr))
 		}
@@ -70,7 +70,6 @@ func collectMetrics(ctx context.Context, r *run) error {
 	if len(want) == 0 && len(nodes) == 0 {
 		return nil
 	}
-	mc := r.g.metrics.MetricsV1beta1()
 	var namespaces []string
 	for k := range want {
 		ns, _, _ := strings.Cut(k, "/")
@@ -85,7 +84,7 @@ func collectMetrics(ctx context.Context, r *run) error {
 	var pm []metricsv1beta1.PodMetrics
 	for _, ns := range namespaces {
 		r.count(1)
-		l, err := mc.PodMetricses(ns).List(ctx, metav1.ListOptions{})
+		l, err := readList[metricsv1beta1.PodMetricsList](ctx, r.g.metrics, resPodMetrics, ns, metav1.ListOptions{})
 		if err != nil {
 			return metricsErr("list pod metrics in "+nsName(ns), err)
 		}
@@ -98,7 +97,7 @@ func collectMetrics(ctx context.Context, r *run) error {
 	var nm []metricsv1beta1.NodeMetrics
 	if len(nodes) > 0 {
 		r.count(1)
-		l, err := mc.NodeMetricses().List(ctx, metav1.ListOptions{})
+		l, err := readList[metricsv1beta1.NodeMetricsList](ctx, r.g.metrics, resNodeMetrics, "", metav1.ListOptions{})
 		if err != nil {
 			return metricsErr("list node metrics", err)
 		}

@@ -8,9 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
-	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -20,13 +18,9 @@ func TestCollectResources(t *testing.T) {
 		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
 	})
 	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: "media", Name: "defaults"}}
-	mc := metricsfake.NewSimpleClientset()
 	pm := &metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: "media", Name: "resizer-0"},
 		Containers: []metricsv1beta1.ContainerMetrics{{Name: "app", Usage: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("495m")}}}}
-	if err := mc.Tracker().Create(metricsv1beta1.SchemeGroupVersion.WithResource("pods"), pm, "media"); err != nil {
-		t.Fatal(err)
-	}
-	g := NewGatherer(fake.NewClientset(p, lr), Options{Logs: mapLogs{}, Metrics: mc})
+	g := NewGatherer(newMemory(t, p, lr), Options{Logs: mapLogs{}, Metrics: newMemory(t, pm)})
 	snap, err := g.Gather(context.Background(), investigate.Target{Kind: investigate.KindPod, Name: "resizer-0", Namespace: "media", Pod: "resizer-0"}, investigate.CPUThrottling)
 	if err != nil {
 		t.Fatal(err)

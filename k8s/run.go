@@ -62,7 +62,7 @@ func (r *run) nodeCategory() bool { return r.has(investigate.ScopeNode) }
 func (r *run) listPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 	return r.pods.get(ns, func() ([]corev1.Pod, error) {
 		return cachedList(ctx, r, "pods/"+ns, func(ctx context.Context) ([]corev1.Pod, error) {
-			l, err := r.g.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[corev1.PodList](ctx, r.g.api, resPods, ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list pods in %s: %w", nsName(ns), err)
 			}
@@ -76,7 +76,7 @@ func (r *run) listPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 func (r *run) listServices(ctx context.Context, ns string) ([]corev1.Service, error) {
 	return r.svcs.get(ns, func() ([]corev1.Service, error) {
 		return cachedList(ctx, r, "services/"+ns, func(ctx context.Context) ([]corev1.Service, error) {
-			l, err := r.g.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[corev1.ServiceList](ctx, r.g.api, resServices, ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list services in %s: %w", nsName(ns), err)
 			}
@@ -90,7 +90,7 @@ func (r *run) listServices(ctx context.Context, ns string) ([]corev1.Service, er
 func (r *run) listSlices(ctx context.Context, ns string) ([]discoveryv1.EndpointSlice, error) {
 	return r.slices.get(ns, func() ([]discoveryv1.EndpointSlice, error) {
 		return cachedList(ctx, r, "endpointslices/"+ns, func(ctx context.Context) ([]discoveryv1.EndpointSlice, error) {
-			l, err := r.g.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[discoveryv1.EndpointSliceList](ctx, r.g.api, resEndpointSlices, ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list endpointslices in %s: %w", nsName(ns), err)
 			}
@@ -104,7 +104,7 @@ func (r *run) listSlices(ctx context.Context, ns string) ([]discoveryv1.Endpoint
 func (r *run) listEvents(ctx context.Context, ns string) ([]corev1.Event, error) {
 	return r.events.get(ns, func() ([]corev1.Event, error) {
 		return cachedList(ctx, r, "events/"+ns, func(ctx context.Context) ([]corev1.Event, error) {
-			l, err := r.g.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[corev1.EventList](ctx, r.g.api, resEvents, ns, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list events in %s: %w", nsName(ns), err)
 			}
@@ -118,7 +118,7 @@ func (r *run) listEvents(ctx context.Context, ns string) ([]corev1.Event, error)
 func (r *run) listNodeEvents(ctx context.Context) ([]corev1.Event, error) {
 	return r.events.get("\x00nodes", func() ([]corev1.Event, error) {
 		return cachedList(ctx, r, "events/kind=Node", func(ctx context.Context) ([]corev1.Event, error) {
-			l, err := r.g.cs.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Node"})
+			l, err := readList[corev1.EventList](ctx, r.g.api, resEvents, "", metav1.ListOptions{FieldSelector: "involvedObject.kind=Node"})
 			if err != nil {
 				return nil, fmt.Errorf("list node events: %w", err)
 			}
@@ -131,7 +131,7 @@ func (r *run) listNodeEvents(ctx context.Context) ([]corev1.Event, error) {
 func (r *run) listNodes(ctx context.Context) ([]corev1.Node, error) {
 	return r.nodes.get("", func() ([]corev1.Node, error) {
 		return cachedList(ctx, r, "nodes", func(ctx context.Context) ([]corev1.Node, error) {
-			l, err := r.g.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			l, err := readList[corev1.NodeList](ctx, r.g.api, resNodes, "", metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("list nodes: %w", err)
 			}
@@ -145,7 +145,7 @@ func (r *run) listNodes(ctx context.Context) ([]corev1.Node, error) {
 // error for which apierrors.IsNotFound holds; it is not cached.
 func (r *run) getService(ctx context.Context, ns, name string) (*corev1.Service, error) {
 	svc, err := cachedRead(ctx, r, "service/"+ns+"/"+name, func(ctx context.Context) (*corev1.Service, error) {
-		return r.g.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		return readOne[corev1.Service](ctx, r.g.api, resServices, ns, name)
 	})
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (r *run) getService(ctx context.Context, ns, name string) (*corev1.Service,
 // holds; it is not cached.
 func (r *run) getConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
 	cm, err := cachedRead(ctx, r, "configmap/"+ns+"/"+name, func(ctx context.Context) (*corev1.ConfigMap, error) {
-		return r.g.cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		return readOne[corev1.ConfigMap](ctx, r.g.api, resConfigMaps, ns, name)
 	})
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -77,7 +76,7 @@ func (r *run) endpointsOf(ctx context.Context, ns string, svcs []corev1.Service,
 	var eps []corev1.Endpoints
 	for _, s := range svcs {
 		r.count(1)
-		ep, err := r.g.cs.CoreV1().Endpoints(ns).Get(ctx, s.Name, metav1.GetOptions{})
+		ep, err := readOne[corev1.Endpoints](ctx, r.g.api, resEndpoints, ns, s.Name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}

@@ -52,7 +52,7 @@ func collectStorage(ctx context.Context, r *run) error {
 		list, ok := byNS[c.ns]
 		if !ok {
 			r.count(1)
-			l, err := r.g.cs.CoreV1().PersistentVolumeClaims(c.ns).List(ctx, metav1.ListOptions{})
+			l, err := readList[corev1.PersistentVolumeClaimList](ctx, r.g.api, resPVCs, c.ns, metav1.ListOptions{})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("list persistentvolumeclaims in %s: %w", c.ns, err))
 				byNS[c.ns] = nil
@@ -77,7 +77,7 @@ func collectStorage(ctx context.Context, r *run) error {
 			continue
 		}
 		r.count(1)
-		pv, err := r.g.cs.CoreV1().PersistentVolumes().Get(ctx, c.Spec.VolumeName, metav1.GetOptions{})
+		pv, err := readOne[corev1.PersistentVolume](ctx, r.g.api, resPVs, "", c.Spec.VolumeName)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				missing = append(missing, "pv/"+c.Spec.VolumeName)
@@ -92,7 +92,7 @@ func collectStorage(ctx context.Context, r *run) error {
 	var classes []storagev1.StorageClass
 	if len(pvcs) > 0 {
 		r.count(1)
-		l, err := r.g.cs.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+		l, err := readList[storagev1.StorageClassList](ctx, r.g.api, resStorageClasses, "", metav1.ListOptions{})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list storageclasses: %w", err))
 		} else {
@@ -127,7 +127,7 @@ func collectStorage(ctx context.Context, r *run) error {
 			continue
 		}
 		r.count(1)
-		n, err := r.g.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		n, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				missing = append(missing, "node/"+name)

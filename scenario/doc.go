@@ -1,7 +1,7 @@
 // Package scenario loads recorded Kubernetes incidents (the format of
 // shared/scenarios/README.md: alert.json, cluster.yaml, logs/, expect.yaml)
-// into a file-backed cluster: client-go's fake clientsets hold the objects,
-// a LogSource serves the recorded logs, so the engine investigates a
+// into a file-backed cluster: a k8s.Memory holds the objects, a LogSource
+// serves the recorded logs, so the engine investigates a
 // recorded incident through the same collectors it runs against a real API
 // server.
 package scenario

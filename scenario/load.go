@@ -14,13 +14,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes/fake"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
-	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -56,8 +51,10 @@ type Scenario struct {
 	// Message is the Alertmanager webhook payload of alert.json.
 	Message *investigate.WebhookMessage
 	// Objects are the typed objects of cluster.yaml, metrics included, in
-	// file order.
+	// file order. Kinds K8flex never reads (outside k8s.NewScheme) are
+	// left out and named in Skipped.
 	Objects []runtime.Object
+	Skipped []string
 	// Logs serves logs/<ns>/<pod>/<container>[.previous].log.
 	Logs *FileLogs
 	// Expect is expect.yaml; HasExpect is false when the file is absent.
@@ -96,7 +93,7 @@ func LoadFS(fsys fs.FS, dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load scenario %s: %w", s.Name, err)
 	}
-	if s.Objects, err = DecodeObjects(cluster); err != nil {
+	if s.Objects, s.Skipped, err = DecodeObjects(cluster); err != nil {
 		return nil, fmt.Errorf("load scenario %s: %s: %w", s.Name, ClusterFile, err)
 	}
 	exp, err := fs.ReadFile(fsys, path.Join(dir, ExpectFile))
@@ -118,9 +115,9 @@ func LoadFS(fsys fs.FS, dir string) (*Scenario, error) {
 		}
 		s.HasExpect = true
 	}
-	// Build once to report objects the fake clientsets refuse.
-	if _, _, err := s.clientsets(); err != nil {
-		return nil, fmt.Errorf("load scenario %s: %w", s.Name, err)
+	// Build once to report objects the in-memory cluster refuses.
+	if _, err := k8s.NewMemory(s.Objects...); err != nil {
+		return nil, fmt.Errorf("load scenario %s: %s: %w", s.Name, ClusterFile, err)
 	}
 	return s, nil
 }
@@ -150,49 +147,48 @@ func LoadAll(fsys fs.FS, root string) ([]*Scenario, error) {
 	return out, nil
 }
 
-// scheme knows the built-in kinds and metrics.k8s.io.
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err) // static registration of compiled-in types cannot fail
-	}
-	if err := metricsv1beta1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}()
-
-// DecodeObjects decodes a multi-document YAML of Kubernetes objects
-// (built-in kinds and metrics.k8s.io/v1beta1) into typed objects. Unknown
-// fields are errors, so a mistyped field does not silently vanish.
-func DecodeObjects(data []byte) ([]runtime.Object, error) {
+// DecodeObjects decodes a multi-document YAML of Kubernetes objects of the
+// API groups K8flex reads (k8s.NewScheme: built-in groups and
+// metrics.k8s.io/v1beta1) into typed objects. Documents of other group
+// versions are skipped and reported as "apiVersion/Kind" in skipped. An
+// unknown kind of a group version K8flex reads and an unknown field are
+// errors, so a typo does not silently vanish.
+func DecodeObjects(data []byte) (objs []runtime.Object, skipped []string, err error) {
+	scheme := k8s.NewScheme()
 	dec := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []runtime.Object
 	for i := 1; ; i++ {
 		doc, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return objs, skipped, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return nil, nil, fmt.Errorf("document %d: %w", i, err)
 		}
 		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue
 		}
+		var tm runtime.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			return nil, nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if gvk := tm.GroupVersionKind(); gvk.Kind != "" && !scheme.IsVersionRegistered(gvk.GroupVersion()) {
+			skipped = append(skipped, tm.APIVersion+"/"+tm.Kind)
+			continue
+		}
 		obj, gvk, err := dec.Decode(doc, nil, nil)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return nil, nil, fmt.Errorf("document %d: %w", i, err)
 		}
 		if meta.IsListType(obj) {
 			items, err := meta.ExtractList(obj)
 			if err != nil {
-				return nil, fmt.Errorf("document %d (%s): %w", i, gvk.Kind, err)
+				return nil, nil, fmt.Errorf("document %d (%s): %w", i, gvk.Kind, err)
 			}
-			out = append(out, items...)
+			objs = append(objs, items...)
 			continue
 		}
-		out = append(out, obj)
+		objs = append(objs, obj)
 	}
 }
 
@@ -208,50 +204,16 @@ func stripComments(doc []byte) []byte {
 	return b.Bytes()
 }
 
-// metricsResources maps the metrics kinds to the resources the metrics
-// clientset reads (the tracker cannot guess them from the kind).
-var metricsResources = map[string]schema.GroupVersionResource{
-	"PodMetrics":  metricsv1beta1.SchemeGroupVersion.WithResource("pods"),
-	"NodeMetrics": metricsv1beta1.SchemeGroupVersion.WithResource("nodes"),
-}
-
-// clientsets builds fresh fake clientsets holding the scenario's objects.
-func (s *Scenario) clientsets() (*fake.Clientset, *metricsfake.Clientset, error) {
-	cs := fake.NewClientset()
-	mc := metricsfake.NewSimpleClientset()
-	for i, obj := range s.Objects {
-		gvk := obj.GetObjectKind().GroupVersionKind()
-		if gvr, ok := metricsResources[gvk.Kind]; ok && gvk.Group == metricsv1beta1.GroupName {
-			acc, err := meta.Accessor(obj)
-			if err != nil {
-				return nil, nil, fmt.Errorf("object %d (%s): %w", i+1, gvk.Kind, err)
-			}
-			if err := mc.Tracker().Create(gvr, obj, acc.GetNamespace()); err != nil {
-				return nil, nil, fmt.Errorf("object %d (%s %s): %w", i+1, gvk.Kind, acc.GetName(), err)
-			}
-			continue
-		}
-		if err := cs.Tracker().Add(obj.DeepCopyObject()); err != nil {
-			name := ""
-			if acc, aerr := meta.Accessor(obj); aerr == nil {
-				name = acc.GetNamespace() + "/" + acc.GetName()
-			}
-			return nil, nil, fmt.Errorf("object %d (%s %s): %w", i+1, gvk.Kind, name, err)
-		}
-	}
-	return cs, mc, nil
-}
-
-// Gatherer returns a k8s.Gatherer over fresh fake clientsets holding the
-// scenario's objects and the recorded logs; opts.Metrics and opts.Logs are
-// replaced, the rest of opts is kept.
+// Gatherer returns a k8s.Gatherer over a fresh in-memory cluster holding
+// the scenario's objects (metrics included) and the recorded logs;
+// opts.Metrics and opts.Logs are replaced, the rest of opts is kept.
 func (s *Scenario) Gatherer(opts k8s.Options) *k8s.Gatherer {
-	cs, mc, err := s.clientsets()
+	m, err := k8s.NewMemory(s.Objects...)
 	if err != nil {
-		// LoadFS already built these clientsets once from the same objects.
-		cs, mc = fake.NewClientset(), metricsfake.NewSimpleClientset()
+		// LoadFS already built a Memory once from the same objects.
+		m, _ = k8s.NewMemory()
 	}
-	opts.Metrics = mc
+	opts.Metrics = m
 	opts.Logs = s.Logs
-	return k8s.NewGatherer(cs, opts)
+	return k8s.NewGatherer(m, opts)
 }

@@ -156,3 +156,26 @@ func TestFileLogs(t *testing.T) {
 		})
 	}
 }
+
+// Kinds K8flex never reads are left out of a scenario and named, not an
+// error; a mistyped field of a kind it reads still is.
+func TestDecodeObjectsSkipsKindsNotRead(t *testing.T) {
+	doc := `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop}
+`
+	objs, skipped, err := DecodeObjects([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 || len(skipped) != 1 || skipped[0] != "autoscaling/v2/HorizontalPodAutoscaler" {
+		t.Fatalf("objects %d, skipped %v; want the Pod decoded and the HPA skipped", len(objs), skipped)
+	}
+	if _, _, err := DecodeObjects([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {nodeNmae: n}\n")); err == nil {
+		t.Fatal("a mistyped Pod field decoded without error")
+	}
+}

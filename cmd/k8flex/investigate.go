@@ -10,10 +10,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	metricsclientset "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/investigate"
@@ -134,15 +132,13 @@ func clusterGatherer(cfg Config, log zerolog.Logger) (*k8s.Gatherer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cluster, err := k8s.NewCluster(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, err
 	}
 	opts := gathererOptions(cfg, log)
-	if mc, err := metricsclientset.NewForConfig(rc); err == nil {
-		opts.Metrics = mc
-	}
-	return k8s.NewGatherer(cs, opts), nil
+	opts.Metrics = cluster
+	return k8s.NewGatherer(cluster, opts), nil
 }
 
 func restConfig(c KubeConfig) (*rest.Config, error) {

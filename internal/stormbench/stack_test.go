@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/k8flex/k8flex/dispatch"
@@ -42,17 +41,17 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // investigationClient returns a client as `k8flex serve` configures it
 // (its limiter at qps and burst; kube.qps 100, kube.burst 200 by
 // default) that counts its requests.
-func investigationClient(tb testing.TB, base *rest.Config, qps float32, burst int) (kubernetes.Interface, *atomic.Int64) {
+func investigationClient(tb testing.TB, base *rest.Config, qps float32, burst int) (*k8s.Cluster, *atomic.Int64) {
 	tb.Helper()
 	rc := rest.CopyConfig(base)
 	rc.QPS, rc.Burst = qps, burst
 	n := &atomic.Int64{}
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt: rt, n: n} })
-	cs, err := kubernetes.NewForConfig(rc)
+	c, err := k8s.NewCluster(rc)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return cs, n
+	return c, n
 }
 
 // stack is the serving path of `k8flex serve`, in process.
@@ -69,7 +68,7 @@ type stack struct {
 }
 
 type stackConfig struct {
-	client   kubernetes.Interface
+	client   *k8s.Cluster
 	analyzer investigate.Analyzer
 	cat      investigate.Categorizer
 	workers  int

@@ -107,7 +107,7 @@ func BenchmarkStormCrashLoopingWorkloads(b *testing.B) {
 	srv.AddNode(b, "node-1")
 	ns := "crash"
 	srv.CreateNamespace(b, ns)
-	admin, _ := investigationClient(b, srv.Config, 1000, 1000)
+	admin := srv.Client(b)
 	pods := createCrashLoopingWorkloads(b, admin, srv, ns, workloads, perWorkload)
 
 	fake := llmtest.NewOpenAI(llmtest.Options{})
