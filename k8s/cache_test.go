@@ -146,6 +146,39 @@ func TestGatherSharesNamespaceReadsAcrossInvestigations(t *testing.T) {
 	}
 }
 
+// Pods of one workload on one node: within the freshness bound, the second
+// investigation reads neither the node nor the namespace's ReplicaSets again.
+func TestGatherSharesNodeAndReplicaSetReads(t *testing.T) {
+	api := newRecordingReader(t,
+		newDeployment("shop", "web", map[string]string{"app": "web"}),
+		newPod("shop", "web-7f9c6d8b5c-aaaaa", withLabels("app", "web"), ownedByRS("web-7f9c6d8b5c"), crashLooping(3)),
+		newPod("shop", "web-7f9c6d8b5c-bbbbb", withLabels("app", "web"), ownedByRS("web-7f9c6d8b5c"), crashLooping(2)),
+		newNode("node-1", "10.0.0.1"),
+	)
+	g := NewGatherer(api, Options{Logs: mapLogs{}, CacheTTL: time.Minute})
+	reads := func(pod string) (nodeGets, rsLists int) {
+		before := len(api.recorded())
+		if _, err := g.Gather(context.Background(), investigate.Target{Kind: investigate.KindPod, Name: pod, Namespace: "shop", Pod: pod}, investigate.PodCrash); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range api.recorded()[before:] {
+			switch {
+			case q.verb == "get" && q.resource == resNodes:
+				nodeGets++
+			case q.verb == "list" && q.resource == resReplicaSets:
+				rsLists++
+			}
+		}
+		return nodeGets, rsLists
+	}
+	if n, rs := reads("web-7f9c6d8b5c-aaaaa"); n != 1 || rs != 1 {
+		t.Fatalf("first investigation: %d node gets, %d replicaset lists; want 1 and 1", n, rs)
+	}
+	if n, rs := reads("web-7f9c6d8b5c-bbbbb"); n != 0 || rs != 0 {
+		t.Errorf("second investigation: %d node gets, %d replicaset lists; want both served by the cache", n, rs)
+	}
+}
+
 func TestGatherGoneTargets(t *testing.T) {
 	objs := []runtime.Object{
 		newDeployment("shop", "web", map[string]string{"app": "web"}),

@@ -37,7 +37,7 @@ type Options struct {
 	Budget Budget
 	// CacheTTL is the freshness bound of reads shared between
 	// investigations (namespace pods, events, Services, EndpointSlices,
-	// nodes, cluster DNS objects): within it, concurrent and successive
+	// ReplicaSets, nodes, cluster DNS objects): within it, concurrent and successive
 	// investigations are served one API read. Zero means DefaultCacheTTL;
 	// a negative value disables the cache (concurrent reads of the same
 	// list still share one request).

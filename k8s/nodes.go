@@ -49,8 +49,7 @@ func collectNodes(ctx context.Context, r *run) error {
 		}
 	} else {
 		for _, name := range names {
-			r.count(1)
-			n, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
+			n, err := r.getNode(ctx, name)
 			if err != nil {
 				if !apierrors.IsNotFound(err) {
 					errs = append(errs, wrapGet("node", "", name, err))

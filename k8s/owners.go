@@ -58,7 +58,6 @@ func collectOwners(ctx context.Context, r *run) error {
 			errs = append(errs, err)
 		}
 	}
-	rsByNS := map[string][]appsv1.ReplicaSet{}
 	var deployments []ref
 	for _, o := range refs {
 		if have[o] {
@@ -66,16 +65,10 @@ func collectOwners(ctx context.Context, r *run) error {
 		}
 		switch o.kind {
 		case "ReplicaSet":
-			list, ok := rsByNS[o.ns]
-			if !ok {
-				r.count(1)
-				l, err := readList[appsv1.ReplicaSetList](ctx, r.g.api, resReplicaSets, o.ns, metav1.ListOptions{})
-				if err != nil {
-					keep(fmt.Errorf("list replicasets in %s: %w", o.ns, err))
-					continue
-				}
-				list = l.Items
-				rsByNS[o.ns] = list
+			list, err := r.listReplicaSets(ctx, o.ns)
+			if err != nil {
+				keep(err)
+				continue
 			}
 			for _, rs := range list {
 				if rs.Name != o.name {
@@ -141,16 +134,10 @@ func collectOwners(ctx context.Context, r *run) error {
 				r.mu.Unlock()
 			}
 		}
-		list, ok := rsByNS[d.ns]
-		if !ok {
-			r.count(1)
-			l, err := readList[appsv1.ReplicaSetList](ctx, r.g.api, resReplicaSets, d.ns, metav1.ListOptions{})
-			if err != nil {
-				keep(fmt.Errorf("list replicasets in %s: %w", d.ns, err))
-				continue
-			}
-			list = l.Items
-			rsByNS[d.ns] = list
+		list, err := r.listReplicaSets(ctx, d.ns)
+		if err != nil {
+			keep(err)
+			continue
 		}
 		owned := ownedReplicaSets(list, d.name)
 		r.mu.Lock()

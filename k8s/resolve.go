@@ -448,8 +448,7 @@ func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
 		r.snap.Target.Namespace = ""
 		r.ns = ""
 	}
-	r.count(1)
-	node, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
+	node, err := r.getNode(ctx, name)
 	switch {
 	case apierrors.IsNotFound(err):
 		r.snap.TargetGone = true

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +43,7 @@ type run struct {
 	slices onceMap[[]discoveryv1.EndpointSlice]
 	events onceMap[[]corev1.Event]
 	nodes  onceMap[[]corev1.Node]
+	rsets  onceMap[[]appsv1.ReplicaSet]
 }
 
 func newRun(g *Gatherer, c investigate.Category) *run {
@@ -138,6 +140,33 @@ func (r *run) listNodes(ctx context.Context) ([]corev1.Node, error) {
 			return l.Items, nil
 		})
 	})
+}
+
+// listReplicaSets lists the ReplicaSets of a namespace once per run,
+// through the shared cache.
+func (r *run) listReplicaSets(ctx context.Context, ns string) ([]appsv1.ReplicaSet, error) {
+	return r.rsets.get(ns, func() ([]appsv1.ReplicaSet, error) {
+		return cachedList(ctx, r, "replicasets/"+ns, func(ctx context.Context) ([]appsv1.ReplicaSet, error) {
+			l, err := readList[appsv1.ReplicaSetList](ctx, r.g.api, resReplicaSets, ns, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list replicasets in %s: %w", nsName(ns), err)
+			}
+			return l.Items, nil
+		})
+	})
+}
+
+// getNode reads one node through the shared cache (the node the pods of a
+// storm share). A missing node is an error for which apierrors.IsNotFound
+// holds; it is not cached.
+func (r *run) getNode(ctx context.Context, name string) (*corev1.Node, error) {
+	n, err := cachedRead(ctx, r, "node/"+name, func(ctx context.Context) (*corev1.Node, error) {
+		return readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n.DeepCopy(), nil
 }
 
 // getService reads one Service through the shared cache (the cluster DNS

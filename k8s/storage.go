@@ -126,8 +126,7 @@ func collectStorage(ctx context.Context, r *run) error {
 		if slices.ContainsFunc(have, func(n corev1.Node) bool { return n.Name == name }) || slices.ContainsFunc(nodes, func(n corev1.Node) bool { return n.Name == name }) {
 			continue
 		}
-		r.count(1)
-		n, err := readOne[corev1.Node](ctx, r.g.api, resNodes, "", name)
+		n, err := r.getNode(ctx, name)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				missing = append(missing, "node/"+name)
