@@ -11,9 +11,11 @@
 // incident's investigation or completed as "folded into <incident>", each
 // exactly once under the queue's lease: a worker that dies before it
 // completes a folded case leaves it to lease expiry and another claim, as
-// for any case. The incidents open in this process are kept in memory
-// (bounded, expiring after the window); after a restart the first case of
-// a storm claimed again opens a new incident. With several replicas on
-// PostgreSQL, each replica folds its own claims (at most one investigation
-// per incident and replica).
+// for any case. Which case leads each open incident is recorded in the
+// registry the wrapped queue shares (Incidents; the knowledge base, so
+// replicas on one PostgreSQL and a restarted process agree on one
+// investigation per incident), and cached in memory (bounded, expiring
+// after the window). Without a registry, or while it fails, each process
+// folds what it claims itself. The count of folded alerts shown on an
+// incident's thread is per process.
 package fold

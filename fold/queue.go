@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,12 +55,24 @@ func (c Config) Validate() error {
 // was completed and must not block for long.
 type Folded func(ctx context.Context, incident string, c dispatch.Claimed)
 
+// Incidents is a registry of open incidents shared by every process that
+// works one queue: the knowledge base implements it, so that replicas and
+// a restarted process fold the alerts of an incident into one
+// investigation. OpenIncidents answers, for each i, the case leading
+// incident keys[i]: the one recorded less than window ago, else
+// caseIDs[i], recorded from now on; opened[i] is when leaders[i] was
+// recorded. A repeated key gets the answer of its first proposal.
+type Incidents interface {
+	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
+}
+
 // Queue is a dispatch.Queue that folds the cases it claims from the queue
 // it wraps: the first case of an incident is handed to the worker (with the
 // incident's other queued alerts in Request.Related), the others are
 // completed at once as folded into it. Safe for concurrent use.
 type Queue struct {
 	inner  dispatch.Queue
+	shared Incidents // nil: incidents are known to this process only
 	cfg    Config
 	onFold Folded
 	log    zerolog.Logger
@@ -83,7 +96,12 @@ type incident struct {
 
 var _ dispatch.Queue = (*Queue)(nil)
 
-// NewQueue wraps inner. onFold may be nil.
+// NewQueue wraps inner. onFold may be nil. When inner also implements
+// Incidents, the incidents of claimed cases this process does not know
+// yet are looked up there, in one call per claim from inner, before any of
+// them is handed out
+// (a registry failure is logged and the cases decided by what this process
+// knows); otherwise incidents are known to this process only.
 func NewQueue(inner dispatch.Queue, cfg Config, onFold Folded, log zerolog.Logger) (*Queue, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -100,7 +118,9 @@ func NewQueue(inner dispatch.Queue, cfg Config, onFold Folded, log zerolog.Logge
 	if cfg.MaxIncidents == 0 {
 		cfg.MaxIncidents = 10000
 	}
-	return &Queue{inner: inner, cfg: cfg, onFold: onFold, log: log, now: time.Now, incidents: map[string]*incident{}, claimer: map[string]string{}}, nil
+	q := &Queue{inner: inner, cfg: cfg, onFold: onFold, log: log, now: time.Now, incidents: map[string]*incident{}, claimer: map[string]string{}}
+	q.shared, _ = inner.(Incidents)
+	return q, nil
 }
 
 // Stats counts incidents opened (investigations handed to workers) and
@@ -118,12 +138,13 @@ func (q *Queue) Stats() Stats {
 }
 
 // Claim returns up to n cases to investigate. It claims up to Batch cases
-// from the wrapped queue at once: a case whose incident is open (in this
-// process, within the window) is completed as folded into it; the first
-// case of an incident opens it and is handed out, or kept for the next
-// Claim (still leased, so a crash loses nothing). A kept case that waited
-// more than half its lease is released to the queue instead, so that its
-// lease never runs out while it waits here.
+// from the wrapped queue at once: a case whose incident is open (within
+// the window, in this process or in the shared registry) is completed as
+// folded into it; the first case of an incident opens it and is handed
+// out, or kept for the next Claim (still leased, so a crash loses
+// nothing). A kept case that waited more than half its lease is released
+// to the queue instead, so that its lease never runs out while it waits
+// here.
 func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]dispatch.Claimed, error) {
 	if n <= 0 {
 		return nil, nil
@@ -151,6 +172,11 @@ func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n
 				// The incident key is computed once per claimed case,
 				// not on every Claim that looks at the kept cases.
 				kept = append(kept, &keptCase{c: c, key: Key(&c.Request), claimed: now, lease: lease, worker: worker})
+			}
+			if q.shared != nil {
+				// Once per claim from the wrapped queue: a kept case's
+				// answer stands while it waits here.
+				q.consult(ctx, kept)
 			}
 		}
 		// Every kept case that belongs to an open incident is folded now,
@@ -224,6 +250,38 @@ func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]dispatch.Claimed, 
 	q.mu.Unlock()
 	*out = append(*out, *c)
 	return false, nil
+}
+
+// consult asks the shared registry which cases lead the incidents of kept
+// cases this process does not know open (the first such case of each
+// proposing itself), and remembers the leaders that are other cases. A
+// case that leads is remembered by sort when it is handed out, so that the
+// incident's other queued alerts are listed in it.
+func (q *Queue) consult(ctx context.Context, kept []*keptCase) {
+	var keys, ids []string
+	now := q.now()
+	q.mu.Lock()
+	for _, k := range kept {
+		if k.key != "" && q.open(k.key, now) == nil && !slices.Contains(keys, k.key) {
+			keys, ids = append(keys, k.key), append(ids, k.c.ID)
+		}
+	}
+	q.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	leaders, opened, err := q.shared.OpenIncidents(ctx, keys, ids, q.cfg.Window)
+	if err != nil {
+		q.log.Warn().Err(err).Int("incidents", len(keys)).Msg("shared incident registry; folding with what this process knows")
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, key := range keys {
+		if leaders[i] != ids[i] && q.open(key, now) == nil {
+			q.remember(key, &incident{id: leaders[i], started: opened[i]})
+		}
+	}
 }
 
 // ReleaseKept puts the claimed cases still waiting here back in the queue

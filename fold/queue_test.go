@@ -340,3 +340,104 @@ func TestQueueRenewsUnderTheClaimingWorker(t *testing.T) {
 		t.Errorf("renewals = %v, want %v (the lease holder's name)", mq.renewals, want)
 	}
 }
+
+// sharedQueue is a memQueue that is also the registry of incidents, as the
+// knowledge base is for every process working its queue.
+type sharedQueue struct {
+	*memQueue
+	regMu   sync.Mutex
+	leaders map[string]string
+	fail    error
+}
+
+func (q *sharedQueue) OpenIncidents(_ context.Context, keys, caseIDs []string, _ time.Duration) ([]string, []time.Time, error) {
+	q.regMu.Lock()
+	defer q.regMu.Unlock()
+	if q.fail != nil {
+		return nil, nil, q.fail
+	}
+	leaders, opened := make([]string, len(keys)), make([]time.Time, len(keys))
+	for i, key := range keys {
+		if _, ok := q.leaders[key]; !ok {
+			q.leaders[key] = caseIDs[i]
+		}
+		leaders[i], opened[i] = q.leaders[key], time.Now()
+	}
+	return leaders, opened, nil
+}
+
+// claimOne claims one case through q and completes it; it reports whether
+// a case was handed out.
+func claimOne(t *testing.T, q *Queue) bool {
+	t.Helper()
+	cs, err := q.Claim(context.Background(), "w", time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if err := q.Complete(context.Background(), c.ID, &investigate.Result{Analysis: investigate.Analysis{Analyzer: "test"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return len(cs) > 0
+}
+
+// Two processes claiming alternately from one queue (3 workloads, so the
+// alerts of each workload alternate between them) open one investigation
+// per incident through the shared registry; a process started later (a
+// restart) folds into the incidents opened before it.
+func TestQueueSharesIncidentsAcrossProcesses(t *testing.T) {
+	sq := &sharedQueue{memQueue: newMemQueue(storm(3, 4, 0)...), leaders: map[string]string{}}
+	a, err := NewQueue(sq, Config{Batch: 1}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewQueue(sq, Config{Batch: 1}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := 0
+	for range 6 { // the first two alerts of every workload
+		for _, q := range []*Queue{a, b} {
+			if claimOne(t, q) {
+				handed++
+			}
+		}
+	}
+	restarted, err := NewQueue(sq, Config{Batch: 1}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for claimOne(t, restarted) {
+		handed++
+	}
+	if handed != 3 {
+		t.Errorf("%d investigations handed out by three processes, want 3 (one per incident)", handed)
+	}
+	if len(sq.bad) > 0 {
+		t.Errorf("queue misuse: %v", sq.bad)
+	}
+	for _, id := range sq.order {
+		if sq.state[id] != "done" {
+			t.Errorf("case %s is %s, want done", id, sq.state[id])
+		}
+	}
+}
+
+// A failing registry costs folding across processes, never an alert: each
+// process folds with what it knows.
+func TestQueueSurvivesAFailingRegistry(t *testing.T) {
+	sq := &sharedQueue{memQueue: newMemQueue(storm(3, 4, 0)...), leaders: map[string]string{}, fail: fmt.Errorf("registry down")}
+	q, err := NewQueue(sq, Config{}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, q, 2); len(got) != 3 {
+		t.Errorf("%d investigations handed out, want 3 (folded in this process)", len(got))
+	}
+	for _, id := range sq.order {
+		if sq.state[id] != "done" {
+			t.Errorf("case %s is %s, want done", id, sq.state[id])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,7 @@ type backend interface {
 	Release(ctx context.Context, id string) error
 	Renew(ctx context.Context, id, worker string, lease time.Duration) error
 	QueueDepth(ctx context.Context) (int, error)
+	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 	Dimensions() int
 	Ping(ctx context.Context) error
 	Close() error
@@ -139,6 +141,8 @@ func runConformance(t *testing.T, h harness) {
 		{"LegacyFeedback", testLegacyFeedback},
 		{"DimensionMismatch", testDimensionMismatch},
 		{"ClosedStore", testClosed},
+		{"FoldIncidents", testFoldIncidents},
+		{"FoldIncidentBatch", testFoldIncidentBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -916,5 +920,108 @@ func testClosed(t *testing.T, h harness) {
 	}
 	if _, err := b.RecordFeedback(context.Background(), Vote{CaseID: "x", User: "U", Correct: true}, nil); err == nil {
 		t.Fatal("feedback on a closed store succeeded: it would be lost")
+	}
+}
+
+// One leader per incident: concurrent openers agree on one of theirs, other
+// keys are independent, the leader outlives a restart, and an expired
+// incident is opened again by the next case.
+func testFoldIncidents(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, reopen := h.open(t, testDims)
+	const key = "KubePodCrashLooping\x00shop\x00Deployment/web"
+	const openers = 16
+	leaders := make([]string, openers)
+	var wg sync.WaitGroup
+	errs := make(chan error, openers)
+	for i := range openers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, _, err := openOne(ctx, b, key, fmt.Sprintf("case-%02d", i), time.Hour)
+			if err != nil {
+				errs <- err
+				return
+			}
+			leaders[i] = l
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	leader := leaders[0]
+	if !strings.HasPrefix(leader, "case-") {
+		t.Fatalf("leader %q is none of the openers", leader)
+	}
+	for i, l := range leaders {
+		if l != leader {
+			t.Fatalf("opener %d was told %q leads, opener 0 %q", i, l, leader)
+		}
+	}
+	if l, _, err := openOne(ctx, b, key+"-other", "case-x", time.Hour); err != nil || l != "case-x" {
+		t.Fatalf("another key: leader %q, %v; want case-x", l, err)
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := reopen(testDims, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	l, opened, err := openOne(ctx, b, key, "case-after-restart", time.Hour)
+	if err != nil || l != leader {
+		t.Fatalf("after a restart: leader %q, %v; want %q", l, err, leader)
+	}
+	if age := time.Since(opened); age < 0 || age > time.Hour {
+		t.Fatalf("opened %s ago, want within the window", age)
+	}
+
+	const short = 50 * time.Millisecond
+	if l, _, err := openOne(ctx, b, "brief", "case-1", short); err != nil || l != "case-1" {
+		t.Fatalf("brief incident: leader %q, %v; want case-1", l, err)
+	}
+	time.Sleep(2 * short)
+	if l, _, err := openOne(ctx, b, "brief", "case-2", short); err != nil || l != "case-2" {
+		t.Fatalf("after the window: leader %q, %v; want case-2, a new incident", l, err)
+	}
+	if _, _, err := openOne(ctx, b, "brief", "case-3", 0); err == nil {
+		t.Fatal("a zero window was accepted")
+	}
+}
+
+// openOne proposes one case for one incident.
+func openOne(ctx context.Context, b backend, key, caseID string, window time.Duration) (string, time.Time, error) {
+	leaders, opened, err := b.OpenIncidents(ctx, []string{key}, []string{caseID}, window)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return leaders[0], opened[0], nil
+}
+
+// A batch of proposals is decided in order: known incidents answer their
+// leader, new ones take their proposer, a repeated key the first answer.
+func testFoldIncidentBatch(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, _ := h.open(t, testDims)
+	if l, _, err := openOne(ctx, b, "known", "case-known", time.Hour); err != nil || l != "case-known" {
+		t.Fatalf("leader %q, %v", l, err)
+	}
+	keys := []string{"new-1", "known", "new-2", "new-1"}
+	leaders, opened, err := b.OpenIncidents(ctx, keys, []string{"a", "b", "c", "d"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "case-known", "c", "a"}; !slices.Equal(leaders, want) {
+		t.Fatalf("leaders %v, want %v", leaders, want)
+	}
+	if len(opened) != len(keys) || !opened[0].Equal(opened[3]) {
+		t.Fatalf("opened %v: want one time per proposal, the same for a repeated key", opened)
+	}
+	if _, _, err := b.OpenIncidents(ctx, []string{"x"}, nil, time.Hour); err == nil {
+		t.Fatal("keys without cases were accepted")
 	}
 }

@@ -79,6 +79,10 @@ var (
 	bVotes   = []byte("votes")   // id \x00 user -> vote (JSON)
 	bQueue   = []byte("queue")   // created key -> id, queued or running cases
 	bCreated = []byte("created") // created key -> id, every case
+	// bIncidents: hashed fold key -> opened (8 bytes, Unix ns) + leader id;
+	// bIncidentsAt: opened + hashed key -> nil, oldest first (see OpenIncident).
+	bIncidents   = []byte("incidents")
+	bIncidentsAt = []byte("incidents_at")
 )
 
 // caseBody holds the large fields of a case, stored apart so scans of
@@ -125,7 +129,7 @@ func OpenEmbedded(path string, cfg EmbeddedConfig, log zerolog.Logger) (*Embedde
 
 func (s *Embedded) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bVotes, bQueue, bCreated} {
+		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

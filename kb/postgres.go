@@ -76,6 +76,8 @@ type Postgres struct {
 	cfg      PostgresConfig
 	dims     atomic.Int64
 	maxTries int
+	// opens counts OpenIncidents calls; every 64th forgets expired ones.
+	opens atomic.Uint64
 }
 
 var _ investigate.CaseStore = (*Postgres)(nil)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/k8flex/k8flex/internal/loadtest"
 	"github.com/k8flex/k8flex/internal/pgtest"
+	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 )
 
@@ -556,10 +557,48 @@ func TestServeTwoReplicasOnePostgres(t *testing.T) {
 	if err := waitDrained(t, 30*time.Second, a, b); err != nil {
 		t.Errorf("%v (the cases left are listed below)", err)
 	}
+
+	// A storm of 3 Deployments' pods, each alert sent to one replica or
+	// the other: the replicas share the open incidents through PostgreSQL,
+	// so each Deployment gets one investigation and its other alerts fold
+	// into it, whichever replica claims them.
+	const foldNS, workloads, pods = "fold-replicas", 3, 12
+	for i := range workloads * pods {
+		// Generated-name suffixes draw from Kubernetes' alphabet (no vowels).
+		pod := fmt.Sprintf("shop%d-7d9f8b6c5d-%cbcdf", i%workloads, "bcdfghjklmnp"[i/workloads])
+		postAlerts(t, []*serveProc{a, b}[i%2].URL, cfg.Token, investigate.Alert{
+			Status:   investigate.StatusFiring,
+			Labels:   map[string]string{"alertname": "KubePodCrashLooping", "namespace": foldNS, "pod": pod},
+			StartsAt: time.Now().UTC(),
+		})
+	}
+	if err := waitDrained(t, 30*time.Second, a, b); err != nil {
+		t.Errorf("fold storm: %v", err)
+	}
 	a.stop(t, 15*time.Second)
 	b.stop(t, 15*time.Second)
 
-	cases := exportCases(t, bin, cfg, dir)
+	all := exportCases(t, bin, cfg, dir)
+	var cases []kb.Case
+	leaders, folded := 0, 0
+	for _, c := range all {
+		if c.Namespace != foldNS {
+			cases = append(cases, c)
+			continue
+		}
+		if c.Status != kb.StatusDone {
+			t.Errorf("fold storm case %s is %s, want done", c.ID, c.Status)
+		}
+		if c.Analyzer == "fold" {
+			folded++
+		} else {
+			leaders++
+		}
+	}
+	if leaders != workloads || folded != workloads*(pods-1) {
+		t.Errorf("fold storm over two replicas: %d investigations and %d folded cases, want %d and %d",
+			leaders, folded, workloads, workloads*(pods-1))
+	}
 	finished := finishedPerCase(t, a.logPath, b.logPath)
 	checkExactlyOnce(t, cases, reps[0].AcceptedKeys, finished, 0)
 	perReplica := map[string]int{}
@@ -573,5 +612,30 @@ func TestServeTwoReplicasOnePostgres(t *testing.T) {
 	t.Logf("analyses per replica: %v", perReplica)
 	if perReplica["a"] == 0 || perReplica["b"] == 0 {
 		t.Errorf("one replica did all the work (%v): the queue was not shared", perReplica)
+	}
+}
+
+// postAlerts sends one webhook payload holding alerts to a serve process.
+func postAlerts(t testing.TB, baseURL, token string, alerts ...investigate.Alert) {
+	t.Helper()
+	body, err := json.Marshal(investigate.WebhookMessage{Version: "4", GroupKey: "{}:{}", Receiver: "k8flex",
+		Status: investigate.StatusFiring, Alerts: alerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/webhook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post alerts: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("post alerts: %s: %s", resp.Status, msg)
 	}
 }

@@ -26,6 +26,7 @@ type store interface {
 	Release(ctx context.Context, id string) error
 	Renew(ctx context.Context, id, worker string, lease time.Duration) error
 	QueueDepth(ctx context.Context) (int, error)
+	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 	RecordFeedback(ctx context.Context, v kb.Vote, embedding []float32) (kb.CaseVerdict, error)
 	Case(ctx context.Context, id string) (*kb.Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*kb.Case, error)

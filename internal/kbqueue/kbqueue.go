@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/k8flex/k8flex/dispatch"
+	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
@@ -24,6 +25,7 @@ type Store interface {
 	Fail(ctx context.Context, id string, cause error) error
 	Release(ctx context.Context, id string) error
 	Renew(ctx context.Context, id, worker string, lease time.Duration) error
+	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 }
 
 // Queue adapts a Store. Notify, when set, is called after an enqueue that
@@ -38,6 +40,7 @@ type Queue struct {
 var (
 	_ handlers.Queue = (*Queue)(nil)
 	_ dispatch.Queue = (*Queue)(nil)
+	_ fold.Incidents = (*Queue)(nil)
 )
 
 // Enqueue implements handlers.Queue.
@@ -96,4 +99,10 @@ func (q *Queue) Renew(ctx context.Context, id, worker string, lease time.Duratio
 		return fmt.Errorf("%w: %w", dispatch.ErrLeaseLost, err)
 	}
 	return err
+}
+
+// OpenIncidents implements fold.Incidents: the knowledge base is the
+// registry every process working the queue shares.
+func (q *Queue) OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) ([]string, []time.Time, error) {
+	return q.Store.OpenIncidents(ctx, keys, caseIDs, window)
 }
