@@ -189,9 +189,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bot.ConsoleReporter(stdout)
 	}
 	queue := &kbqueue.Queue{Store: st}
-	// Folded alerts and repeated notifications are counted on their
-	// case's thread, coalesced per thread.
-	var folded, repeated *threadNotes
+	// Folded alerts, repeated notifications and resolved alerts are shown
+	// on their case's thread, coalesced per thread.
+	var folded, repeated, resolved *threadNotes
 	if slackBot != nil {
 		caseThread := func(ctx context.Context, id string) (string, string, error) {
 			c, err := st.Case(ctx, id)
@@ -205,6 +205,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		})
 		repeated = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
 			return slackBot.NoteDuplicate(ctx, channel, ts, nil, n, at)
+		})
+		resolved = newThreadNotes(time.Second, log, caseThread, func(ctx context.Context, channel, ts string, _ int, at time.Time) error {
+			return slackBot.MarkResolved(ctx, channel, ts, nil, at)
 		})
 	}
 	// Storm folding at claim time: one investigation (and one model call)
@@ -227,22 +230,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Lease: cfg.Server.Lease}, claims, eng, reporter,
 		metrics.ObserveInvestigation, log)
 	queue.Notify = pool.Notify
-	var threadUpdates sync.WaitGroup
 	if slackBot != nil {
 		queue.Thread = func(r kb.EnqueueResult, a *investigate.Alert) {
-			if !r.Resolved {
+			if r.Resolved {
+				resolved.addAt(r.ID, r.ResolvedAt)
+			} else {
 				repeated.add(r.ID)
-				return
 			}
-			threadUpdates.Add(1)
-			go func() { // off the webhook's request path
-				defer threadUpdates.Done()
-				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-				defer cancel()
-				if err := slackBot.MarkResolved(uctx, r.Channel, r.ThreadTS, nil, r.ResolvedAt); err != nil {
-					log.Warn().Str("error", err.Error()).Str("case", r.ID).Msg("mark the alert's Slack thread resolved")
-				}
-			}()
 		}
 	}
 
@@ -278,7 +272,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWork()
 	wg.Add(1)
 	go func() { defer wg.Done(); pool.Run(workCtx) }()
-	for _, n := range []*threadNotes{folded, repeated} {
+	for _, n := range []*threadNotes{folded, repeated, resolved} {
 		if n != nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); n.run(workCtx) }()
@@ -317,7 +311,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rcancel()
 	}
 	slash.wait()
-	threadUpdates.Wait()
 	if slackBot != nil {
 		cctx, ccancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 		defer ccancel()

@@ -8,11 +8,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// threadNotes counts events per case (alerts folded into an incident, or
-// repeated notifications of a firing alert) and shows the count on the
-// case's Slack thread. Counts are coalesced: each root message is updated
-// at most once per interval, however large the storm, so the notes never
-// eat the chat.update budget the analyses stream with.
+// threadNotes counts events per case (alerts folded into an incident,
+// repeated notifications of a firing alert, a resolved alert) and shows
+// them on the case's Slack thread. Events are coalesced: each root message
+// is updated at most once per interval, by one goroutine, however large
+// the storm, so the notes never eat the chat.update budget the analyses
+// stream with, and what waits is one map entry per case. A case without
+// events for noteMemory is forgotten.
 type threadNotes struct {
 	// thread finds the case's Slack thread ("" until it has one).
 	thread func(ctx context.Context, caseID string) (channel, ts string, err error)
@@ -22,23 +24,32 @@ type threadNotes struct {
 	log      zerolog.Logger
 
 	mu     sync.Mutex
-	counts map[string]int // case id -> events so far
-	dirty  map[string]time.Time
+	counts map[string]int       // case id -> events so far
+	dirty  map[string]time.Time // case id -> time of its latest event not shown yet
+	last   map[string]time.Time // case id -> when its latest event was added
 }
+
+// noteMemory is how long a case's count is kept after its last event.
+const noteMemory = 24 * time.Hour
 
 func newThreadNotes(interval time.Duration, log zerolog.Logger,
 	thread func(context.Context, string) (string, string, error),
 	note func(context.Context, string, string, int, time.Time) error) *threadNotes {
 	return &threadNotes{thread: thread, note: note, interval: interval, log: log,
-		counts: map[string]int{}, dirty: map[string]time.Time{}}
+		counts: map[string]int{}, dirty: map[string]time.Time{}, last: map[string]time.Time{}}
 }
 
-// add records one more event of case id. It never blocks on Slack.
-func (f *threadNotes) add(id string) {
+// add records one more event of case id, at the present time. It never
+// blocks on Slack.
+func (f *threadNotes) add(id string) { f.addAt(id, time.Now()) }
+
+// addAt records one more event of case id that happened at at.
+func (f *threadNotes) addAt(id string, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts[id]++
-	f.dirty[id] = time.Now()
+	f.dirty[id] = at
+	f.last[id] = time.Now()
 }
 
 // run flushes the changed counts every interval until ctx is done, then
@@ -61,6 +72,12 @@ func (f *threadNotes) run(ctx context.Context) {
 
 func (f *threadNotes) flush(ctx context.Context) {
 	f.mu.Lock()
+	for id, at := range f.last {
+		if _, pending := f.dirty[id]; !pending && time.Since(at) > noteMemory {
+			delete(f.last, id)
+			delete(f.counts, id)
+		}
+	}
 	due := make(map[string]time.Time, len(f.dirty))
 	for id, at := range f.dirty {
 		due[id] = at
