@@ -53,9 +53,21 @@ var (
 	resNetPolicies    = networkingv1.SchemeGroupVersion.WithResource("networkpolicies")
 	resEndpointSlices = discoveryv1.SchemeGroupVersion.WithResource("endpointslices")
 	resStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
+	resLeases         = coordinationv1.SchemeGroupVersion.WithResource("leases")
 	resPodMetrics     = metricsv1beta1.SchemeGroupVersion.WithResource("pods")
 	resNodeMetrics    = metricsv1beta1.SchemeGroupVersion.WithResource("nodes")
 )
+
+// ReadResources returns every resource the collectors read (get and list;
+// pods/log aside, the pods' log subresource): the ClusterRole in manifests/
+// grants exactly these, which its tests check against this list.
+func ReadResources() []schema.GroupVersionResource {
+	return []schema.GroupVersionResource{
+		resPods, resServices, resEndpoints, resEvents, resNodes, resConfigMaps, resPVCs, resPVs,
+		resLimitRanges, resQuotas, resDeployments, resReplicaSets, resStatefulSets, resDaemonSets,
+		resJobs, resNetPolicies, resEndpointSlices, resStorageClasses, resLeases, resPodMetrics, resNodeMetrics,
+	}
+}
 
 // NewScheme returns a scheme holding the API groups K8flex reads (core,
 // apps, batch, networking, discovery, storage, policy, scheduling,

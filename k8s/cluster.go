@@ -44,10 +44,11 @@ func NewCluster(cfg *rest.Config) (*Cluster, error) {
 	scheme := NewScheme()
 	codecs := serializer.NewCodecFactory(scheme)
 	c := &Cluster{clients: map[schema.GroupVersion]*rest.RESTClient{}, params: runtime.NewParameterCodec(scheme)}
-	for _, res := range []schema.GroupVersionResource{
-		resPods, resDeployments, resJobs, resNetPolicies, resEndpointSlices, resStorageClasses, resPodMetrics,
-	} {
+	for _, res := range ReadResources() {
 		gv := res.GroupVersion()
+		if c.clients[gv] != nil {
+			continue
+		}
 		rc := rest.CopyConfig(base)
 		rc.GroupVersion = &gv
 		rc.APIPath = "/apis"

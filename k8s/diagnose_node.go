@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -42,6 +44,10 @@ func (d *diag) nodeNotReady(n *corev1.Node, c *corev1.NodeCondition) investigate
 	hb := c.LastHeartbeatTime.UTC().Format("2006-01-02T15:04:05Z")
 	proof := []string{fmt.Sprintf("node %s condition Ready=%s reason=%s: %s (lastHeartbeatTime %s, lastTransitionTime %s)",
 		n.Name, c.Status, c.Reason, c.Message, hb, c.LastTransitionTime.UTC().Format("2006-01-02T15:04:05Z"))}
+	lease := d.s.nodeLease(n.Name)
+	if lease != nil {
+		proof = append(proof, fmt.Sprintf("lease %s/%s: %s", lease.Namespace, lease.Name, leaseState(lease)))
+	}
 	var taints []string
 	for _, t := range n.Spec.Taints {
 		taints = append(taints, t.Key+":"+string(t.Effect))
@@ -69,6 +75,16 @@ func (d *diag) nodeNotReady(n *corev1.Node, c *corev1.NodeCondition) investigate
 	var detail []string
 	if c.Status == corev1.ConditionUnknown {
 		detail = append(detail, "Ready=Unknown means the control plane has not heard from the node's kubelet: the kubelet or container runtime stopped, the node is down, or it lost its network path to the API server.")
+	}
+	if lease != nil && lease.Spec.RenewTime != nil {
+		renewed := lease.Spec.RenewTime.Time
+		switch {
+		case c.Status == corev1.ConditionUnknown && !renewed.After(c.LastTransitionTime.Add(time.Minute)):
+			detail = append(detail, fmt.Sprintf("Its kubelet last renewed its node lease at %s, and not since: the kubelet itself stopped (or lost the API server), not just its status reports.", renewed.UTC().Format(time.RFC3339)))
+		case renewed.After(c.LastTransitionTime.Time):
+			detail = append(detail, fmt.Sprintf("Its kubelet is alive: it renewed its node lease at %s, after the node turned NotReady (%s), so the kubelet runs and reports the node not ready; its message names the failing part (container runtime, network plugin, PLEG).",
+				renewed.UTC().Format(time.RFC3339), c.LastTransitionTime.UTC().Format(time.RFC3339)))
+		}
 	}
 	for _, t := range n.Spec.Taints {
 		if t.Key == "node.kubernetes.io/unreachable" || t.Key == "node.kubernetes.io/not-ready" {
@@ -248,4 +264,30 @@ func underMount(c corev1.Container, path string) bool {
 		}
 	}
 	return false
+}
+
+// nodeLease returns the kubelet Lease of node name, nil when not read.
+func (s *Snapshot) nodeLease(name string) *coordinationv1.Lease {
+	for i := range s.NodeLeases {
+		if s.NodeLeases[i].Name == name {
+			return &s.NodeLeases[i]
+		}
+	}
+	return nil
+}
+
+// leaseState renders a node lease's heartbeat.
+func leaseState(l *coordinationv1.Lease) string {
+	renewed := "never renewed"
+	if l.Spec.RenewTime != nil {
+		renewed = "renewed " + l.Spec.RenewTime.UTC().Format(time.RFC3339)
+	}
+	holder, secs := "", int32(0)
+	if l.Spec.HolderIdentity != nil {
+		holder = *l.Spec.HolderIdentity
+	}
+	if l.Spec.LeaseDurationSeconds != nil {
+		secs = *l.Spec.LeaseDurationSeconds
+	}
+	return fmt.Sprintf("%s (holder %s, duration %ds)", renewed, holder, secs)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -63,8 +64,44 @@ func collectNodes(ctx context.Context, r *run) error {
 	return errors.Join(errs...)
 }
 
-// TODO: read the node's Lease (kube-node-lease/<node>) for node categories:
-// its renewTime dates a kubelet that stopped heartbeating.
+// maxLeaseNodes bounds the nodes whose kubelet lease is read.
+const maxLeaseNodes = 3
+
+// nodeLeaseNamespace holds one Lease per node, renewed by its kubelet
+// every 10 s or so.
+const nodeLeaseNamespace = "kube-node-lease"
+
+// collectNodeLeases reads the kubelet Lease of each node in the snapshot
+// that is not Ready (at most maxLeaseNodes): its renewTime dates the
+// kubelet's last heartbeat more precisely than the node's conditions,
+// which a healthy kubelet updates only every few minutes. A node without
+// a Lease is not an error.
+func collectNodeLeases(ctx context.Context, r *run) error {
+	r.mu.Lock()
+	var names []string
+	for _, n := range r.snap.Nodes {
+		if c := nodeCondition(&n, corev1.NodeReady); c != nil && c.Status != corev1.ConditionTrue && len(names) < maxLeaseNodes {
+			names = append(names, n.Name)
+		}
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, name := range names {
+		l, err := cachedRead(ctx, r, "lease/"+name, func(ctx context.Context) (*coordinationv1.Lease, error) {
+			return readOne[coordinationv1.Lease](ctx, r.g.api, resLeases, nodeLeaseNamespace, name)
+		})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			errs = append(errs, wrapGet("lease", nodeLeaseNamespace, name, err))
+		default:
+			r.mu.Lock()
+			r.snap.NodeLeases = append(r.snap.NodeLeases, *l.DeepCopy())
+			r.mu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // addNodes appends nodes not yet in the snapshot.
 func (r *run) addNodes(nodes ...corev1.Node) {

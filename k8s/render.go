@@ -819,6 +819,9 @@ func (s *Snapshot) renderNodes(add addFunc) {
 		for _, c := range n.Status.Conditions {
 			fmt.Fprintf(&w, "Condition %s=%s %s: %s (last heartbeat %s, since %s)\n", c.Type, c.Status, c.Reason, c.Message, ts(c.LastHeartbeatTime), ts(c.LastTransitionTime))
 		}
+		if l := s.nodeLease(n.Name); l != nil {
+			fmt.Fprintf(&w, "Kubelet lease %s/%s: %s\n", l.Namespace, l.Name, leaseState(l))
+		}
 		for _, t := range n.Spec.Taints {
 			x := t.Key
 			if t.Value != "" {

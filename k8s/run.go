@@ -232,7 +232,7 @@ func (r *run) phases() [][]collector {
 	if r.ns != "" && !r.nodeCategory() {
 		p2 = append(p2, collector{"dependencies", collectDependencies})
 	}
-	p3 := []collector{{"storage", collectStorage}}
+	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {
 		p3 = append(p3, collector{"owners", collectOwners})
 	}

@@ -3,6 +3,7 @@ package k8s
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -60,7 +61,10 @@ type Snapshot struct {
 	Endpoints      []corev1.Endpoints
 	EndpointSlices []discoveryv1.EndpointSlice
 
-	Nodes           []corev1.Node
+	Nodes []corev1.Node
+	// NodeLeases are the kubelet heartbeats (kube-node-lease/<node>) of
+	// the nodes that are not Ready.
+	NodeLeases      []coordinationv1.Lease
 	NetworkPolicies []networkingv1.NetworkPolicy
 	ConfigMaps      []corev1.ConfigMap
 	// MissingRefs are objects the pods reference that do not exist

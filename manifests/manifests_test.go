@@ -27,39 +27,26 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8flex/k8flex/internal/apiservertest"
+	"github.com/k8flex/k8flex/k8s"
 )
 
-// collectorReads is every resource K8flex's collectors read (get and list):
-// the ClusterRole must grant exactly these, and the ServiceAccount must be
-// able to read each of them on a real API server.
-var collectorReads = []schema.GroupVersionResource{
-	{Version: "v1", Resource: "pods"},
-	{Version: "v1", Resource: "services"},
-	{Version: "v1", Resource: "endpoints"},
-	{Version: "v1", Resource: "events"},
-	{Version: "v1", Resource: "nodes"},
-	{Version: "v1", Resource: "namespaces"},
-	{Version: "v1", Resource: "configmaps"},
-	{Version: "v1", Resource: "limitranges"},
-	{Version: "v1", Resource: "resourcequotas"},
-	{Version: "v1", Resource: "persistentvolumeclaims"},
-	{Version: "v1", Resource: "persistentvolumes"},
-	{Group: "apps", Version: "v1", Resource: "replicasets"},
-	{Group: "apps", Version: "v1", Resource: "deployments"},
-	{Group: "apps", Version: "v1", Resource: "statefulsets"},
-	{Group: "apps", Version: "v1", Resource: "daemonsets"},
-	{Group: "batch", Version: "v1", Resource: "jobs"},
-	{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"},
-	{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
-	{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
-}
+// collectorReads is every resource K8flex's collectors read (get and list)
+// on the core API server, and extraReads the other read permissions they
+// need (the pods/log subresource, the aggregated metrics API): the
+// ClusterRole must grant exactly these, and the ServiceAccount must be able
+// to read each of them on a real API server.
+var collectorReads, extraReads = splitReads(k8s.ReadResources())
 
-// extraReads are read permissions on resources that are not plain
-// collections of the core API server (subresources, aggregated APIs).
-var extraReads = []authorizationv1.ResourceAttributes{
-	{Resource: "pods", Subresource: "log"},
-	{Group: "metrics.k8s.io", Resource: "pods"},
-	{Group: "metrics.k8s.io", Resource: "nodes"},
+func splitReads(all []schema.GroupVersionResource) (plain []schema.GroupVersionResource, extra []authorizationv1.ResourceAttributes) {
+	extra = append(extra, authorizationv1.ResourceAttributes{Resource: "pods", Subresource: "log"})
+	for _, r := range all {
+		if r.Group == "metrics.k8s.io" {
+			extra = append(extra, authorizationv1.ResourceAttributes{Group: r.Group, Resource: r.Resource})
+			continue
+		}
+		plain = append(plain, r)
+	}
+	return plain, extra
 }
 
 var overlays = []string{"base", "overlays/embedded", "overlays/postgres"}
