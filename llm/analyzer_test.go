@@ -270,7 +270,10 @@ func TestAnalyzeMalformedStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(c.chunks) > 0 && !strings.Contains(an.Text, RestartSeparator+FallbackMarker) {
+			// Whether any text came before the malformed frame depends on
+			// how the client's reads split the stream: either the fallback
+			// starts the answer, or the partial text ends with the separator.
+			if !strings.HasPrefix(an.Text, FallbackMarker) && !strings.Contains(an.Text, RestartSeparator+FallbackMarker) {
 				t.Errorf("partial answer not followed by the restart separator: %q", an.Text)
 			}
 			if c2.text() != an.Text {

@@ -55,6 +55,9 @@ type Scenario struct {
 	// left out and named in Skipped.
 	Objects []runtime.Object
 	Skipped []string
+	// cluster serves Objects as loaded to every Gatherer (collectors only
+	// read, and reads return copies).
+	cluster *k8s.Memory
 	// Logs serves logs/<ns>/<pod>/<container>[.previous].log.
 	Logs *FileLogs
 	// Expect is expect.yaml; HasExpect is false when the file is absent.
@@ -115,8 +118,7 @@ func LoadFS(fsys fs.FS, dir string) (*Scenario, error) {
 		}
 		s.HasExpect = true
 	}
-	// Build once to report objects the in-memory cluster refuses.
-	if _, err := k8s.NewMemory(s.Objects...); err != nil {
+	if s.cluster, err = k8s.NewMemory(s.Objects...); err != nil {
 		return nil, fmt.Errorf("load scenario %s: %s: %w", s.Name, ClusterFile, err)
 	}
 	return s, nil
@@ -204,16 +206,11 @@ func stripComments(doc []byte) []byte {
 	return b.Bytes()
 }
 
-// Gatherer returns a k8s.Gatherer over a fresh in-memory cluster holding
-// the scenario's objects (metrics included) and the recorded logs;
+// Gatherer returns a new k8s.Gatherer (its own shared-read cache) over the
+// scenario's objects as loaded (metrics included) and the recorded logs;
 // opts.Metrics and opts.Logs are replaced, the rest of opts is kept.
 func (s *Scenario) Gatherer(opts k8s.Options) *k8s.Gatherer {
-	m, err := k8s.NewMemory(s.Objects...)
-	if err != nil {
-		// LoadFS already built a Memory once from the same objects.
-		m, _ = k8s.NewMemory()
-	}
-	opts.Metrics = m
+	opts.Metrics = s.cluster
 	opts.Logs = s.Logs
-	return k8s.NewGatherer(m, opts)
+	return k8s.NewGatherer(s.cluster, opts)
 }
