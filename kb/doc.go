@@ -30,5 +30,7 @@
 //
 // Storm folding (alerts of the same alert name and workload sharing one
 // investigation) is done when cases are claimed, by package fold: every
-// alert stays its own case here, so dedup and resolve work per alert.
+// alert stays its own case here, so dedup and resolve work per alert. The
+// store records which case leads each open incident (OpenIncidents), so
+// replicas and a restarted process fold into the same investigation.
 package kb
