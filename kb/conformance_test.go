@@ -294,6 +294,10 @@ func testResolve(t *testing.T, h harness) {
 	if c, _ := b.Case(ctx, id); c.Status != StatusQueued || !c.ResolvedAt.Equal(ends) {
 		t.Fatalf("resolved queued case = %+v", c)
 	}
+	// A repeated resolved notification keeps the first resolve time.
+	if r, err := b.Enqueue(ctx, []investigate.Request{resolvedOf(a, ends.Add(time.Minute))}); err != nil || !r[0].ResolvedAt.Equal(ends) {
+		t.Fatalf("second resolve = %+v, %v; want resolved at %s still", r, err, ends)
+	}
 	if err := b.Complete(ctx, id, resultFor(id, a, investigate.PodCrash, "x")); err != nil {
 		t.Fatal(err)
 	}

@@ -680,11 +680,12 @@ func (s *Postgres) Enqueue(ctx context.Context, reqs []investigate.Request) ([]E
 				out[i] = resultOf(c, false, false)
 				continue
 			}
-			existing, err := scanCase(tx.QueryRow(ctx, "SELECT "+caseCols+" FROM alert_cases WHERE fingerprint = $1 AND starts_at = $2", fp, startsAt), false)
+			res, err := scanEnqueueResult(tx.QueryRow(ctx, "SELECT "+enqueueResultCols+" FROM alert_cases WHERE fingerprint = $1 AND starts_at = $2", fp, startsAt))
 			if err != nil {
 				return fmt.Errorf("read duplicate of %s: %w", fp, err)
 			}
-			out[i] = resultOf(existing, true, false)
+			res.Duplicate = true
+			out[i] = res
 		}
 		return nil
 	})
@@ -702,20 +703,50 @@ func placeholders(n int) string {
 	return strings.Join(ph, ", ")
 }
 
+// resolveTx marks the case of a resolved alert as the embedded store's
+// resolve does, in one statement that returns only what the result needs:
+// resolved_at is set once (to the alert's endsAt when that is not in the
+// future, else now), a done or failed case becomes resolved.
 func (s *Postgres) resolveTx(ctx context.Context, tx pgx.Tx, fp string, startsAt time.Time, a *investigate.Alert, now time.Time) (EnqueueResult, error) {
-	c, err := scanCase(tx.QueryRow(ctx, "SELECT "+caseCols+" FROM alert_cases WHERE fingerprint = $1 AND starts_at = $2 FOR UPDATE", fp, startsAt), false)
+	var endsAt *time.Time
+	if !a.EndsAt.IsZero() {
+		e := a.EndsAt.UTC()
+		endsAt = &e
+	}
+	res, err := scanEnqueueResult(tx.QueryRow(ctx, `UPDATE alert_cases SET
+  resolved_at = COALESCE(resolved_at, CASE WHEN $3::timestamptz IS NOT NULL AND $3 <= $4 THEN $3 ELSE $4 END),
+  status = CASE WHEN status IN ('done', 'failed') THEN 'resolved' ELSE status END,
+  updated_at = $4
+WHERE fingerprint = $1 AND starts_at = $2
+RETURNING `+enqueueResultCols, fp, startsAt, endsAt, now))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return EnqueueResult{Resolved: true}, nil
 	}
 	if err != nil {
-		return EnqueueResult{}, fmt.Errorf("read case of resolved alert %s: %w", fp, err)
+		return EnqueueResult{}, fmt.Errorf("resolve case of alert %s: %w", fp, err)
 	}
-	resolve(c, a, now)
-	if _, err := tx.Exec(ctx, "UPDATE alert_cases SET resolved_at = $2, status = $3, updated_at = $4 WHERE id = $1",
-		c.ID, c.ResolvedAt, string(c.Status), c.UpdatedAt); err != nil {
-		return EnqueueResult{}, fmt.Errorf("resolve case %s: %w", c.ID, err)
+	res.Resolved = true
+	return res, nil
+}
+
+// enqueueResultCols are the columns scanEnqueueResult reads.
+const enqueueResultCols = "id, status, channel, thread_ts, starts_at, resolved_at"
+
+func scanEnqueueResult(row pgx.Row) (EnqueueResult, error) {
+	var r EnqueueResult
+	var status string
+	var startsAt, resolvedAt *time.Time
+	if err := row.Scan(&r.ID, &status, &r.Channel, &r.ThreadTS, &startsAt, &resolvedAt); err != nil {
+		return EnqueueResult{}, err
 	}
-	return resultOf(c, false, true), nil
+	r.Status = Status(status)
+	if startsAt != nil {
+		r.StartsAt = startsAt.UTC()
+	}
+	if resolvedAt != nil {
+		r.ResolvedAt = resolvedAt.UTC()
+	}
+	return r, nil
 }
 
 // Claim leases up to n cases to worker for lease, oldest first: queued
