@@ -8,15 +8,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/k8flex/k8flex/internal/sharedtest"
 	"github.com/k8flex/k8flex/investigate"
 )
-
-// sharedRoots are the scenario collections outside the repository (see
-// ../shared/scenarios/README.md), relative to this package's directory.
-var sharedRoots = []string{
-	"../../shared/scenarios",
-	"../../shared/external-scenarios/holmesgpt",
-}
 
 // scenario is one recorded incident: its parsed alert.json and expect.yaml.
 type scenario struct {
@@ -47,17 +41,15 @@ func (e expectation) accepts(c investigate.Category) bool {
 	return false
 }
 
-// loadScenarios reads every scenario under the shared roots. The shared
-// scenarios live beside the repository, not in it: when they are absent (a
-// checkout without the workspace's ../shared) the test is skipped, saying so.
+// loadScenarios reads every scenario of the shared sets (see
+// ../shared/scenarios/README.md); sharedtest.Dir skips or fails the test
+// when they are absent.
 func loadScenarios(t testing.TB) []scenario {
 	t.Helper()
 	var out []scenario
-	for _, root := range sharedRoots {
+	roots := []string{sharedtest.Dir(t, "scenarios"), sharedtest.Dir(t, "external-scenarios", "holmesgpt")}
+	for _, root := range roots {
 		entries, err := os.ReadDir(root)
-		if os.IsNotExist(err) {
-			t.Skipf("shared scenarios not found at %s (they live outside the repository, in the workspace's ../shared)", root)
-		}
 		if err != nil {
 			t.Fatalf("read %s: %v", root, err)
 		}
@@ -86,7 +78,7 @@ func loadScenarios(t testing.TB) []scenario {
 		}
 	}
 	if len(out) < 25 {
-		t.Fatalf("found %d scenarios under %v, want the 15 shared and 13 external ones", len(out), sharedRoots)
+		t.Fatalf("found %d scenarios under %v, want the 15 shared and 13 external ones", len(out), roots)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

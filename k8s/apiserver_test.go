@@ -3,7 +3,6 @@ package k8s_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,12 +15,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/k8flex/k8flex/internal/apiservertest"
+	"github.com/k8flex/k8flex/internal/sharedtest"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 )
-
-// scenariosDir holds the recorded incidents shared by the project (see its README).
-const scenariosDir = "../../shared/scenarios"
 
 // TestGathererOnRealAPIServer loads recorded incidents into a real
 // kube-apiserver (objects created, statuses written through the status
@@ -66,14 +63,7 @@ func TestGathererOnRealAPIServer(t *testing.T) {
 		},
 	} {
 		t.Run(tt.scope+"/"+tt.scenario, func(t *testing.T) {
-			dir := filepath.Join(scenariosDir, tt.scenario)
-			if _, err := os.Stat(dir); err != nil {
-				msg := fmt.Sprintf("scenario %s not available (the project's shared/ folder sits beside the repository): %v", tt.scenario, err)
-				if os.Getenv("CI") != "" {
-					t.Fatal(msg)
-				}
-				t.Skip(msg)
-			}
+			dir := sharedtest.Dir(t, "scenarios", tt.scenario)
 			target, category := scenarioAlert(t, dir)
 
 			s := apiservertest.Start(t)

@@ -16,6 +16,8 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8flex/k8flex/internal/sharedtest"
 )
 
 // loadScenarioSnapshot builds a Snapshot holding every object and log of a
@@ -26,7 +28,7 @@ func loadScenarioSnapshot(tb testing.TB, dir string) *Snapshot {
 	tb.Helper()
 	raw, err := os.ReadFile(filepath.Join(dir, "cluster.yaml"))
 	if err != nil {
-		tb.Skipf("scenario %s not available: %v", dir, err)
+		tb.Fatalf("scenario %s: %v", dir, err)
 	}
 	s := &Snapshot{}
 	for _, doc := range bytes.Split(raw, []byte("\n---")) {
@@ -153,10 +155,7 @@ func loadScenarioSnapshot(tb testing.TB, dir string) *Snapshot {
 // checks the top findings state the cause that the scenario's ground truth
 // names (rule and words of the summary).
 func TestDiagnoseScenarios(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "scenarios")
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("the shared scenarios live outside the repository (../shared/scenarios); not present here")
-	}
+	root := sharedtest.Dir(t, "scenarios")
 	for _, tt := range []struct {
 		name     string
 		topRules []string // the top finding's rule must be one of these
@@ -209,10 +208,10 @@ func TestDiagnoseScenarios(t *testing.T) {
 
 // BenchmarkDiagnoseScenarios measures Diagnose on each shared scenario.
 func BenchmarkDiagnoseScenarios(b *testing.B) {
-	root := filepath.Join("..", "..", "shared", "scenarios")
+	root := sharedtest.Dir(b, "scenarios")
 	dirs, err := os.ReadDir(root)
 	if err != nil {
-		b.Skip("the shared scenarios (../shared/scenarios) are not present")
+		b.Fatal(err)
 	}
 	for _, de := range dirs {
 		if !de.IsDir() {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8flex/k8flex/internal/sharedtest"
 )
 
 // Planted, fake credentials (documentation examples or made up).
@@ -249,10 +251,7 @@ func TestStringUnchangedReturnsSameString(t *testing.T) {
 // TestSharedScenarioSecrets checks the planted secrets of the shared
 // scenarios (must_not_contain) are gone from every log file once redacted.
 func TestSharedScenarioSecrets(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "scenarios")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("shared scenarios not present at %s (they live outside the repository): %v", root, err)
-	}
+	root := sharedtest.Dir(t, "scenarios")
 	expects, err := filepath.Glob(filepath.Join(root, "*", "expect.yaml"))
 	if err != nil {
 		t.Fatal(err)

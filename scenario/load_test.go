@@ -3,28 +3,19 @@ package scenario
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/k8flex/k8flex/internal/sharedtest"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 )
 
-// sharedRoots are the scenario sets kept beside the repository.
-var sharedRoots = []string{
-	filepath.Join("..", "..", "shared", "scenarios"),
-	filepath.Join("..", "..", "shared", "external-scenarios", "holmesgpt"),
-}
-
 func loadShared(t testing.TB) []*Scenario {
 	t.Helper()
 	var all []*Scenario
-	for _, root := range sharedRoots {
-		if _, err := os.Stat(root); err != nil {
-			t.Skipf("shared scenarios not present at %s (they live beside the repository, not in it): %v", root, err)
-		}
+	for _, root := range []string{sharedtest.Dir(t, "scenarios"), sharedtest.Dir(t, "external-scenarios", "holmesgpt")} {
 		ss, err := LoadAll(os.DirFS(root), ".")
 		if err != nil {
 			t.Fatalf("load %s: %v", root, err)

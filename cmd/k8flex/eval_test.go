@@ -1,27 +1,19 @@
 package main
 
 import (
-	"strings"
-
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/k8flex/k8flex/llm/llmtest"
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/k8flex/k8flex/internal/sharedtest"
+	"github.com/k8flex/k8flex/llm/llmtest"
 )
 
 // sharedDir is the shared yardstick beside the repository.
-func sharedDir(t *testing.T, parts ...string) string {
-	t.Helper()
-	dir := filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the shared scenarios must sit beside the repository (%s): %v", dir, err)
-	}
-	return dir
-}
+func sharedDir(t *testing.T, parts ...string) string { return sharedtest.Dir(t, parts...) }
 
 func runEvalJSON(t *testing.T, dir string, extra ...string) evalSummary {
 	t.Helper()
