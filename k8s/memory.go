@@ -189,28 +189,17 @@ func (m *Memory) List(ctx context.Context, r schema.GroupVersionResource, namesp
 }
 
 // supportedField reports whether the API server accepts field in a field
-// selector on resource r.
+// selector on resource r: the fields fieldsOf sets for r's kind.
 func supportedField(r schema.GroupVersionResource, field string) bool {
-	switch field {
-	case "metadata.name", "metadata.namespace":
-		return true
-	}
+	var kind runtime.Object
 	switch r {
 	case resPods:
-		switch field {
-		case "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-			"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName":
-			return true
-		}
+		kind = &corev1.Pod{}
 	case resEvents:
-		switch field {
-		case "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
-			"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-			"reason", "reportingComponent", "source", "type":
-			return true
-		}
+		kind = &corev1.Event{}
 	}
-	return false
+	_, ok := fieldsOf(memObject{obj: kind})[field]
+	return ok
 }
 
 // fieldsOf returns the selectable fields of a stored object.
