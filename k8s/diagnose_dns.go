@@ -105,7 +105,10 @@ func diagnoseDNS(d *diag) []investigate.Finding {
 			if resolvConf != "" {
 				sum += fmt.Sprintf(" (kubelet resolvConf: %s)", resolvConf)
 			}
-			sum += ", which point back at a local loopback resolver (typically systemd-resolved's stub 127.0.0.53)"
+			sum += ", and one of those resolvers sends the queries back to CoreDNS"
+			if loopbackResolvConf(resolvConf) {
+				sum += fmt.Sprintf(" (%s is a local stub resolver on the node, which CoreDNS cannot use from inside its pod)", resolvConf)
+			}
 		}
 		detail := "The loop plugin sends a random query and exits when it sees it come back to itself."
 		if len(nodes) > 0 {
@@ -191,4 +194,12 @@ func podRefsOf(ps []*corev1.Pod) []string {
 		out = append(out, podRef(p))
 	}
 	return out
+}
+
+// loopbackResolvConf reports whether the kubelet's resolvConf is the file
+// of a node-local stub resolver (systemd-resolved writes its loopback
+// stub address into stub-resolv.conf): from inside a pod, that address is
+// the pod itself.
+func loopbackResolvConf(path string) bool {
+	return strings.Contains(path, "stub-resolv.conf")
 }
