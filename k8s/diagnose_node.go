@@ -98,12 +98,7 @@ func (d *diag) nodeNotReady(n *corev1.Node, c *corev1.NodeCondition) investigate
 	return investigate.Finding{
 		Rule: "node-not-ready", Severity: investigate.FindingCritical, Score: scoreRootCause,
 		Summary: sum + ".", Detail: strings.Join(detail, " "), Objects: append([]string{"node/" + n.Name}, podRefsByName(affected)...), Proof: proof,
-		Actions: []string{
-			fmt.Sprintf("kubectl describe node %s", n.Name),
-			fmt.Sprintf("On the node: systemctl status kubelet containerd; journalctl -u kubelet --since '-1h'   # why the kubelet stopped posting status"),
-			"Check the machine in the cloud console (stopped, failed status checks, network).",
-			fmt.Sprintf("If the node is gone for good: kubectl drain %s --ignore-daemonsets --delete-emptydir-data --force, then kubectl delete node %s", n.Name, n.Name),
-		},
+		Actions:    nodeNotReadyActions(n.Name, c, lease),
 		Prevention: "Monitor kubelet health and node heartbeats, keep replicas spread across nodes (topologySpreadConstraints, PodDisruptionBudgets), and use node auto-repair where available.",
 		Impact:     fmt.Sprintf("Pods on %s (%d known) are unreachable: %s.", n.Name, len(affected), joinNames(affected)),
 	}
@@ -290,4 +285,33 @@ func leaseState(l *coordinationv1.Lease) string {
 		secs = *l.Spec.LeaseDurationSeconds
 	}
 	return fmt.Sprintf("%s (holder %s, duration %ds)", renewed, holder, secs)
+}
+
+// nodeNotReadyActions are the next steps for a NotReady node: for a
+// kubelet that still reports (Ready=False, or a lease renewed after the
+// transition) they follow the part its message names; for a silent one
+// they start at the machine and the kubelet.
+func nodeNotReadyActions(node string, c *corev1.NodeCondition, lease *coordinationv1.Lease) []string {
+	alive := c.Status == corev1.ConditionFalse ||
+		(lease != nil && lease.Spec.RenewTime != nil && lease.Spec.RenewTime.After(c.LastTransitionTime.Time))
+	acts := []string{fmt.Sprintf("kubectl describe node %s", node)}
+	if !alive {
+		return append(acts,
+			"On the node: systemctl status kubelet containerd; journalctl -u kubelet --since '-1h'   # why the kubelet stopped posting status",
+			"Check the machine in the cloud console (stopped, failed status checks, network).",
+			fmt.Sprintf("If the node is gone for good: kubectl drain %s --ignore-daemonsets --delete-emptydir-data --force, then kubectl delete node %s", node, node),
+		)
+	}
+	msg := strings.ToLower(c.Message)
+	switch {
+	case strings.Contains(msg, "network") || strings.Contains(msg, "cni"):
+		acts = append(acts,
+			fmt.Sprintf("kubectl get pods -A -o wide --field-selector spec.nodeName=%s   # the network plugin's agent (a DaemonSet pod) on this node must be Running and Ready", node),
+			"On the node: ls /etc/cni/net.d; journalctl -u kubelet --since '-1h' | grep -i cni   # the CNI config is written by that agent once it starts")
+	case strings.Contains(msg, "runtime") || strings.Contains(msg, "pleg"):
+		acts = append(acts, "On the node: systemctl status containerd; crictl info; journalctl -u containerd --since '-1h'   # the kubelet runs but its container runtime does not answer")
+	default:
+		acts = append(acts, "On the node: journalctl -u kubelet --since '-1h'   # the kubelet runs and says why it reports NotReady")
+	}
+	return acts
 }

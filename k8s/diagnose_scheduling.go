@@ -3,6 +3,7 @@ package k8s
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,7 +199,11 @@ func (d *diag) explainSchedReason(p *corev1.Pod, reason string) (why string, det
 		if len(nodes) > 0 {
 			why += " (" + joinNames(nodes) + ")"
 		}
-		actions = append(actions, "Add a matching toleration to the pod spec if it should run there, or remove the taint: kubectl taint nodes <node> "+taint+"-")
+		untaint := "kubectl taint nodes --all " + taint + "-"
+		if len(nodes) > 0 {
+			untaint = "kubectl taint nodes " + strings.Join(nodes, " ") + " " + taint + "-"
+		}
+		actions = append(actions, "Add a matching toleration to the pod spec if it should run there, or remove the taint: "+untaint)
 	case strings.Contains(lower, "node affinity/selector") || strings.Contains(lower, "node selector") || strings.Contains(lower, "affinity"):
 		if strings.Contains(lower, "volume node affinity") {
 			why, details, actions, proof = d.explainVolumeAffinity(p)
@@ -224,7 +229,16 @@ func (d *diag) explainSchedReason(p *corev1.Pod, reason string) (why string, det
 			why = fmt.Sprintf("no node matches the pod's nodeSelector %s", strings.Join(sel, ","))
 			proof = append(proof, fmt.Sprintf("%s spec.nodeSelector: %s", p.Name, strings.Join(sel, ",")))
 		}
-		actions = append(actions, "Fix the pod's nodeSelector/affinity, or label the intended node: kubectl label node <node> key=value")
+		label := "kubectl get nodes --show-labels   # then label the intended node with the pod's selector"
+		if len(p.Spec.NodeSelector) > 0 {
+			var kv []string
+			for k, v := range p.Spec.NodeSelector {
+				kv = append(kv, k+"="+v)
+			}
+			sort.Strings(kv)
+			label = "kubectl label node NODE_NAME " + strings.Join(kv, " ") + "   # NODE_NAME: the node meant to run it"
+		}
+		actions = append(actions, "Fix the pod's nodeSelector/affinity, or label the intended node: "+label)
 	case strings.Contains(lower, "unbound immediate persistentvolumeclaims") || strings.Contains(lower, "persistentvolumeclaim"):
 		why, details, actions, proof = d.explainUnboundPVC(p)
 	case strings.Contains(lower, "were unschedulable") || strings.Contains(lower, "unschedulable"):
@@ -239,7 +253,11 @@ func (d *diag) explainSchedReason(p *corev1.Pod, reason string) (why string, det
 			why = fmt.Sprintf("node %s is cordoned (spec.unschedulable)", joinNames(cordoned))
 			proof = append(proof, "node "+strings.Join(cordoned, ", ")+": spec.unschedulable=true")
 		}
-		actions = append(actions, "kubectl uncordon <node>   # once maintenance is finished")
+		uncordon := "kubectl get nodes   # find the cordoned nodes (SchedulingDisabled), then kubectl uncordon them"
+		if len(cordoned) > 0 {
+			uncordon = "kubectl uncordon " + strings.Join(cordoned, " ") + "   # once maintenance is finished"
+		}
+		actions = append(actions, uncordon)
 	case strings.Contains(lower, "too many pods"):
 		why = "nodes are at their pod limit"
 	case strings.Contains(lower, "free ports"):
