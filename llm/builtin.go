@@ -118,7 +118,21 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 	for _, p := range cited {
 		add("- `" + strings.ReplaceAll(p, "`", "'") + "`")
 	}
-	if n == 0 {
+	switch {
+	case n == 0 && len(fs) > 0:
+		// The findings rest on object state rather than quotable lines:
+		// name the objects, never claim the evidence is clean.
+		var objs []string
+		for _, f := range fs {
+			objs = builtinAppendNew(objs, f.Objects...)
+		}
+		if len(objs) > 8 {
+			objs = append(objs[:8], fmt.Sprintf("%d more", len(objs)-8))
+		}
+		if len(objs) > 0 {
+			add("- Objects involved: " + strings.Join(objs, ", "))
+		}
+	case n == 0:
 		add("- No proving lines: the evidence holds no failing state.")
 	}
 	for _, g := range in.Evidence.Gaps {
