@@ -568,8 +568,16 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 			detail = fmt.Sprintf("%s %s with a similar name %s in namespace %s: was the object renamed without updating the pods that reference it?",
 				plural(len(sim), "A "+m.kind, m.kind+"s"), strings.Join(sim, ", "), plural(len(sim), "exists", "exist"), m.ns)
 		}
+		// What the kubelet itself reports missing (FailedMount,
+		// CreateContainerConfigError) outranks a reference our own lookup
+		// did not find: the first is why the pod fails, the second may be
+		// an object the snapshot simply lacks.
+		score := scoreRootCause
+		if len(proof) == 0 {
+			score = scoreRootCause - 8
+		}
 		out = append(out, investigate.Finding{
-			Rule: "missing-config", Severity: investigate.FindingCritical, Score: scoreRootCause,
+			Rule: "missing-config", Severity: investigate.FindingCritical, Score: score,
 			Summary: sum + ".", Detail: detail, Objects: append([]string{strings.ToLower(m.kind) + "/" + m.ns + "/" + m.name}, x.refs()...),
 			Proof: proof,
 			Actions: []string{

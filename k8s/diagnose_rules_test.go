@@ -549,3 +549,22 @@ func TestDiagnoseOptionalConfigMap(t *testing.T) {
 			}},
 	})
 }
+
+// TestDiagnoseConfirmedMissingRefFirst checks that a reference the kubelet
+// reports missing outranks one only our own lookup did not find.
+func TestDiagnoseConfirmedMissingRefFirst(t *testing.T) {
+	p := newPod("pay", "ledger-0", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "ledger-extra"}}}}
+		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "ledger-db"}, Key: "password"}}}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+			Reason: "CreateContainerConfigError", Message: `secret "ledger-db" not found`}}}}
+	})
+	// The ConfigMap comes first in the spec and in MissingRefs' order.
+	s := &Snapshot{Pods: []corev1.Pod{*p}, MissingRefs: []string{"configmap/pay/ledger-extra", "secret/pay/ledger-db"}}
+	fs := s.Diagnose()
+	if len(fs) < 2 || fs[0].Rule != "missing-config" || !strings.Contains(fs[0].Summary, "Secret pay/ledger-db") {
+		t.Fatalf("top finding should be the Secret the kubelet names, got %+v", fs)
+	}
+}
