@@ -44,6 +44,35 @@ func RootCauseLine(analysis string) string {
 	return ""
 }
 
+// SectionText returns the body of the analysis' section under heading (one of
+// Headings), from the line after its heading up to the next heading, or ""
+// when the analysis has no such section. Headings are recognised as by
+// RootCauseLine; text on the heading line after a colon belongs to the
+// section.
+func SectionText(analysis, heading string) string {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.Split(analysis, "\n") {
+		l := strings.TrimSpace(line)
+		if h, ok := headingOf(l); ok {
+			if in {
+				break
+			}
+			if strings.EqualFold(h, heading) {
+				in = true
+				if _, rest, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(strings.Trim(rest, "*")) != "" {
+					b.WriteString(cleanLine(rest) + "\n")
+				}
+			}
+			continue
+		}
+		if in {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
 func headingOf(l string) (string, bool) {
 	t := strings.TrimLeft(l, "#")
 	isHash := len(t) < len(l)

@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"strings"
+
+	"github.com/k8flex/k8flex/investigate"
 )
 
 // Score is how one investigation fares against a scenario's expectations,
@@ -9,7 +11,8 @@ import (
 type Score struct {
 	// CategoryOK: the chosen category is Expect.Category or in AlsoAccept.
 	CategoryOK bool `json:"category_correct"`
-	// RootCauseOK: every root_cause group matched the analysis.
+	// RootCauseOK: every root_cause group matched the analysis' Root cause
+	// section (a cause named only under Evidence or Actions does not count).
 	RootCauseOK bool `json:"root_cause_correct"`
 	// MissingRootCause and MissingEvidence list the unmatched groups, each
 	// rendered as its phrases joined by " | ".
@@ -26,8 +29,8 @@ type Score struct {
 func (s Score) Passed() bool { return s.CategoryOK && s.RootCauseOK && len(s.Leaks) == 0 }
 
 // Evaluate scores an investigation: category is the chosen category,
-// analysis the analysis text (root cause and evidence groups are matched
-// against it), and outputs everything the investigation produced (prompt,
+// analysis the analysis text (root cause groups are matched against its
+// Root cause section, evidence groups against all of it), and outputs everything the investigation produced (prompt,
 // analysis, rendered messages), searched for leaks.
 func Evaluate(exp Expect, category, analysis string, outputs ...string) Score {
 	var s Score
@@ -38,7 +41,8 @@ func Evaluate(exp Expect, category, analysis string, outputs ...string) Score {
 		}
 	}
 	text := strings.ToLower(analysis)
-	s.MissingRootCause = unmatched(exp.RootCause, text)
+	// A cause counts only where the analysis states it as the cause.
+	s.MissingRootCause = unmatched(exp.RootCause, strings.ToLower(investigate.SectionText(analysis, investigate.HeadingRootCause)))
 	s.RootCauseOK = len(s.MissingRootCause) == 0
 	s.MissingEvidence = unmatched(exp.Evidence, text)
 	s.EvidenceTotal = len(exp.Evidence)
@@ -71,4 +75,12 @@ func unmatched(groups [][]string, lowerText string) []string {
 		}
 	}
 	return out
+}
+
+// CauseInPrompt returns the root_cause groups that do not occur in the
+// prompt a model receives (system and user text): a model can only name a
+// cause whose facts it was given, whatever the rules concluded. Empty
+// means the prompt holds every fact of the expected root cause.
+func CauseInPrompt(exp Expect, prompt string) []string {
+	return unmatched(exp.RootCause, strings.ToLower(prompt))
 }

@@ -26,12 +26,19 @@ func TestEvaluate(t *testing.T) {
 		{name: "all matched, case-insensitive", category: "pod-crash",
 			analysis: "## Root cause\nThe Config Map APP-SETTINGS was deleted. Exit code 1.", pass: true, hits: 1},
 		{name: "also_accept category", category: "pod-restart",
-			analysis: "configmap app-settings missing; failedmount", pass: true, hits: 1},
+			analysis: "## Root cause\nconfigmap app-settings missing; failedmount", pass: true, hits: 1},
 		{name: "wrong category", category: "oom-killed",
-			analysis: "configmap app-settings missing", pass: false},
-		{name: "missing group", category: "pod-crash", analysis: "the configmap is missing",
+			analysis: "## Root cause\nconfigmap app-settings missing", pass: false},
+		{name: "missing group", category: "pod-crash", analysis: "## Root cause\nthe configmap is missing",
 			pass: false, missingRC: []string{"app-settings"}},
-		{name: "leak in prompt fails", category: "pod-crash", analysis: "configmap app-settings",
+		{name: "cause named only outside the Root cause section", category: "pod-crash",
+			analysis: "## Root cause\nThe pod crashes.\n\n## Evidence\n- configmap app-settings not found\n## Recommended actions\n1. recreate the config map",
+			pass: false, missingRC: []string{"configmap | config map", "app-settings"}},
+		{name: "no Root cause section", category: "pod-crash", analysis: "configmap app-settings missing",
+			pass: false, missingRC: []string{"configmap | config map", "app-settings"}},
+		{name: "bold heading with text on its line", category: "pod-crash",
+			analysis: "**Root cause:** ConfigMap app-settings was deleted.\n**Evidence:** exit code 1", pass: true, hits: 1},
+		{name: "leak in prompt fails", category: "pod-crash", analysis: "## Root cause\nconfigmap app-settings",
 			outputs: []string{"prompt with AKIAIOSFODNN7EXAMPLE"}, pass: false, leaks: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,5 +59,15 @@ func TestEvaluate(t *testing.T) {
 				t.Errorf("EvidenceTotal = %d, want 2", s.EvidenceTotal)
 			}
 		})
+	}
+}
+
+func TestCauseInPrompt(t *testing.T) {
+	exp := Expect{RootCause: [][]string{{"resourcequota", "resource quota"}, {"team-quota"}}}
+	if got := CauseInPrompt(exp, "Events:\n FailedCreate: exceeded quota: team-quota, requested: pods=1 (Resource Quota)"); len(got) != 0 {
+		t.Errorf("prompt holds both groups, missing %v", got)
+	}
+	if got := CauseInPrompt(exp, "ReplicaSet web-5d: 2/3 replicas"); !reflect.DeepEqual(got, []string{"resourcequota | resource quota", "team-quota"}) {
+		t.Errorf("missing = %v", got)
 	}
 }

@@ -41,6 +41,10 @@ type evalResult struct {
 	Error            string             `json:"error,omitempty"`
 	CategoryCorrect  bool               `json:"category_correct"`
 	RootCauseCorrect bool               `json:"root_cause_correct"`
+	// PromptHasCause: every root_cause group occurs in the prompt a model
+	// receives; MissingFromPrompt lists those that do not.
+	PromptHasCause    bool     `json:"prompt_has_cause"`
+	MissingFromPrompt []string `json:"missing_from_prompt,omitempty"`
 }
 
 // evalSummary is the --json output of `k8flex eval`.
@@ -53,6 +57,7 @@ type evalSummary struct {
 	EvidenceTotal    int          `json:"evidence_total"`
 	Leaks            int          `json:"leaks"`
 	PromptTokensP50  int          `json:"prompt_tokens_p50"`
+	PromptHasCause   int          `json:"prompt_has_cause"`
 	Results          []evalResult `json:"results"`
 }
 
@@ -99,6 +104,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		sum.EvidenceHits += r.EvidenceHits
 		sum.EvidenceTotal += r.EvidenceTotal
 		sum.Leaks += len(r.Leaks)
+		if r.PromptHasCause {
+			sum.PromptHasCause++
+		}
 		tokens = append(tokens, r.PromptTokens)
 		sum.Results = append(sum.Results, r)
 	}
@@ -109,7 +117,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return enc.Encode(sum)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tRESULT\tCATEGORY\tEXPECTED\tEVIDENCE\tTOKENS\tAPI\tMS\tMISSING")
+	fmt.Fprintln(tw, "SCENARIO\tRESULT\tCATEGORY\tEXPECTED\tEVIDENCE\tPROMPT\tTOKENS\tAPI\tMS\tMISSING")
 	for _, r := range sum.Results {
 		res := "pass"
 		if !r.Passed {
@@ -122,15 +130,20 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if r.Error != "" {
 			missing = "error: " + r.Error + "; " + missing
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%.1f\t%s\n", r.Name, res, r.Category, r.Expected,
-			r.EvidenceHits, r.EvidenceTotal, r.PromptTokens, r.APIRequests, r.DurationMS, missing)
+		prompt := "cause"
+		if !r.PromptHasCause {
+			prompt = "lacks"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%d\t%.1f\t%s\n", r.Name, res, r.Category, r.Expected,
+			r.EvidenceHits, r.EvidenceTotal, prompt, r.PromptTokens, r.APIRequests, r.DurationMS, missing)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "stages p50 (ms): %s\n", stageMedians(sum.Results))
-	fmt.Fprintf(stdout, "eval: %d scenarios, %d passed, %d category correct, %d root cause correct, %d/%d evidence, %d leaks, prompt p50 %d tokens\n",
-		sum.Scenarios, sum.Passed, sum.CategoryCorrect, sum.RootCauseCorrect, sum.EvidenceHits, sum.EvidenceTotal, sum.Leaks, sum.PromptTokensP50)
+	fmt.Fprintf(stdout, "eval: %d scenarios, %d passed, %d category correct, %d root cause correct, %d/%d evidence, %d leaks, prompt p50 %d tokens, %d/%d prompts hold the root cause\n",
+		sum.Scenarios, sum.Passed, sum.CategoryCorrect, sum.RootCauseCorrect, sum.EvidenceHits, sum.EvidenceTotal, sum.Leaks, sum.PromptTokensP50,
+		sum.PromptHasCause, sum.Scenarios)
 	return nil
 }
 
@@ -179,6 +192,8 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 	r.MissingEvidence = score.MissingEvidence
 	r.EvidenceHits, r.EvidenceTotal = score.EvidenceHits, score.EvidenceTotal
 	r.Leaks = score.Leaks
+	r.MissingFromPrompt = scenario.CauseInPrompt(sc.Expect, res.Prompt.System+"\n"+res.Prompt.User)
+	r.PromptHasCause = len(r.MissingFromPrompt) == 0
 	if verbose {
 		fmt.Fprintf(stderr, "\n===== %s (%s by %s) =====\n%s\n", name, r.Category, r.DecidedBy, res.Analysis.Text)
 	}
