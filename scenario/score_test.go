@@ -33,7 +33,7 @@ func TestEvaluate(t *testing.T) {
 			pass: false, missingRC: []string{"app-settings"}},
 		{name: "cause named only outside the Root cause section", category: "pod-crash",
 			analysis: "## Root cause\nThe pod crashes.\n\n## Evidence\n- configmap app-settings not found\n## Recommended actions\n1. recreate the config map",
-			pass: false, missingRC: []string{"configmap | config map", "app-settings"}},
+			pass:     false, missingRC: []string{"configmap | config map", "app-settings"}},
 		{name: "no Root cause section", category: "pod-crash", analysis: "configmap app-settings missing",
 			pass: false, missingRC: []string{"configmap | config map", "app-settings"}},
 		{name: "bold heading with text on its line", category: "pod-crash",
