@@ -766,6 +766,15 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 						notReady++
 					}
 				}
+				if notReady == 0 {
+					// Failures during start-up of pods that are Ready now
+					// explain nothing that is still broken.
+					f.Score, f.Severity = scoreContext, investigate.FindingInfo
+					f.Summary = fmt.Sprintf("The readiness probe of container %s failed earlier on %d %s (%s: %s), but %s Ready now",
+						cname, len(x.pods), plural(len(x.pods), "pod", "pods"), desc, msgs[x.key], plural(len(x.pods), "the pod is", "the pods are"))
+					out = append(out, f)
+					return
+				}
 				f.Summary = fmt.Sprintf("The readiness probe of container %s fails on %d %s (%s: %s), so %s not ready and removed from its Service's endpoints",
 					cname, len(x.pods), plural(len(x.pods), "pod", "pods"), desc, msgs[x.key], plural(notReady, "the pod is", "the pods are"))
 				if len(appErr) > 0 {
@@ -774,7 +783,7 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 				}
 				f.Actions = []string{
 					fmt.Sprintf("kubectl logs -n %s %s -c %s", p.Namespace, p.Name, cname),
-					fmt.Sprintf("kubectl get endpointslices -n %s -l kubernetes.io/service-name=<service>", p.Namespace),
+					d.endpointSlicesCommand(p),
 				}
 				f.Prevention = "Alert on the condition the readiness check depends on before it makes every replica unready at once."
 				f.Impact = "Traffic is not routed to pods that are not ready; with all replicas unready the Service serves nothing."
@@ -926,3 +935,19 @@ func diagnoseEvictions(d *diag) []investigate.Finding {
 }
 
 var reEvictRes = regexp.MustCompile(`low on resource: ([a-z-]+)`)
+
+// endpointSlicesCommand lists the EndpointSlices of the Services that
+// select pod p (all of the namespace's when none is known).
+func (d *diag) endpointSlicesCommand(p *corev1.Pod) string {
+	var names []string
+	for i := range d.s.Services {
+		svc := &d.s.Services[i]
+		if svc.Namespace == p.Namespace && len(svc.Spec.Selector) > 0 && selects(svc.Spec.Selector, p.Labels) {
+			names = append(names, svc.Name)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("kubectl get endpointslices -n %s -o wide", p.Namespace)
+	}
+	return fmt.Sprintf("kubectl get endpointslices -n %s -l 'kubernetes.io/service-name in (%s)' -o wide", p.Namespace, strings.Join(names, ","))
+}

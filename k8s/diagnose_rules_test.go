@@ -568,3 +568,56 @@ func TestDiagnoseConfirmedMissingRefFirst(t *testing.T) {
 		t.Fatalf("top finding should be the Secret the kubelet names, got %+v", fs)
 	}
 }
+
+func TestDiagnoseNumericTargetPort(t *testing.T) {
+	ports := func(ps ...corev1.ContainerPort) podOpt {
+		return func(p *corev1.Pod) { p.Spec.Containers[0].Ports = ps }
+	}
+	service := func(port int32, target intstr.IntOrString) corev1.Service {
+		s := svc("quotes", "pricing", map[string]string{"app": "pricing"})
+		s.Spec.Ports = []corev1.ServicePort{{Name: "web", Port: port, TargetPort: target}}
+		return s
+	}
+	snap := func(s corev1.Service, opt podOpt) func() *Snapshot {
+		return func() *Snapshot {
+			return &Snapshot{
+				Pods:     []corev1.Pod{*newPod("quotes", "pricing-1", withLabels("app", "pricing"), opt), *newPod("quotes", "pricing-2", withLabels("app", "pricing"), opt)},
+				Services: []corev1.Service{s},
+				EndpointSlices: []discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Namespace: "quotes", Name: "pricing-x", Labels: map[string]string{"kubernetes.io/service-name": "pricing"}},
+					Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.1.0.1"}}, {Addresses: []string{"10.1.0.2"}}}}},
+			}
+		}
+	}
+	http9090 := ports(corev1.ContainerPort{Name: "http", ContainerPort: 9090}, corev1.ContainerPort{Name: "admin", ContainerPort: 9091})
+	runRuleCases(t, []string{"service-target-port"}, []ruleCase{
+		{name: "targetPort none of the declared ports", rule: "service-target-port", snap: snap(service(80, intstr.FromInt32(8080)), http9090),
+			summary: []string{"quotes/pricing port 80 (web)", "targetPort 8080", "http 9090/TCP", "2 ready endpoints"},
+			proof:   []string{"targetPort: 8080", "admin 9091/TCP"}},
+		{name: "unset targetPort defaults to the port", rule: "service-target-port", snap: snap(service(8080, intstr.IntOrString{}), http9090),
+			summary: []string{"targetPort 8080"}},
+		{name: "targetPort declared", rule: "", snap: snap(service(80, intstr.FromInt32(9090)), http9090)},
+		{name: "pods declare no ports: unknown, not reported", rule: "", snap: snap(service(80, intstr.FromInt32(8080)), ports())},
+		{name: "same number but another protocol", rule: "service-target-port",
+			snap: snap(service(53, intstr.FromInt32(53)), ports(corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}))},
+	})
+}
+
+func TestDiagnoseReadinessPassedSince(t *testing.T) {
+	probe := func(p *corev1.Pod) {
+		p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}}}
+	}
+	ev := corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: "web-1"}, Reason: "Unhealthy", Type: "Warning", Count: 2,
+		Message: "Readiness probe failed: Get \"http://10.1.0.1:8080/ready\": dial tcp 10.1.0.1:8080: connect: connection refused"}
+	unready := func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}}
+		p.Status.ContainerStatuses[0].Ready = false
+	}
+	fs := (&Snapshot{Pods: []corev1.Pod{*newPod("shop", "web-1", probe)}, Events: []corev1.Event{ev}}).Diagnose()
+	if len(fs) != 1 || fs[0].Score != scoreContext || !strings.Contains(fs[0].Summary, "Ready now") {
+		t.Errorf("a Ready pod's past readiness failures are context, got %+v", fs)
+	}
+	fs = (&Snapshot{Pods: []corev1.Pod{*newPod("shop", "web-1", probe, unready)}, Events: []corev1.Event{ev}}).Diagnose()
+	if len(fs) != 1 || fs[0].Rule != "readiness-probe" || fs[0].Score != scoreMechanism {
+		t.Errorf("an unready pod's readiness failures are the mechanism, got %+v", fs)
+	}
+}

@@ -105,10 +105,16 @@ func diagnoseServices(d *diag) []investigate.Finding {
 		}
 		// targetPort that no selected container exposes.
 		for _, sp := range svc.Spec.Ports {
-			if len(pods) == 0 || sp.TargetPort.Type != intstr.String || sp.TargetPort.StrVal == "" {
+			if len(pods) == 0 {
 				continue
 			}
-			if f, ok := d.targetPortFinding(svc, sp, pods, ready, notReady, seen); ok {
+			if sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "" {
+				if f, ok := d.targetPortFinding(svc, sp, pods, ready, notReady, seen); ok {
+					out = append(out, f)
+				}
+				continue
+			}
+			if f, ok := numericTargetPortFinding(svc, sp, pods, ready); ok {
 				out = append(out, f)
 			}
 		}
@@ -274,4 +280,66 @@ func similar(a, b string) bool {
 		return false
 	}
 	return editDistance(a, b) <= 2
+}
+
+// numericTargetPortFinding reports a Service port whose numeric targetPort
+// (the port itself when unset) is none of the container ports its
+// selected pods declare. The endpoints controller publishes numeric ports
+// without checking them, so the endpoints look ready while connections
+// land on a port nothing listens on. Pods that declare no ports at all
+// prove nothing and are not reported.
+func numericTargetPortFinding(svc *corev1.Service, sp corev1.ServicePort, pods []*corev1.Pod, ready int) (investigate.Finding, bool) {
+	target := sp.TargetPort.IntVal
+	if sp.TargetPort.Type == intstr.String || target == 0 {
+		target = sp.Port
+	}
+	proto := cmp.Or(sp.Protocol, corev1.ProtocolTCP)
+	var declared []string
+	var candidates []int32
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.ContainerPort == target && cmp.Or(cp.Protocol, corev1.ProtocolTCP) == proto {
+					return investigate.Finding{}, false
+				}
+				declared = appendUnique(declared, fmt.Sprintf("%s %d/%s", cmp.Or(cp.Name, "(unnamed)"), cp.ContainerPort, cmp.Or(cp.Protocol, corev1.ProtocolTCP)))
+				if cmp.Or(cp.Protocol, corev1.ProtocolTCP) == proto && !slices.Contains(candidates, cp.ContainerPort) {
+					candidates = append(candidates, cp.ContainerPort)
+				}
+			}
+		}
+	}
+	if len(declared) == 0 {
+		return investigate.Finding{}, false
+	}
+	ref := "service/" + svc.Namespace + "/" + svc.Name
+	portName := fmt.Sprint(sp.Port)
+	if sp.Name != "" {
+		portName += " (" + sp.Name + ")"
+	}
+	sum := fmt.Sprintf("Service %s/%s port %s sends traffic to targetPort %d, but the containers of its %d selected %s declare only %s: nothing is known to listen on %d",
+		svc.Namespace, svc.Name, portName, target, len(pods), plural(len(pods), "pod", "pods"), joinNames(declared), target)
+	if ready > 0 {
+		sum += fmt.Sprintf(", so its %d ready %s accept no connections on that port and clients get connection refused", ready, plural(ready, "endpoint", "endpoints"))
+	}
+	var act []string
+	if len(candidates) == 1 {
+		i := slices.IndexFunc(svc.Spec.Ports, func(x corev1.ServicePort) bool { return x.Name == sp.Name && x.Port == sp.Port })
+		act = append(act, fmt.Sprintf("kubectl patch service -n %s %s --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/ports/%d/targetPort\",\"value\":%d}]'   # the port the containers declare", svc.Namespace, svc.Name, i, candidates[0]))
+	} else {
+		act = append(act, fmt.Sprintf("Set targetPort of %s port %s to the container port the application serves on (declared: %s), preferably by name.", ref, portName, joinNames(declared)))
+	}
+	act = append(act, fmt.Sprintf("kubectl get endpointslices -n %s -l kubernetes.io/service-name=%s -o wide   # the port published after the fix", svc.Namespace, svc.Name))
+	return investigate.Finding{
+		Rule: "service-target-port", Severity: investigate.FindingCritical, Score: scoreRootCause - 10,
+		Summary: sum + ".", Objects: append([]string{ref}, podRefsOf(pods)...),
+		Proof: []string{
+			fmt.Sprintf("service %s/%s port %s targetPort: %d", svc.Namespace, svc.Name, portName, target),
+			fmt.Sprintf("selected pods' container ports: %s", strings.Join(declared, ", ")),
+		},
+		Actions:    act,
+		Detail:     "A numeric targetPort is copied into the endpoints as it is: the pods stay Ready (their probes use their own ports) while every connection through the Service hits a closed port.",
+		Prevention: "Target container ports by name in Services, render Service and pod template from one set of values, and smoke-test each Service port after a release that changes ports.",
+		Impact:     fmt.Sprintf("Clients of %s.%s on port %d are refused although the pods run; a proxy or ingress in front of it answers 502/503.", svc.Name, svc.Namespace, sp.Port),
+	}, true
 }
