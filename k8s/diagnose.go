@@ -40,6 +40,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseProbes,
 		diagnoseInitContainers,
 		diagnoseCrashLoop,
+		diagnoseAppErrors,
 		diagnoseEvictions,
 		diagnoseServices,
 		diagnoseNetworkPolicies,
@@ -80,7 +81,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.OOMKilled
 	case "failed-scheduling", "image-pull":
 		return investigate.PodPending
-	case "crashloop", "missing-config", "init-container", "job-failed":
+	case "crashloop", "missing-config", "init-container", "job-failed", "app-exec-format", "app-exec-not-found", "app-missing-env":
 		return investigate.PodCrash
 	case "liveness-probe":
 		return investigate.PodRestart
