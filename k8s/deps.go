@@ -3,12 +3,14 @@ package k8s
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // maxDependencies bounds the Services followed from logs and environment.
@@ -143,10 +145,6 @@ func sortDependencies(ds []dependency) {
 	})
 }
 
-// TODO: when a name.ns.svc is missing, look for a Service of the same name
-// in another namespace (one list across namespaces) and report it as the
-// likely intended target (unleash.tools vs platform/unleash).
-//
 // collectDependencies follows the Services the pods' environment and logs
 // name: the Service, its EndpointSlices and Endpoints, and the pods behind
 // it (RelatedPods) — a crash loop is often a dependency that is down. A
@@ -193,6 +191,9 @@ func collectDependencies(ctx context.Context, r *run) error {
 		}
 	}
 	sortDependencies(deps)
+	if err := r.followUnresolved(ctx, errorLines, known); err != nil {
+		errs = append(errs, err)
+	}
 	followed := 0
 	for _, d := range deps {
 		if followed == maxDependencies {
@@ -246,4 +247,102 @@ func collectDependencies(ctx context.Context, r *run) error {
 		r.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// maxUnresolved bounds the unresolvable Service names followed per run.
+const maxUnresolved = 3
+
+// followUnresolved looks up the in-cluster names that the pods' error
+// lines fail to resolve ("no such host", NXDOMAIN ...): a name the pods'
+// DNS search path turns into a Service of their own namespace (a bare
+// name, name.ns, name.ns.svc...) that does not exist is recorded in
+// MissingRefs, and Services of the same name in other namespaces (one
+// list across namespaces by name) join the snapshot as the likely target.
+func (r *run) followUnresolved(ctx context.Context, errorLines []string, known []corev1.Service) error {
+	type name struct{ ns, name string }
+	var names []name
+	for _, l := range errorLines {
+		if !reDepUnresolved.MatchString(l) {
+			continue
+		}
+		host := unresolvedHost(l)
+		if host == "" {
+			continue
+		}
+		n := name{r.ns, host}
+		if m := svcDNS.FindStringSubmatch(host); m != nil {
+			n = name{m[2], m[1]}
+		} else if a, b, ok := strings.Cut(host, "."); ok && !strings.Contains(b, ".") {
+			n = name{b, a} // name.namespace
+		} else if ok {
+			continue // an external name: not a Service
+		}
+		if !slices.Contains(names, n) && len(names) < maxUnresolved {
+			names = append(names, n)
+		}
+	}
+	var errs []error
+	for _, n := range names {
+		if n.ns == r.ns && slices.ContainsFunc(known, func(s corev1.Service) bool { return s.Name == n.name }) {
+			continue
+		}
+		if n.ns != r.ns {
+			svcs, err := r.listServices(ctx, n.ns)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if slices.ContainsFunc(svcs, func(s corev1.Service) bool { return s.Name == n.name }) {
+				continue
+			}
+		}
+		elsewhere, err := cachedList(ctx, r, "services/name="+n.name, func(ctx context.Context) ([]corev1.Service, error) {
+			l, err := readList[corev1.ServiceList](ctx, r.g.api, resServices, "", metav1.ListOptions{FieldSelector: "metadata.name=" + n.name})
+			if err != nil {
+				return nil, fmt.Errorf("find services named %s: %w", n.name, err)
+			}
+			return l.Items, nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		// Same-namespace Services one typo away are the likely target.
+		if n.ns == r.ns {
+			for _, svc := range known {
+				if svc.Name != n.name && editDistance(svc.Name, n.name) <= 2 {
+					elsewhere = append(elsewhere, svc)
+				}
+			}
+		}
+		r.mu.Lock()
+		r.snap.MissingRefs = append(r.snap.MissingRefs, "service/"+n.ns+"/"+n.name)
+		for _, svc := range elsewhere {
+			if !slices.ContainsFunc(r.snap.Services, func(x corev1.Service) bool { return x.Namespace == svc.Namespace && x.Name == svc.Name }) {
+				r.snap.Services = append(r.snap.Services, svc)
+			}
+		}
+		r.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// reUnresolvedHost finds the host in a name-resolution failure, as Go,
+// Node.js, Python, Java, curl and resolvers print it.
+var reUnresolvedHost = regexp.MustCompile(`(?i)(?:lookup|enotfound|resolve(?: host)?:?|host|unknownhostexception:?|can't find|resolving)\s+'?"?([a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*)'?"?(?:[:\s'"(]|$)`)
+
+// unresolvedHost returns the lower-case host a resolution failure names,
+// without a trailing port, or "".
+func unresolvedHost(line string) string {
+	for _, m := range reUnresolvedHost.FindAllStringSubmatch(line, -1) {
+		h := strings.ToLower(strings.TrimSuffix(m[1], "."))
+		switch h {
+		case "", "host", "to", "the", "name", "for", "on", "udp", "tcp":
+			continue
+		}
+		if reIP.MatchString(h) {
+			continue
+		}
+		return h
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package k8s
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -68,6 +69,17 @@ func diagnoseDependencies(d *diag) []investigate.Finding {
 				continue
 			}
 			host, port, ns, name := d.dependencyOf(line, l.Namespace)
+			if class == depUnresolved && name == "" {
+				// A name the pod's DNS search path would make a Service
+				// of its own namespace (name, name.ns).
+				if h := unresolvedHost(line); h != "" {
+					if a, b, ok := strings.Cut(h, "."); !ok {
+						host, ns, name = h, l.Namespace, h
+					} else if !strings.Contains(b, ".") {
+						host, ns, name = h, b, a
+					}
+				}
+			}
 			if host == "" {
 				continue
 			}
@@ -169,9 +181,19 @@ func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
 		switch {
 		case svc == nil:
 			if other := d.servicesNamed(f.svcName, f.svcNS); len(other) > 0 {
-				why = append(why, fmt.Sprintf("Service %s does not exist in namespace %s, but a Service %s exists in namespace %s: the configured address points at the wrong namespace", f.svcName, f.svcNS, f.svcName, strings.Join(other, ", ")))
+				score = scoreCause + 5
+				if !strings.Contains(f.host, ".") {
+					why = append(why, fmt.Sprintf("Service %s does not exist in namespace %s, but a Service %s exists in namespace %s: the short name %q is resolved only in the pod's own namespace (its DNS search path), so the address must be namespace-qualified, e.g. %s.%s.svc.cluster.local",
+						f.svcName, f.svcNS, f.svcName, strings.Join(other, ", "), f.host, f.svcName, other[0]))
+				} else {
+					why = append(why, fmt.Sprintf("Service %s does not exist in namespace %s, but a Service %s exists in namespace %s: the configured address points at the wrong namespace", f.svcName, f.svcNS, f.svcName, strings.Join(other, ", ")))
+				}
 			} else if d.missingRef("service", f.svcNS, f.svcName) {
+				score = scoreCause
 				why = append(why, fmt.Sprintf("Service %s/%s does not exist", f.svcNS, f.svcName))
+				if sim := d.similarServices(f.svcNS, f.svcName); len(sim) > 0 {
+					why = append(why, fmt.Sprintf("the namespace has %s %s: a misspelled host name?", plural(len(sim), "Service", "Services"), joinNames(sim)))
+				}
 			}
 		case svc.Spec.Type == corev1.ServiceTypeExternalName:
 			why = append(why, fmt.Sprintf("Service %s/%s is an ExternalName for %s, outside the cluster: that server is down or not listening on port %s", f.svcNS, f.svcName, svc.Spec.ExternalName, orUnknown(f.port)))
@@ -198,9 +220,9 @@ func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
 			}
 		}
 	}
-	if env := envWithHost(d, f); env != "" {
-		why = append(why, "the address comes from "+env)
-		proof = append(proof, env)
+	if src := configSourceOf(d, f); src != "" {
+		why = append(why, "the address comes from "+src)
+		proof = append(proof, src)
 	}
 	if len(why) > 0 {
 		sum += ": " + strings.Join(why, "; ")
@@ -246,22 +268,75 @@ func (d *diag) servicesNamed(name, ns string) []string {
 	return out
 }
 
-// envWithHost names the env var of the failing pods that holds the host.
-func envWithHost(d *diag, f *depFailure) string {
+// configSourceOf names where the failing pods are configured with the
+// host: an env value, a key of a ConfigMap they take env from (env
+// valueFrom, envFrom), or a key of a ConfigMap mounted as a volume; "" when
+// none is known.
+func configSourceOf(d *diag, f *depFailure) string {
 	host := strings.TrimSuffix(f.host, ".")
+	inCM := func(ns, name, key string) (string, bool) {
+		for _, cm := range d.s.ConfigMaps {
+			if cm.Namespace != ns || cm.Name != name {
+				continue
+			}
+			keys := make([]string, 0, len(cm.Data))
+			for k := range cm.Data {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				if (key == "" || k == key) && strings.Contains(cm.Data[k], host) {
+					return k, true
+				}
+			}
+		}
+		return "", false
+	}
 	for _, p := range d.pods {
 		if !d.target[podKey(p)] {
 			continue
 		}
-		for _, c := range p.Spec.Containers {
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 			for _, e := range c.Env {
 				if e.Value != "" && strings.Contains(e.Value, host) {
 					return fmt.Sprintf("env %s=%s of container %s", e.Name, e.Value, c.Name)
+				}
+				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+					r := e.ValueFrom.ConfigMapKeyRef
+					if _, ok := inCM(p.Namespace, r.Name, r.Key); ok {
+						return fmt.Sprintf("key %s of ConfigMap %s/%s (env %s of container %s)", r.Key, p.Namespace, r.Name, e.Name, c.Name)
+					}
+				}
+			}
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil {
+					if k, ok := inCM(p.Namespace, ef.ConfigMapRef.Name, ""); ok {
+						return fmt.Sprintf("key %s of ConfigMap %s/%s (envFrom of container %s)", k, p.Namespace, ef.ConfigMapRef.Name, c.Name)
+					}
+				}
+			}
+		}
+		for _, v := range p.Spec.Volumes {
+			if v.ConfigMap != nil {
+				if k, ok := inCM(p.Namespace, v.ConfigMap.Name, ""); ok {
+					return fmt.Sprintf("key %s of ConfigMap %s/%s (volume %s)", k, p.Namespace, v.ConfigMap.Name, v.Name)
 				}
 			}
 		}
 	}
 	return ""
+}
+
+// similarServices returns the known Services of ns whose names are at most
+// two edits from name.
+func (d *diag) similarServices(ns, name string) []string {
+	var out []string
+	for _, s := range d.s.Services {
+		if s.Namespace == ns && s.Name != name && editDistance(s.Name, name) <= 2 {
+			out = appendUnique(out, s.Name)
+		}
+	}
+	return out
 }
 
 // podProblem describes why a pod cannot serve, or "" when it runs ready.
