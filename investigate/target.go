@@ -37,6 +37,10 @@ type Target struct {
 	// Instance is the alert's instance label (ip:port); collectors map its IP
 	// to a node by InternalIP when no node is named.
 	Instance string `json:"instance,omitempty"`
+	// Host is the host name of a probed URL (a blackbox probe's instance)
+	// that is not a cluster DNS name: the gatherer maps it to the Ingress
+	// rule that serves it, and so to a Service.
+	Host string `json:"host,omitempty"`
 }
 
 // Ref names a namespaced object of some kind.
@@ -99,7 +103,10 @@ func TargetFromLabels(labels map[string]string) Target {
 		return ""
 	}
 	t := Target{
-		Namespace: get("namespace", "exported_namespace"),
+		// Labels naming the subject's namespace win over "namespace",
+		// which may be the exporter's or the tool's own (Argo CD's
+		// dest_namespace, a relabelled exported_namespace).
+		Namespace: get("exported_namespace", "dest_namespace", "destination_namespace", "target_namespace", "namespace"),
 		Pod:       get("pod", "pod_name", "exported_pod"),
 		Container: get("container", "container_name"),
 		Service:   get("service_name", "exported_service"),
@@ -148,6 +155,12 @@ func TargetFromLabels(labels map[string]string) Target {
 		// http://payments-api.payments.svc:8080/healthz.
 		if svc, ns := serviceFromURL(labels["instance"]); svc != "" {
 			t.Service, t.Namespace = svc, ns
+		} else if h := urlHost(labels["instance"]); h != "" && t.Pod == "" && t.Workload.IsZero() {
+			// A public URL: the namespace label is the prober's own.
+			t.Host = h
+			if isExporterNamespace(labels) || strings.Contains(labels["job"], "blackbox") || strings.Contains(labels["job"], "probe") {
+				t.Namespace = ""
+			}
 		}
 	}
 	switch {
@@ -208,6 +221,25 @@ func serviceFromURL(s string) (svc, ns string) {
 		return parts[0], parts[1]
 	}
 	return "", ""
+}
+
+// urlHost returns the lower-case host name of an http(s) URL, or "" when
+// s is not one or names an IP address.
+func urlHost(s string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(s), "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(strings.ToLower(s), "http://"); !ok {
+			return ""
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if net.ParseIP(host) != nil || !ValidName(host) {
+		return ""
+	}
+	return host
 }
 
 func isExporterService(s string) bool {

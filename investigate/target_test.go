@@ -164,7 +164,17 @@ func TestTargetFromLabels(t *testing.T) {
 		{"blackbox URL names the service's namespace", map[string]string{"alertname": "BlackboxProbeFailed", "namespace": "monitoring",
 			"prometheus": prom, "job": "probe/monitoring/api", "instance": "http://api.shop.svc:8080/healthz"},
 			investigate.Target{Kind: investigate.KindService, Name: "api", Namespace: "shop", Service: "api"}},
-		{"external URL is not a service", map[string]string{"instance": "https://example.com/healthz"}, investigate.Target{}},
+		{"external URL is not a service: its host is kept for the Ingress", map[string]string{"instance": "https://example.com/healthz"}, investigate.Target{Host: "example.com"}},
+		{"blackbox probe of a public URL drops the prober's namespace", map[string]string{
+			"alertname": "BlackboxProbeFailed", "instance": "https://Label.Example.io:443/health", "job": "blackbox-https",
+			"namespace": "monitoring", "prometheus": "monitoring/kube-prometheus-stack-prometheus"},
+			investigate.Target{Host: "label.example.io"}},
+		{"a URL to an IP is no host", map[string]string{"instance": "http://10.0.0.4:8080/"}, investigate.Target{}},
+		{"Argo CD names the destination namespace", map[string]string{
+			"alertname": "ArgoCdAppSyncFailed", "namespace": "argocd", "dest_namespace": "billing", "name": "billing-service"},
+			investigate.Target{Kind: investigate.KindNamespace, Name: "billing", Namespace: "billing"}},
+		{"exported_namespace is the subject's", map[string]string{"namespace": "monitoring", "exported_namespace": "shop", "deployment": "web"},
+			investigate.Target{Kind: investigate.KindDeployment, Name: "web", Namespace: "shop", Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "web"}}},
 		{"invalid values dropped", map[string]string{
 			"namespace": "Shop", "pod": "web_0", "container": "App!", "deployment": "-api", "service": "a b",
 			"node": strings.Repeat("n", 254), "instance": "not-an-ip"},
