@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -44,12 +45,17 @@ var (
 	resPVCs           = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
 	resPVs            = corev1.SchemeGroupVersion.WithResource("persistentvolumes")
 	resLimitRanges    = corev1.SchemeGroupVersion.WithResource("limitranges")
+	resSvcAccounts    = corev1.SchemeGroupVersion.WithResource("serviceaccounts")
 	resQuotas         = corev1.SchemeGroupVersion.WithResource("resourcequotas")
 	resDeployments    = appsv1.SchemeGroupVersion.WithResource("deployments")
 	resReplicaSets    = appsv1.SchemeGroupVersion.WithResource("replicasets")
 	resStatefulSets   = appsv1.SchemeGroupVersion.WithResource("statefulsets")
 	resDaemonSets     = appsv1.SchemeGroupVersion.WithResource("daemonsets")
 	resJobs           = batchv1.SchemeGroupVersion.WithResource("jobs")
+	resCronJobs       = batchv1.SchemeGroupVersion.WithResource("cronjobs")
+	resHPAs           = autoscalingv2.SchemeGroupVersion.WithResource("horizontalpodautoscalers")
+	resPDBs           = policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets")
+	resIngresses      = networkingv1.SchemeGroupVersion.WithResource("ingresses")
 	resNetPolicies    = networkingv1.SchemeGroupVersion.WithResource("networkpolicies")
 	resEndpointSlices = discoveryv1.SchemeGroupVersion.WithResource("endpointslices")
 	resStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
@@ -66,18 +72,19 @@ func ReadResources() []schema.GroupVersionResource {
 		resPods, resServices, resEndpoints, resEvents, resNodes, resConfigMaps, resPVCs, resPVs,
 		resLimitRanges, resQuotas, resDeployments, resReplicaSets, resStatefulSets, resDaemonSets,
 		resJobs, resNetPolicies, resEndpointSlices, resStorageClasses, resLeases, resPodMetrics, resNodeMetrics,
+		resSvcAccounts, resCronJobs, resHPAs, resPDBs, resIngresses,
 	}
 }
 
 // NewScheme returns a scheme holding the API groups K8flex reads (core,
-// apps, batch, networking, discovery, storage, policy, scheduling,
-// coordination) and metrics.k8s.io/v1beta1. It is deliberately not
+// apps, autoscaling/v2, batch, networking, discovery, storage, policy,
+// scheduling, coordination) and metrics.k8s.io/v1beta1. It is deliberately not
 // client-go's scheme of every built-in group: the serving binary links and
 // initialises only what it decodes.
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
+		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme, batchv1.AddToScheme,
 		networkingv1.AddToScheme, discoveryv1.AddToScheme, storagev1.AddToScheme,
 		policyv1.AddToScheme, schedulingv1.AddToScheme, coordinationv1.AddToScheme,
 		metricsv1beta1.AddToScheme,

@@ -72,6 +72,18 @@ func (r *run) involvedObjects() (map[objKey]bool, []string, map[string]bool) {
 	for _, x := range s.PVCs {
 		add("PersistentVolumeClaim", x.Namespace, x.Name)
 	}
+	for _, x := range s.CronJobs {
+		add("CronJob", x.Namespace, x.Name)
+	}
+	for _, x := range s.HorizontalPodAutoscalers {
+		add("HorizontalPodAutoscaler", x.Namespace, x.Name)
+	}
+	for _, x := range s.PodDisruptionBudgets {
+		add("PodDisruptionBudget", x.Namespace, x.Name)
+	}
+	for _, x := range s.Ingresses {
+		add("Ingress", x.Namespace, x.Name)
+	}
 	for _, ref := range s.NotFound {
 		// A vanished pod's events outlive it.
 		if p := strings.SplitN(ref, "/", 3); len(p) == 3 && p[0] == "pod" {
@@ -86,10 +98,10 @@ func (r *run) involvedObjects() (map[objKey]bool, []string, map[string]bool) {
 }
 
 // collectEvents reads the events of every object involved (pods, their
-// owners, Services, PVCs, nodes) and then the most recent other events of
-// the investigation's namespace. Field selectors narrow what the server
-// sends; the filtering is repeated here, so a reader that ignores them
-// cannot widen the evidence.
+// owners and CronJobs, Services, Ingresses, HPAs, PDBs, PVCs, nodes) and
+// then the most recent other events of the investigation's namespace.
+// Field selectors narrow what the server sends; the filtering is repeated
+// here, so a reader that ignores them cannot widen the evidence.
 func collectEvents(ctx context.Context, r *run) error {
 	objs, namespaces, nodes := r.involvedObjects()
 	if len(namespaces) > maxEventNamespaces {

@@ -3,7 +3,6 @@ package k8s
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -76,8 +75,9 @@ func collectDNS(ctx context.Context, r *run) error {
 	return errors.Join(errs...)
 }
 
-// collectNetworkPolicies reads the NetworkPolicies that select the
-// investigated pods and the pods of the Services they depend on.
+// collectNetworkPolicies reads the NetworkPolicies (ingress and egress)
+// that select the investigated pods and the pods of the Services they
+// depend on, through the shared cache.
 func collectNetworkPolicies(ctx context.Context, r *run) error {
 	pods, related := r.podsSnapshot()
 	r.mu.Lock()
@@ -107,13 +107,12 @@ func collectNetworkPolicies(ctx context.Context, r *run) error {
 	var errs []error
 	var keep []networkingv1.NetworkPolicy
 	for _, ns := range namespaces {
-		r.count(1)
-		l, err := readList[networkingv1.NetworkPolicyList](ctx, r.g.api, resNetPolicies, ns, metav1.ListOptions{})
+		l, err := listNamespace(ctx, r, resNetPolicies, ns, func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items })
 		if err != nil {
-			errs = append(errs, fmt.Errorf("list networkpolicies in %s: %w", ns, err))
+			errs = append(errs, err)
 			continue
 		}
-		for _, np := range l.Items {
+		for _, np := range l {
 			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
 			if err != nil {
 				continue

@@ -189,3 +189,58 @@ func podsOf(list []corev1.Pod, ns string) []corev1.Pod {
 	}
 	return out
 }
+
+// maxJobsPerCronJob bounds the Jobs of a CronJob kept besides the ones
+// already in the snapshot (its newest runs).
+const maxJobsPerCronJob = 3
+
+// collectCronJobs follows the Jobs of the snapshot up to the CronJobs that
+// own them, and down again to each CronJob's newest Jobs (its run
+// history: did the previous runs fail the same way?). It runs after the
+// owners are read.
+func collectCronJobs(ctx context.Context, r *run) error {
+	r.mu.Lock()
+	type ref struct{ ns, name string }
+	var crons []ref
+	have := map[ref]bool{}
+	for _, j := range r.snap.Jobs {
+		have[ref{j.Namespace, j.Name}] = true
+		if o := metav1.GetControllerOf(&j); o != nil && o.Kind == "CronJob" && !slices.Contains(crons, ref{j.Namespace, o.Name}) {
+			crons = append(crons, ref{j.Namespace, o.Name})
+		}
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, c := range crons {
+		cj, err := cachedRead(ctx, r, "cronjob/"+c.ns+"/"+c.name, func(ctx context.Context) (*batchv1.CronJob, error) {
+			return readOne[batchv1.CronJob](ctx, r.g.api, resCronJobs, c.ns, c.name)
+		})
+		if err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, wrapGet("cronjob", c.ns, c.name, err))
+			}
+			continue
+		}
+		jobs, err := listNamespace(ctx, r, resJobs, c.ns, func(l *batchv1.JobList) []batchv1.Job { return l.Items })
+		if err != nil {
+			errs = append(errs, err)
+		}
+		var runs []batchv1.Job
+		for _, j := range jobs {
+			if o := metav1.GetControllerOf(&j); o != nil && o.Kind == "CronJob" && o.Name == c.name && !have[ref{j.Namespace, j.Name}] {
+				runs = append(runs, j)
+			}
+		}
+		sort.SliceStable(runs, func(i, j int) bool {
+			return runs[j].CreationTimestamp.Before(&runs[i].CreationTimestamp)
+		})
+		if len(runs) > maxJobsPerCronJob {
+			runs = runs[:maxJobsPerCronJob]
+		}
+		r.mu.Lock()
+		r.snap.CronJobs = append(r.snap.CronJobs, *cj.DeepCopy())
+		r.snap.Jobs = append(r.snap.Jobs, runs...)
+		r.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}

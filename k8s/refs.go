@@ -123,3 +123,64 @@ func collectRefs(ctx context.Context, r *run) error {
 	}
 	return errors.Join(errs...)
 }
+
+// defaultServiceAccount is the ServiceAccount of a pod that names none;
+// the ServiceAccount controller creates it in every namespace.
+const defaultServiceAccount = "default"
+
+// collectServiceAccounts checks that the ServiceAccounts the pods and the
+// pod templates of the workloads name exist (existence only: one list of
+// the namespace's ServiceAccounts through the shared cache). A missing one
+// goes to MissingRefs as "serviceaccount/ns/name" (a pod template naming
+// it cannot create pods). A namespace whose list lacks the "default"
+// ServiceAccount every namespace holds (a recording that did not keep
+// ServiceAccounts) is not judged.
+func collectServiceAccounts(ctx context.Context, r *run) error {
+	if r.ns == "" {
+		return nil
+	}
+	g := r.graph()
+	var names []string
+	add := func(ns, name string) {
+		if ns != r.ns {
+			return
+		}
+		if name == "" {
+			name = defaultServiceAccount
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	r.mu.Lock()
+	for _, p := range r.snap.Pods {
+		add(p.Namespace, p.Spec.ServiceAccountName)
+	}
+	r.mu.Unlock()
+	for i, t := range g.templates {
+		add(g.workloads[i].ns, t.Spec.ServiceAccountName)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	list, err := listNamespace(ctx, r, resSvcAccounts, r.ns, func(l *corev1.ServiceAccountList) []corev1.ServiceAccount { return l.Items })
+	if err != nil {
+		return err
+	}
+	exists := func(name string) bool {
+		return slices.ContainsFunc(list, func(sa corev1.ServiceAccount) bool { return sa.Name == name })
+	}
+	if !exists(defaultServiceAccount) {
+		return nil
+	}
+	var missing []string
+	for _, n := range names {
+		if !exists(n) {
+			missing = append(missing, missingRefEntry("serviceaccount", r.ns, n, false))
+		}
+	}
+	r.mu.Lock()
+	r.snap.MissingRefs = append(r.snap.MissingRefs, missing...)
+	r.mu.Unlock()
+	return nil
+}

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +97,50 @@ func TestParseMissingRef(t *testing.T) {
 			ref, opt := parseMissingRef(tt.entry)
 			if ref != tt.ref || opt != tt.optional {
 				t.Errorf("parseMissingRef(%q) = %q, %v", tt.entry, ref, opt)
+			}
+		})
+	}
+}
+
+// The ServiceAccounts named by the pods and by the workload's pod template
+// are checked by name: a Deployment whose template names a missing one
+// (it cannot create pods) records it in MissingRefs. A namespace without
+// the "default" ServiceAccount (a recording that kept none) is not judged.
+func TestCollectServiceAccounts(t *testing.T) {
+	sa := func(name string) *corev1.ServiceAccount {
+		return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
+	}
+	dep := newDeployment("shop", "worker", map[string]string{"app": "worker"})
+	dep.Spec.Template.Labels = map[string]string{"app": "worker"}
+	dep.Spec.Template.Spec.ServiceAccountName = "queue-runner"
+	web := newPod("shop", "web-0", withLabels("app", "web"), func(p *corev1.Pod) { p.Spec.ServiceAccountName = "web" })
+	for _, tt := range []struct {
+		name   string
+		objs   []runtime.Object
+		target investigate.Target
+		want   []string
+	}{
+		{"template names a missing account", []runtime.Object{dep, sa("default"), sa("web")},
+			investigate.Target{Kind: investigate.KindDeployment, Name: "worker", Namespace: "shop", Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "worker"}},
+			[]string{"serviceaccount/shop/queue-runner"}},
+		{"pod's account exists", []runtime.Object{web, sa("default"), sa("web")},
+			investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, nil},
+		{"pod's account is missing", []runtime.Object{web, sa("default")},
+			investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop", Pod: "web-0"}, []string{"serviceaccount/shop/web"}},
+		{"no account recorded in the namespace", []runtime.Object{dep},
+			investigate.Target{Kind: investigate.KindDeployment, Name: "worker", Namespace: "shop", Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "worker"}},
+			nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := gatherWith(t, tt.objs, mapLogs{}, tt.target, investigate.PodPending)
+			var got []string
+			for _, m := range s.MissingRefs {
+				if strings.HasPrefix(m, "serviceaccount/") {
+					got = append(got, m)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("missing service accounts = %v, want %v", got, tt.want)
 			}
 		})
 	}

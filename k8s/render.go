@@ -33,8 +33,9 @@ const maxConfigValueBytes = 300
 
 // Evidence renders the snapshot as sections in priority order: pod
 // descriptions and missing references first, then the events of the objects
-// involved and the logs, then owners, Services, nodes, network, storage,
-// resources, and the namespace's other events. Timestamps are absolute
+// involved and the logs, then owners, Services, Ingresses, autoscalers and
+// disruption budgets, nodes, network, storage, resources, and the
+// namespace's other events. Timestamps are absolute
 // (RFC 3339, UTC). Every body is redacted and cut to Budget.SectionBytes;
 // all bodies together stay within Budget.TotalBytes (sections that do not
 // fit are dropped and reported as a "budget" Gap). The output is
@@ -64,6 +65,8 @@ func (s *Snapshot) Evidence() investigate.Evidence {
 	s.renderLogs(add)
 	s.renderOwners(add)
 	s.renderServices(add)
+	s.renderIngresses(add)
+	s.renderScaling(add)
 	s.renderRelatedPods(add)
 	s.renderNodes(add)
 	s.renderNetwork(add)
@@ -652,9 +655,18 @@ func (s *Snapshot) renderOwners(add addFunc) {
 			completions = *j.Spec.Completions
 		}
 		fmt.Fprintf(&w, "Job %s/%s: %d completions wanted, %d succeeded, %d failed, %d active, backoff limit %d\n", j.Namespace, j.Name, completions, j.Status.Succeeded, j.Status.Failed, j.Status.Active, backoff)
+		if o := metav1.GetControllerOf(&j); o != nil && o.Kind == "CronJob" {
+			fmt.Fprintf(&w, "  Created by CronJob %s (created %s)\n", o.Name, ts(j.CreationTimestamp))
+		}
 		for _, c := range j.Status.Conditions {
 			fmt.Fprintf(&w, "  Condition %s=%s %s: %s (since %s)\n", c.Type, c.Status, c.Reason, c.Message, ts(c.LastTransitionTime))
 		}
+	}
+	for _, c := range s.CronJobs {
+		suspended := c.Spec.Suspend != nil && *c.Spec.Suspend
+		fmt.Fprintf(&w, "CronJob %s/%s: schedule %q, suspended %t, concurrency %s, %d active, last schedule %s, last success %s\n",
+			c.Namespace, c.Name, c.Spec.Schedule, suspended, orNone(string(c.Spec.ConcurrencyPolicy)), len(c.Status.Active),
+			tsPtr(c.Status.LastScheduleTime), tsPtr(c.Status.LastSuccessfulTime))
 	}
 	add("owners", "Owners and rollout state", prioMedium, w.String(), false)
 }
@@ -861,7 +873,7 @@ func (s *Snapshot) renderNodes(add addFunc) {
 			fmt.Fprintf(&w, "Kubelet %s, runtime %s, OS image %s\n", ni.KubeletVersion, ni.ContainerRuntimeVersion, ni.OSImage)
 		}
 		prio := prioMedium
-		if s.Target.Kind == investigate.KindNode && s.Target.Name == n.Name {
+		if (s.Target.Kind == investigate.KindNode && s.Target.Name == n.Name) || (nodeCategory(s.Category) && s.Target.Node == n.Name) {
 			prio = prioCritical
 		}
 		add("node/"+n.Name, "Node "+n.Name, prio, w.String(), false)
@@ -1185,6 +1197,20 @@ func sortObjects(s *Snapshot) {
 	})
 	sort.SliceStable(s.StatefulSets, func(i, j int) bool {
 		return byName(s.StatefulSets[i].Namespace, s.StatefulSets[i].Name, s.StatefulSets[j].Namespace, s.StatefulSets[j].Name)
+	})
+	sort.SliceStable(s.Ingresses, func(i, j int) bool {
+		return byName(s.Ingresses[i].Namespace, s.Ingresses[i].Name, s.Ingresses[j].Namespace, s.Ingresses[j].Name)
+	})
+	sort.SliceStable(s.HorizontalPodAutoscalers, func(i, j int) bool {
+		a, b := &s.HorizontalPodAutoscalers[i], &s.HorizontalPodAutoscalers[j]
+		return byName(a.Namespace, a.Name, b.Namespace, b.Name)
+	})
+	sort.SliceStable(s.PodDisruptionBudgets, func(i, j int) bool {
+		a, b := &s.PodDisruptionBudgets[i], &s.PodDisruptionBudgets[j]
+		return byName(a.Namespace, a.Name, b.Namespace, b.Name)
+	})
+	sort.SliceStable(s.CronJobs, func(i, j int) bool {
+		return byName(s.CronJobs[i].Namespace, s.CronJobs[i].Name, s.CronJobs[j].Namespace, s.CronJobs[j].Name)
 	})
 	sort.SliceStable(s.PodMetrics, func(i, j int) bool {
 		return byName(s.PodMetrics[i].Namespace, s.PodMetrics[i].Name, s.PodMetrics[j].Namespace, s.PodMetrics[j].Name)

@@ -29,6 +29,11 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 	}
 	r.ns = t.Namespace
 	r.snap.Target = t
+	if r.nodeCategory() && r.ns != "" && namespacedObject(t.Kind) {
+		// A node category does not drop the namespaced object the alert
+		// names: its pods stay under investigation, the node is added.
+		return r.resolveTargetAndNode(ctx, t)
+	}
 	if r.nodeCategory() || (r.ns == "" && (t.Node != "" || t.IPFromInstance() != "")) {
 		return r.resolveNode(ctx, t)
 	}
@@ -38,6 +43,22 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 		}
 		return nil // DNS: the dns collector looks at kube-system
 	}
+	r.resolveNamespaced(ctx, t)
+	return nil
+}
+
+// namespacedObject reports whether a target kind names one namespaced object.
+func namespacedObject(k investigate.Kind) bool {
+	switch k {
+	case investigate.KindPod, investigate.KindDeployment, investigate.KindStatefulSet, investigate.KindDaemonSet,
+		investigate.KindJob, investigate.KindService:
+		return true
+	}
+	return false
+}
+
+// resolveNamespaced resolves a target inside r.ns; a failure is a Gap.
+func (r *run) resolveNamespaced(ctx context.Context, t investigate.Target) {
 	var err error
 	switch t.Kind {
 	case investigate.KindPod:
@@ -53,6 +74,29 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 		r.gap("resolve", err)
 	}
 	r.fillTargetHints()
+}
+
+// resolveTargetAndNode resolves a namespaced target under a node category:
+// the target's pods as for any namespaced target, then the node they run
+// on (or the one the alert names) and the other pods on that node
+// (RelatedPods).
+func (r *run) resolveTargetAndNode(ctx context.Context, t investigate.Target) error {
+	r.resolveNamespaced(ctx, t)
+	if r.gone != nil {
+		return nil
+	}
+	name := r.snap.Target.Node
+	if name == "" {
+		return nil
+	}
+	r.node = name
+	onNode, _, err := r.readNode(ctx, name)
+	if err != nil {
+		r.gap("resolve", err)
+		return nil
+	}
+	sortByTrouble(onNode)
+	r.addRelated(onNode...)
 	return nil
 }
 
@@ -116,8 +160,9 @@ func troubledContainer(p *corev1.Pod) string {
 	return best
 }
 
-// resolvePod reads the target pod, or investigates through its owner when
-// it is gone. A gone pod costs one request (the 404): its owner is looked
+// resolvePod reads the target pod and the other pods of its workload
+// (whatever their phase), or investigates through its owner when it is
+// gone. A gone pod costs one request (the 404): its owner is looked
 // up in the namespace's pods and workloads from the shared cache.
 func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
 	r.count(1)
@@ -138,11 +183,22 @@ func (r *run) resolvePod(ctx context.Context, t investigate.Target) error {
 	if err != nil {
 		return err
 	}
+	// The pods of the whole workload: a Deployment's other ReplicaSets
+	// (the rollout's old or new pods) included.
+	deployment := ""
+	if ref.Kind == "ReplicaSet" {
+		deployment = deploymentOfReplicaSet(ref.Name)
+	}
 	for _, p := range all {
 		if p.Name == pod.Name {
 			continue
 		}
-		if o := controllerOf(&p); o != nil && o.UID == ref.UID && o.Name == ref.Name {
+		o := controllerOf(&p)
+		switch {
+		case o == nil:
+		case o.UID == ref.UID && o.Name == ref.Name:
+			r.snap.RelatedPods = append(r.snap.RelatedPods, p)
+		case deployment != "" && ownedBy(&p, investigate.KindDeployment, deployment):
 			r.snap.RelatedPods = append(r.snap.RelatedPods, p)
 		}
 	}
@@ -448,30 +504,44 @@ func (r *run) resolveNode(ctx context.Context, t investigate.Target) error {
 		r.snap.Target.Namespace = ""
 		r.ns = ""
 	}
+	onNode, found, err := r.readNode(ctx, name)
+	if !found {
+		r.snap.TargetGone = true
+	}
+	if err != nil {
+		r.gap("resolve", err)
+		return nil
+	}
+	r.snap.Pods, r.snap.RelatedPods = splitByHealth(onNode, false)
+	return nil
+}
+
+// readNode reads the node into the snapshot (a missing node is recorded in
+// NotFound and found is false) and returns the pods on it. Failing to read
+// the node is a Gap; failing to list its pods is the error returned.
+func (r *run) readNode(ctx context.Context, name string) (onNode []corev1.Pod, found bool, err error) {
 	node, err := r.getNode(ctx, name)
+	found = true
 	switch {
 	case apierrors.IsNotFound(err):
-		r.snap.TargetGone = true
+		found = false
 		r.snap.NotFound = append(r.snap.NotFound, "node/"+name)
 	case err != nil:
 		r.gap("resolve", fmt.Errorf("get node %s: %w", name, err))
 	default:
-		r.snap.Nodes = append(r.snap.Nodes, *node)
+		r.addNodes(*node)
 	}
 	r.count(1)
 	l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
 	if err != nil {
-		r.gap("resolve", fmt.Errorf("list pods on node %s: %w", name, err))
-		return nil
+		return nil, found, fmt.Errorf("list pods on node %s: %w", name, err)
 	}
-	var onNode []corev1.Pod
 	for _, p := range l.Items { // the selector is re-checked, as every field selector is
 		if p.Spec.NodeName == name {
 			onNode = append(onNode, p)
 		}
 	}
-	r.snap.Pods, r.snap.RelatedPods = splitByHealth(onNode, false)
-	return nil
+	return onNode, found, nil
 }
 
 // nodeTrouble reports whether a node is not Ready or under pressure.

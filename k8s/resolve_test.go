@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -111,5 +113,34 @@ func TestGuessOwner(t *testing.T) {
 				t.Errorf("guessOwner(%q) = %+v, want %+v", tt.pod, got, tt.want)
 			}
 		})
+	}
+}
+
+// A pod target brings every pod of its workload, whatever its phase: the
+// pods of the Deployment's other ReplicaSet (the rollout's old revision),
+// an evicted (Failed) pod and a terminating one; a pod of another
+// Deployment does not come along.
+func TestResolvePodReadsTheWholeWorkload(t *testing.T) {
+	now := metav1.NewTime(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	objs := []runtime.Object{
+		newDeployment("shop", "web", map[string]string{"app": "web"}),
+		newReplicaSet("shop", "web-6f8d9c7b5d", "web"), newReplicaSet("shop", "web-58c9d7f6b4", "web"),
+		newPod("shop", "web-6f8d9c7b5d-pt7wz", withLabels("app", "web"), ownedByRS("web-6f8d9c7b5d"), crashLooping(4)),
+		newPod("shop", "web-58c9d7f6b4-a1b2c", withLabels("app", "web"), ownedByRS("web-58c9d7f6b4")),
+		newPod("shop", "web-58c9d7f6b4-evict", withLabels("app", "web"), ownedByRS("web-58c9d7f6b4"), func(p *corev1.Pod) {
+			p.Status = corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "The node was low on resource: memory."}
+		}),
+		newPod("shop", "web-58c9d7f6b4-gone1", withLabels("app", "web"), ownedByRS("web-58c9d7f6b4"), func(p *corev1.Pod) { p.DeletionTimestamp = &now }),
+		newPod("shop", "webhook-7d9f8c6b5a-zzzzz", withLabels("app", "webhook"), ownedByRS("webhook-7d9f8c6b5a")),
+	}
+	s := gatherWith(t, objs, mapLogs{}, investigate.Target{Kind: investigate.KindPod, Name: "web-6f8d9c7b5d-pt7wz", Namespace: "shop", Pod: "web-6f8d9c7b5d-pt7wz"}, investigate.PodCrash)
+	got := append(podNames(s.Pods), podNames(s.RelatedPods)...)
+	slices.Sort(got)
+	want := []string{"web-58c9d7f6b4-a1b2c", "web-58c9d7f6b4-evict", "web-58c9d7f6b4-gone1", "web-6f8d9c7b5d-pt7wz"}
+	if !slices.Equal(got, want) {
+		t.Errorf("pods = %v, want %v", got, want)
+	}
+	if s.Pods[0].Name != "web-6f8d9c7b5d-pt7wz" {
+		t.Errorf("first pod = %s, want the target", s.Pods[0].Name)
 	}
 }

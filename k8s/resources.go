@@ -11,35 +11,36 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/k8flex/k8flex/investigate"
 )
 
 // errNoMetrics is the gap reason when no metrics API is configured.
 var errNoMetrics = errors.New("metrics API (metrics.k8s.io) not available")
 
-// collectResources reads the usage of the investigated pods and their
-// nodes from metrics.k8s.io, and the namespace's LimitRanges and
-// ResourceQuotas. Without a metrics API the usage is a Gap ("metrics");
-// the limits are still read.
+// collectResources reads the namespace's LimitRanges and ResourceQuotas
+// (through the shared cache) and, when the category looks at usage
+// (resource and node categories), the usage of the investigated pods and
+// their nodes from metrics.k8s.io. Without a metrics API the usage is a
+// Gap ("metrics"); the limits are still read.
 func collectResources(ctx context.Context, r *run) error {
 	var errs []error
 	if r.ns != "" {
-		r.count(2)
-		lr, err := readList[corev1.LimitRangeList](ctx, r.g.api, resLimitRanges, r.ns, metav1.ListOptions{})
+		lr, err := listNamespace(ctx, r, resLimitRanges, r.ns, func(l *corev1.LimitRangeList) []corev1.LimitRange { return l.Items })
 		if err != nil {
-			errs = append(errs, fmt.Errorf("list limitranges in %s: %w", r.ns, err))
+			errs = append(errs, err)
 		}
-		rq, qerr := readList[corev1.ResourceQuotaList](ctx, r.g.api, resQuotas, r.ns, metav1.ListOptions{})
+		rq, qerr := listNamespace(ctx, r, resQuotas, r.ns, func(l *corev1.ResourceQuotaList) []corev1.ResourceQuota { return l.Items })
 		if qerr != nil {
-			errs = append(errs, fmt.Errorf("list resourcequotas in %s: %w", r.ns, qerr))
+			errs = append(errs, qerr)
 		}
 		r.mu.Lock()
-		if err == nil {
-			r.snap.LimitRanges = append(r.snap.LimitRanges, lr.Items...)
-		}
-		if qerr == nil {
-			r.snap.ResourceQuotas = append(r.snap.ResourceQuotas, rq.Items...)
-		}
+		r.snap.LimitRanges = append(r.snap.LimitRanges, lr...)
+		r.snap.ResourceQuotas = append(r.snap.ResourceQuotas, rq...)
 		r.mu.Unlock()
+	}
+	if !r.has(investigate.ScopeResource) && !r.nodeCategory() {
+		return errors.Join(errs...)
 	}
 	if r.g.metrics == nil {
 		r.gap("metrics", errNoMetrics)

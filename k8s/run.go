@@ -209,10 +209,15 @@ func nsName(ns string) string {
 	return ns
 }
 
-// phases returns the collectors to run, in dependent phases: the first
-// gathers from the resolved pods, the second follows the dependencies their
-// logs name, the third reads storage of all pods found, the last reads the
-// events of every object involved.
+// phases returns the collectors to run, in dependent phases. The links
+// they follow do not depend on the category: from the resolved pods, the
+// first phase reads their logs, references, Services, nodes and the
+// namespace's quotas; the second follows the dependencies their logs name;
+// the third reads the owners, storage, NetworkPolicies, Ingresses and
+// disruption budgets; the fourth what hangs off the owners (HPAs,
+// CronJobs, ServiceAccounts of the pod templates); the last reads the
+// events of every object involved. The category decides only depth: the
+// metrics API, the cluster DNS, and the Endpoints of a Service.
 func (r *run) phases() [][]collector {
 	var p1 []collector
 	if len(r.snap.Pods) > 0 {
@@ -222,25 +227,31 @@ func (r *run) phases() [][]collector {
 		p1 = append(p1, collector{"services", collectServices})
 	}
 	p1 = append(p1, collector{"nodes", collectNodes})
-	if r.has(investigate.ScopeResource) || r.nodeCategory() {
+	if r.ns != "" || r.has(investigate.ScopeResource) || r.nodeCategory() {
 		p1 = append(p1, collector{"resources", collectResources})
 	}
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
 	var p2 []collector
-	if r.ns != "" && !r.nodeCategory() {
+	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies})
 	}
 	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {
 		p3 = append(p3, collector{"owners", collectOwners})
 	}
-	if r.has(investigate.ScopeNetwork) {
+	if r.ns != "" || r.has(investigate.ScopeNetwork) {
 		p3 = append(p3, collector{"network", collectNetworkPolicies})
 	}
-	p4 := []collector{{"events", collectEvents}}
-	return [][]collector{p1, p2, p3, p4}
+	var p4 []collector
+	if r.ns != "" {
+		p3 = append(p3, collector{"ingresses", collectIngresses}, collector{"disruption-budgets", collectDisruptionBudgets})
+		p4 = append(p4, collector{"autoscalers", collectAutoscalers}, collector{"cronjobs", collectCronJobs},
+			collector{"serviceaccounts", collectServiceAccounts})
+	}
+	p5 := []collector{{"events", collectEvents}}
+	return [][]collector{p1, p2, p3, p4, p5}
 }
 
 // podsSnapshot returns copies of the pod slices under the lock.

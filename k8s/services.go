@@ -15,11 +15,14 @@ import (
 // maxNamespaceServices bounds the Services kept for a namespace-wide target.
 const maxNamespaceServices = 10
 
-// collectServices reads the Services in front of the investigated pods (or
-// the target Service, or every Service of a namespace target) with their
-// EndpointSlices and, for service categories, their Endpoints.
+// collectServices reads the Services in front of the investigated pods or
+// the pod template of the target workload (a workload without pods still
+// has its Services), the target Service, or every Service of a namespace
+// target, with their EndpointSlices and, for service categories, their
+// Endpoints.
 func collectServices(ctx context.Context, r *run) error {
 	pods, related := r.podsSnapshot()
+	g := r.graph()
 	svcs, err := r.listServices(ctx, r.ns)
 	if err != nil {
 		return err
@@ -35,7 +38,8 @@ func collectServices(ctx context.Context, r *run) error {
 		if slices.ContainsFunc(relevant, func(x corev1.Service) bool { return x.Name == s.Name }) {
 			continue
 		}
-		matched := slices.ContainsFunc(podsOf(append(pods, related...), s.Namespace), func(p corev1.Pod) bool { return selects(s.Spec.Selector, p.Labels) })
+		matched := slices.ContainsFunc(podsOf(append(pods, related...), s.Namespace), func(p corev1.Pod) bool { return selects(s.Spec.Selector, p.Labels) }) ||
+			slices.ContainsFunc(g.templates, func(t *corev1.PodTemplateSpec) bool { return selects(s.Spec.Selector, t.Labels) })
 		if matched || (namespaceTarget && r.has(investigate.ScopeService) && len(relevant) < maxNamespaceServices) {
 			relevant = append(relevant, s)
 		}

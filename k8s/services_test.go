@@ -42,3 +42,21 @@ func TestCollectServicesNearMiss(t *testing.T) {
 		}
 	}
 }
+
+// A Deployment scaled to zero has no pods, but the Service in front of its
+// pod template is still part of its graph.
+func TestCollectServicesOfAPodTemplate(t *testing.T) {
+	dep := newDeployment("shop", "api", map[string]string{"app": "api"})
+	dep.Spec.Template.Labels = map[string]string{"app": "api", "tier": "backend"}
+	zero := int32(0)
+	dep.Spec.Replicas = &zero
+	objs := []runtime.Object{dep,
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}},
+	}
+	s := gatherWith(t, objs, mapLogs{}, investigate.Target{Kind: investigate.KindDeployment, Name: "api", Namespace: "shop",
+		Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "api"}}, investigate.PodCrash)
+	if len(s.Services) != 1 || s.Services[0].Name != "api" {
+		t.Errorf("services = %v, want api (it selects the pod template)", s.Services)
+	}
+}

@@ -2,11 +2,13 @@ package k8s
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
@@ -56,10 +58,21 @@ type Snapshot struct {
 	StatefulSets []appsv1.StatefulSet
 	DaemonSets   []appsv1.DaemonSet
 	Jobs         []batchv1.Job
+	// CronJobs are the CronJobs that own the Jobs.
+	CronJobs []batchv1.CronJob
+	// HorizontalPodAutoscalers are the HPAs whose scale target is one of
+	// the workloads (Deployment, StatefulSet, ReplicaSet).
+	HorizontalPodAutoscalers []autoscalingv2.HorizontalPodAutoscaler
+	// PodDisruptionBudgets are the PDBs whose selector matches the pods of
+	// the workload (or its pod template).
+	PodDisruptionBudgets []policyv1.PodDisruptionBudget
 
 	Services       []corev1.Service
 	Endpoints      []corev1.Endpoints
 	EndpointSlices []discoveryv1.EndpointSlice
+	// Ingresses are the Ingresses that route to the Services, and those of
+	// the namespace whose backend Service does not exist.
+	Ingresses []networkingv1.Ingress
 
 	Nodes []corev1.Node
 	// NodeLeases are the kubelet heartbeats (kube-node-lease/<node>) of

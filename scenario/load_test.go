@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -151,7 +152,11 @@ func TestFileLogs(t *testing.T) {
 // Kinds K8flex never reads are left out of a scenario and named, not an
 // error; a mistyped field of a kind it reads still is.
 func TestDecodeObjectsSkipsKindsNotRead(t *testing.T) {
-	doc := `apiVersion: autoscaling/v2
+	doc := `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: web, namespace: shop}
+---
+apiVersion: autoscaling/v1
 kind: HorizontalPodAutoscaler
 metadata: {name: web, namespace: shop}
 ---
@@ -163,10 +168,56 @@ metadata: {name: web-0, namespace: shop}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(objs) != 1 || len(skipped) != 1 || skipped[0] != "autoscaling/v2/HorizontalPodAutoscaler" {
-		t.Fatalf("objects %d, skipped %v; want the Pod decoded and the HPA skipped", len(objs), skipped)
+	want := []string{"rbac.authorization.k8s.io/v1/Role", "autoscaling/v1/HorizontalPodAutoscaler"}
+	if len(objs) != 1 || !slices.Equal(skipped, want) {
+		t.Fatalf("objects %d, skipped %v; want the Pod decoded and %v skipped", len(objs), skipped, want)
 	}
 	if _, _, err := DecodeObjects([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {nodeNmae: n}\n")); err == nil {
 		t.Fatal("a mistyped Pod field decoded without error")
+	}
+}
+
+// The kinds of the evidence graph that recordings hold beside pods and
+// workloads (HPAs, PDBs, Ingresses, CronJobs, ServiceAccounts) are loaded
+// and served, not skipped.
+func TestDecodeObjectsLoadsGraphKinds(t *testing.T) {
+	doc := `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 5
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: job, image: job:1}]}}}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: shop}
+`
+	objs, skipped, err := DecodeObjects([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 5 || len(skipped) != 0 {
+		t.Fatalf("objects %d, skipped %v; want all 5 decoded", len(objs), skipped)
+	}
+	if _, err := k8s.NewMemory(objs...); err != nil {
+		t.Fatalf("a Memory cannot hold them: %v", err)
 	}
 }
