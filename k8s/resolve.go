@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -24,6 +26,9 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 			return fmt.Errorf("resolve target: %q is not a valid kubernetes name", n)
 		}
 	}
+	if t.Namespace == "" && t.Kind == "" && t.Host != "" {
+		t = r.resolveHost(ctx, t)
+	}
 	if t.Namespace == "" && !r.nodeCategory() {
 		t.Namespace = r.findNamespace(ctx, t)
 	}
@@ -38,6 +43,9 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 		return r.resolveNode(ctx, t)
 	}
 	if r.ns == "" {
+		if t.Host != "" {
+			return nil // the host is served by nothing in the cluster: a gap says so
+		}
 		if r.cat.NeedsNamespace() {
 			return fmt.Errorf("resolve target %s: category %s needs a namespace", t, r.cat)
 		}
@@ -633,4 +641,65 @@ func (r *run) findNamespace(ctx context.Context, t investigate.Target) string {
 		ns = m.Namespace
 	}
 	return ns
+}
+
+// resolveHost maps the host of a probed URL to the Service behind the
+// Ingress rule that serves it (exact host first, then a wildcard rule,
+// one list of Ingresses across namespaces), and returns the target with
+// that Service. Without a matching Ingress the target is unchanged and a
+// gap names the host.
+func (r *run) resolveHost(ctx context.Context, t investigate.Target) investigate.Target {
+	ings, err := listNamespace(ctx, r, resIngresses, "", func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items })
+	if err != nil {
+		r.gap("resolve", fmt.Errorf("find the Ingress of host %s: %w", t.Host, err))
+		return t
+	}
+	var best *networkingv1.Ingress
+	bestSvc, bestRank := "", 0
+	for i := range ings {
+		ing := &ings[i]
+		for _, rule := range ing.Spec.Rules {
+			rank := hostMatch(rule.Host, t.Host)
+			if rank <= bestRank || rule.HTTP == nil || len(rule.HTTP.Paths) == 0 {
+				continue
+			}
+			svc := ""
+			for _, p := range rule.HTTP.Paths {
+				if p.Backend.Service != nil {
+					svc = p.Backend.Service.Name
+					if p.Path == "" || p.Path == "/" {
+						break
+					}
+				}
+			}
+			if svc == "" {
+				continue
+			}
+			best, bestSvc, bestRank = ing, svc, rank
+		}
+	}
+	if best == nil {
+		r.gap("resolve", fmt.Errorf("no Ingress in the cluster serves host %s", t.Host))
+		return t
+	}
+	// collectIngresses keeps the Ingress: it routes to the target Service.
+	t.Namespace, t.Kind, t.Name, t.Service = best.Namespace, investigate.KindService, bestSvc, bestSvc
+	return t
+}
+
+// hostMatch ranks how an Ingress rule's host matches host: 2 exact, 1 a
+// wildcard ("*.example.com" matches one label), 0 no match. A rule
+// without a host matches every host, but only as a last resort (1).
+func hostMatch(rule, host string) int {
+	switch {
+	case strings.EqualFold(rule, host):
+		return 2
+	case strings.HasPrefix(rule, "*."):
+		if _, rest, ok := strings.Cut(host, "."); ok && strings.EqualFold(rest, rule[2:]) {
+			return 1
+		}
+	case rule == "":
+		return 1
+	}
+	return 0
 }
