@@ -87,6 +87,19 @@ var knownAlerts = map[string]Category{
 	"KubeAPIDown":            ServiceDown,
 }
 
+// symptomAlerts are known alerts about a symptom that many kinds of
+// trouble cause (a workload short of replicas, a failed probe, a pressured
+// node): their category is where investigation starts, and the diagnosis'
+// strongest finding decides where it ends.
+var symptomAlerts = map[string]bool{
+	"KubePodNotReady": true, "KubeDeploymentReplicasMismatch": true, "KubeDeploymentRolloutStuck": true,
+	"KubeDeploymentGenerationMismatch": true, "KubeStatefulSetReplicasMismatch": true,
+	"KubeStatefulSetUpdateNotRolledOut": true, "KubeDaemonSetRolloutStuck": true, "KubeDaemonSetNotScheduled": true,
+	"KubeDaemonSetMisScheduled": true, "KubeContainerWaiting": true, "KubeJobFailed": true, "KubeJobNotCompleted": true,
+	"KubeHpaMaxedOut": true, "KubeNodePressure": true, "KubePersistentVolumeErrors": true,
+	"KubeletPodStartUpLatencyHigh": true, "TargetDown": true, "BlackboxProbeFailed": true, "ProbeFailed": true,
+}
+
 // keyword rules for team-written alert names, checked in order: the first
 // whose words all occur in the normalised name wins.
 var nameKeywords = []struct {
@@ -183,7 +196,8 @@ func CategorizeByRules(a *Alert) Categorization {
 	if c, ok := knownAlerts[name]; ok {
 		c, why := refineKnown(a, c)
 		return Categorization{Category: c, Confidence: exactName, DecidedBy: DecidedByRules,
-			Reason: fmt.Sprintf("alert %s is a known %s alert%s", name, c, why)}
+			Reason:      fmt.Sprintf("alert %s is a known %s alert%s", name, c, why),
+			Provisional: symptomAlerts[name] && why == ""}
 	}
 	n, starts := normaliseWords(name)
 	for _, k := range nameKeywords {

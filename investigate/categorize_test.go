@@ -239,3 +239,23 @@ func TestParseCategory(t *testing.T) {
 		}
 	}
 }
+
+// TestSymptomAlertsYieldToEvidence checks that alerts naming a symptom of
+// many causes leave the last word to the diagnosis, while alerts naming a
+// cause keep theirs.
+func TestSymptomAlertsYieldToEvidence(t *testing.T) {
+	for name, correctable := range map[string]bool{
+		"KubeDeploymentReplicasMismatch": true, "KubeJobFailed": true, "BlackboxProbeFailed": true, "KubeNodePressure": true,
+		"KubePodCrashLooping": false, "KubeNodeNotReady": false, "CPUThrottlingHigh": false, "KubeContainerOOMKilled": false,
+	} {
+		c := investigate.CategorizeByRules(&investigate.Alert{Labels: map[string]string{"alertname": name}})
+		if c.Provisional != correctable || c.Confidence < investigate.ConfidentRule {
+			t.Errorf("%s: provisional = %v (confidence %.2f), want provisional %v and no model asked", name, c.Provisional, c.Confidence, correctable)
+		}
+	}
+	// A reason label that names the cause makes it certain again.
+	c := investigate.CategorizeByRules(&investigate.Alert{Labels: map[string]string{"alertname": "KubeContainerWaiting", "reason": "ImagePullBackOff"}})
+	if c.Provisional {
+		t.Errorf("KubeContainerWaiting with reason ImagePullBackOff is provisional: %+v", c)
+	}
+}

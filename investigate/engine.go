@@ -269,11 +269,11 @@ func categorizeTarget(req *Request) Categorization {
 		Reason: fmt.Sprintf("manual investigation of %s", t)}
 }
 
-// recategorize corrects a category the rules were unsure about when the
-// strongest finding implies another one.
+// recategorize corrects a category the rules were unsure about, or one
+// they marked provisional, when the strongest finding implies another one.
 func (e *Engine) recategorize(res *Result, log zerolog.Logger) {
 	c := res.Categorization
-	if c.DecidedBy == DecidedByRequest || c.DecidedBy == DecidedByLLM || c.Confidence >= ConfidentRule || len(res.Findings) == 0 {
+	if c.DecidedBy == DecidedByRequest || c.DecidedBy == DecidedByLLM || (c.Confidence >= ConfidentRule && !c.Provisional) || len(res.Findings) == 0 {
 		return
 	}
 	top := res.Findings[0]

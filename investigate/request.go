@@ -76,6 +76,11 @@ type Categorization struct {
 	Confidence float64  `json:"confidence"`
 	DecidedBy  Decider  `json:"decided_by"`
 	Reason     string   `json:"reason"`
+	// Provisional is true when the category names where investigation
+	// starts rather than what broke (an alert about a symptom of many
+	// causes): the diagnosis' strongest finding may correct it, however
+	// confident the rules were about the alert itself.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // Investigation is what a Reporter learns when an investigation starts.

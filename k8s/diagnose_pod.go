@@ -576,8 +576,15 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 		if len(proof) == 0 {
 			score = scoreRootCause - 8
 		}
+		// A required object that is missing keeps the container from ever
+		// being created (ContainerCreating, CreateContainerConfigError); an
+		// optional one lets it start and crash on the empty configuration.
+		cat := investigate.PodPending
+		if m.optional {
+			cat = investigate.PodCrash
+		}
 		out = append(out, investigate.Finding{
-			Rule: "missing-config", Severity: investigate.FindingCritical, Score: score,
+			Rule: "missing-config", Severity: investigate.FindingCritical, Score: score, Category: cat,
 			Summary: sum + ".", Detail: detail, Objects: append([]string{strings.ToLower(m.kind) + "/" + m.ns + "/" + m.name}, x.refs()...),
 			Proof: proof,
 			Actions: []string{
