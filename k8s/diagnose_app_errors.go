@@ -132,11 +132,14 @@ func containerFailing(cs *corev1.ContainerStatus) bool {
 	return false
 }
 
-// lastMatch returns the last text re matches, with its submatches.
+// lastMatch returns the last text re matches, with its submatches. Text
+// quoted inside JSON (an API error body in a log line) is matched as it
+// reads, with its escaped quotes undone.
 func lastMatch(re *regexp.Regexp, texts []string) (string, []string) {
 	for i := len(texts) - 1; i >= 0; i-- {
-		if m := re.FindStringSubmatch(texts[i]); m != nil {
-			return strings.TrimSpace(texts[i]), m
+		t := strings.ReplaceAll(texts[i], `\"`, `"`)
+		if m := re.FindStringSubmatch(t); m != nil {
+			return strings.TrimSpace(t), m
 		}
 	}
 	return "", nil

@@ -39,6 +39,12 @@ func TestDiagnoseAppErrors(t *testing.T) {
 					Logs: logged("ops", "reaper-1", `Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:ops:reaper" cannot list resource "pods" in API group "" in the namespace "batch"`)}
 			},
 			summary: []string{"ServiceAccount ops/reaper", "list pods in namespace batch", "403"}},
+		{name: "RBAC refusal inside a JSON error body", rule: "app-rbac-forbidden",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("ops", "reaper-1", crashLooping(2))},
+					Logs: logged("ops", "reaper-1", `HTTP response body: {"kind":"Status","message":"pods is forbidden: User \"system:serviceaccount:ops:reaper\" cannot delete resource \"pods\" in API group \"\" in the namespace \"web\"","code":403}`, "ERROR aborting")}
+			},
+			summary: []string{"ServiceAccount ops/reaper", "delete pods in namespace web"}},
 		{name: "expired certificate with its date", rule: "app-tls-certificate",
 			snap: func() *Snapshot {
 				return &Snapshot{Pods: []corev1.Pod{*newPod("pay", "gw-1", crashLooping(2))},
