@@ -41,7 +41,7 @@ var appErrors = []appError{
 	{"app-exec-not-found", regexp.MustCompile(`(?i)exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|"([^"]+)": executable file not found|(?:^|\s|/)([\w.+-]+): (?:command )?not found\s*$`), explainExecNotFound},
 	{"app-rbac-forbidden", regexp.MustCompile(`(?i)"?system:serviceaccount:([a-z0-9-]+):([a-z0-9.-]+)"? cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?`), explainRBAC},
 	{"app-tls-certificate", regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time (\S+) is after (\S+))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
-	{"app-missing-env", regexp.MustCompile(`(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\s+(?:is\s+)?(?:not set|must be set|is required|is empty|missing)`), explainMissingEnv},
+	{"app-missing-env", regexp.MustCompile(`(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)"?\s+(?:is\s+|was\s+)?(?:not set|unset|not defined|undefined|must be set|required|empty|missing)`), explainMissingEnv},
 	{"app-permission-denied", regexp.MustCompile(`(?i)(?:open|mkdir|create|write|read|stat|unlink|rename|chmod)?\s*"?'?(/[\w./-]+)'?"?:?\s+permission denied|permission denied:?\s+'?"?(/[\w./-]+)|read-only file system`), explainPermission},
 }
 
@@ -74,11 +74,14 @@ func diagnoseAppErrors(d *diag) []investigate.Finding {
 			if t := lastTermination(cs); t != nil && t.Message != "" {
 				texts = append(texts, t.Message)
 			}
+			// The signatures are specific enough to read every line: a
+			// warning about an empty setting comes before the crash it
+			// causes, and need not look like an error.
 			lines, _ := d.crashLogs(p, cs.Name)
-			texts = append(texts, errorLines(lines, 8)...)
+			texts = append(texts, lines...)
 			if !failing {
 				// A pod that looks healthy is diagnosed from what it logs now.
-				texts = append(texts, errorLines(d.logs(p.Namespace, p.Name, cs.Name, false), 8)...)
+				texts = append(texts, d.logs(p.Namespace, p.Name, cs.Name, false)...)
 			}
 			for ai := range appErrors {
 				ae := &appErrors[ai]

@@ -19,7 +19,7 @@ func exitMeaning(code int32) string {
 	case 1:
 		return "the application exited with an error"
 	case 2:
-		return "misuse of a shell builtin or invalid arguments"
+		return "invalid arguments, or a Go program's panic"
 	case 126:
 		return "the command is not executable"
 	case 127:
@@ -118,7 +118,9 @@ func diagnoseCrashLoop(d *diag) []investigate.Finding {
 			state = "is in CrashLoopBackOff"
 		}
 		sum := fmt.Sprintf("Container %s of pod %s %s: it exits with exit code %d", in.container, x.names(), state, in.code)
-		if m := exitMeaning(in.code); m != "" {
+		if in.code == 2 && strings.HasPrefix(in.errLine, "panic:") {
+			sum += " (the Go runtime's exit code for a panic)"
+		} else if m := exitMeaning(in.code); m != "" {
 			sum += " (" + m + ")"
 		}
 		sum += fmt.Sprintf(", %d restarts", in.restarts)
