@@ -78,3 +78,37 @@ func TestDiagnoseAppErrors(t *testing.T) {
 	}
 	runRuleCases(t, []string{"app-"}, cases)
 }
+
+func TestDiagnosePullAuth(t *testing.T) {
+	pulling := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Image = "registry.example.org/team/tool:1.2"
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+			Reason: "ImagePullBackOff", Message: `Back-off pulling image "registry.example.org/team/tool:1.2"`}}}}
+	}
+	withSecret := func(name string) podOpt {
+		return func(p *corev1.Pod) { p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: name}} }
+	}
+	ev := func(reason, msg string) corev1.Event {
+		return corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "data", Name: "tool-1"}, Reason: reason, Type: "Warning", Message: msg}
+	}
+	denied := ev("Failed", `Failed to pull image "registry.example.org/team/tool:1.2": pull access denied, repository does not exist or may require authorization: server message: unauthorized: authentication required`)
+	runRuleCases(t, []string{"image-pull"}, []ruleCase{
+		{name: "named pull secret missing", rule: "image-pull",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("data", "tool-1", pulling, withSecret("reg-creds"))},
+					Events: []corev1.Event{denied, ev("FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets (reg-creds); attempting to pull the image may not succeed.")}}
+			},
+			summary: []string{"imagePullSecret reg-creds does not exist in namespace data"}},
+		{name: "no pull secret at all", rule: "image-pull",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("data", "tool-1", pulling)}, Events: []corev1.Event{denied}}
+			},
+			summary: []string{"no imagePullSecrets", "anonymous"}},
+		{name: "secret present but refused", rule: "image-pull",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("data", "tool-1", pulling, withSecret("reg-creds"))}, Events: []corev1.Event{denied}}
+			},
+			summary: []string{"names imagePullSecrets reg-creds", "do not grant access"}},
+	})
+}

@@ -339,8 +339,7 @@ func diagnoseImagePull(d *diag) []investigate.Finding {
 				why = fmt.Sprintf("the registry host %s cannot be resolved (no such host): the registry name is wrong or unreachable from the nodes", registryHost(image))
 				act = "Correct the registry host in the image reference (or make it resolvable from the nodes)."
 			case reImageAuth.MatchString(all):
-				why = fmt.Sprintf("the registry refused access to %s (unauthorized / pull access denied): the repository does not exist or needs credentials the pod does not have", repo)
-				act = fmt.Sprintf("Check that repository %s exists, and add an imagePullSecret with access to it (kubectl create secret docker-registry ... ; spec.imagePullSecrets).", repo)
+				why, act = d.explainPullAuth(p, repo, &proof)
 			case reImageNotFound.MatchString(all):
 				why = fmt.Sprintf("the tag %s does not exist in repository %s (registry answered not found)", tag, repo)
 				act = fmt.Sprintf("Push %s, or set the image to a tag that exists.", image)
@@ -959,4 +958,41 @@ func (d *diag) endpointSlicesCommand(p *corev1.Pod) string {
 		return fmt.Sprintf("kubectl get endpointslices -n %s -o wide", p.Namespace)
 	}
 	return fmt.Sprintf("kubectl get endpointslices -n %s -l 'kubernetes.io/service-name in (%s)' -o wide", p.Namespace, strings.Join(names, ","))
+}
+
+// reMissingPullSecrets finds the kubelet's list of imagePullSecrets it
+// could not read ("Unable to retrieve some image pull secrets (a, b)").
+var reMissingPullSecrets = regexp.MustCompile(`(?i)unable to retrieve (?:some )?image pull secrets? \(([^)]+)\)`)
+
+// explainPullAuth explains a registry's refusal from the pod's
+// imagePullSecrets: named but missing (the kubelet says so), none at all
+// (the pull is anonymous), or present but not accepted.
+func (d *diag) explainPullAuth(p *corev1.Pod, repo string, proof *[]string) (why, act string) {
+	var missing []string
+	for _, e := range d.podEvents(p) {
+		if m := reMissingPullSecrets.FindStringSubmatch(e.Message); m != nil {
+			for _, n := range strings.Split(m[1], ",") {
+				missing = appendUnique(missing, strings.TrimSpace(n))
+			}
+			*proof = appendUnique(*proof, evProof(e))
+		}
+	}
+	var named []string
+	for _, s := range p.Spec.ImagePullSecrets {
+		named = append(named, s.Name)
+	}
+	refused := fmt.Sprintf("the registry refused access to %s (unauthorized / pull access denied)", repo)
+	switch {
+	case len(missing) > 0:
+		why = fmt.Sprintf("%s: the pod's imagePullSecret %s does not exist in namespace %s, so the kubelet pulls without credentials", refused, joinNames(missing), p.Namespace)
+		act = fmt.Sprintf("Create the pull secret in %s (kubectl create secret docker-registry %s -n %s --docker-server=... ) or point spec.imagePullSecrets of %s at the namespace's existing registry secret.",
+			p.Namespace, missing[0], p.Namespace, workloadOrPod(p))
+	case len(named) == 0:
+		why = fmt.Sprintf("%s: the pod has no imagePullSecrets, so the pull is anonymous, and the repository is private or does not exist", refused)
+		act = fmt.Sprintf("Add an imagePullSecret with access to %s to the pod spec of %s (or to its ServiceAccount), or check that the repository exists.", repo, workloadOrPod(p))
+	default:
+		why = fmt.Sprintf("%s although the pod names imagePullSecrets %s: their credentials do not grant access (wrong registry, expired token), or the repository does not exist", refused, joinNames(named))
+		act = fmt.Sprintf("Check that repository %s exists and that the registry accepts the credentials in %s (renew the token).", repo, joinNames(named))
+	}
+	return why, act
 }
