@@ -165,6 +165,9 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	})
 	stage(StageDiagnose, func() {
 		if snap != nil {
+			if aa, ok := snap.(AlertAware); ok && req.Alert != nil {
+				aa.UseAlert(req.Alert)
+			}
 			res.Findings = redactFindings(snap.Diagnose())
 		}
 	})

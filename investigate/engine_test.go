@@ -230,7 +230,11 @@ func TestEngineRunEndToEnd(t *testing.T) {
 		}
 	}
 	before("reporter-started", "gather")
-	before("gather", "diagnose")
+	before("gather", "use-alert")
+	before("use-alert", "diagnose")
+	if r.snap.alert != req.Alert {
+		t.Errorf("the snapshot was not handed the request's alert: %+v", r.snap.alert)
+	}
 	before("embed", "find-similar")
 	before("find-similar", "past-feedback")
 	before("diagnose", "past-feedback")

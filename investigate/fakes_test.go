@@ -88,6 +88,12 @@ type fakeSnapshot struct {
 	log      *callLog
 	findings []investigate.Finding
 	evidence investigate.Evidence
+	alert    *investigate.Alert
+}
+
+func (s *fakeSnapshot) UseAlert(a *investigate.Alert) {
+	s.log.add("use-alert")
+	s.alert = a
 }
 
 func (s *fakeSnapshot) Diagnose() []investigate.Finding {

@@ -18,6 +18,15 @@ type Snapshot interface {
 	Evidence() Evidence
 }
 
+// AlertAware is implemented by a Snapshot whose diagnosis can use what the
+// alert itself states (its labels and annotations: the throttling figure of
+// CPUThrottlingHigh, the container a KubeContainerOOMKilled names) beside
+// the cluster's state. The engine calls UseAlert before Diagnose, with the
+// alert that started the investigation (never for a manual one).
+type AlertAware interface {
+	UseAlert(a *Alert)
+}
+
 // Categorizer asks a model for the category of an alert the rules are
 // unsure about. The answer must be one of candidates; the engine validates
 // it and falls back to the rules on any error.

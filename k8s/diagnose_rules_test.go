@@ -621,3 +621,46 @@ func TestDiagnoseReadinessPassedSince(t *testing.T) {
 		t.Errorf("an unready pod's readiness failures are the mechanism, got %+v", fs)
 	}
 }
+
+// TestDiagnoseAlertedThrottling checks that CPU throttling is diagnosed
+// from the alert's own figure when no metrics API exists.
+func TestDiagnoseAlertedThrottling(t *testing.T) {
+	limited := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+	}
+	alert := func(name, desc string) *investigate.Alert {
+		return &investigate.Alert{Labels: map[string]string{"alertname": name, "container": "app", "pod": "api-1"},
+			Annotations: map[string]string{"description": desc}}
+	}
+	for _, tt := range []struct {
+		name  string
+		alert *investigate.Alert
+		opt   podOpt
+		want  string
+	}{
+		{"kube-prometheus wording", alert("CPUThrottlingHigh", "73.4% throttling of CPU in namespace shop for container app in pod api-1."), limited, "73.4% of its CFS periods"},
+		{"team wording", alert("ContainerCPUThrottled", "Container app is throttled 88 % of the time"), limited, "88% of its CFS periods"},
+		{"no CPU limit: nothing to blame", alert("CPUThrottlingHigh", "73.4% throttling of CPU"), func(*corev1.Pod) {}, ""},
+		{"another alert", alert("KubePodNotReady", "73.4% of pods not ready"), limited, ""},
+		{"no alert", nil, limited, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Snapshot{Pods: []corev1.Pod{*newPod("shop", "api-1", tt.opt)}, Alert: tt.alert}
+			var got []investigate.Finding
+			for _, f := range s.Diagnose() {
+				if f.Rule == "cpu-throttling" {
+					got = append(got, f)
+				}
+			}
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || !strings.Contains(got[0].Summary, tt.want) || !strings.Contains(got[0].Summary, "250m") {
+				t.Fatalf("findings %+v, want one naming %q and the 250m limit", got, tt.want)
+			}
+		})
+	}
+}

@@ -106,7 +106,17 @@ type Snapshot struct {
 
 	// Budget limits the rendered evidence.
 	Budget Budget
+
+	// Alert is the alert that started the investigation (nil for a manual
+	// one): rules read what it states itself, such as a throttling figure
+	// the cluster's own API cannot show without metrics-server.
+	Alert *investigate.Alert
 }
+
+// UseAlert records the alert the investigation is about, for Diagnose.
+func (s *Snapshot) UseAlert(a *investigate.Alert) { s.Alert = a }
+
+var _ investigate.AlertAware = (*Snapshot)(nil)
 
 // DNSState is the cluster DNS as seen from kube-system.
 type DNSState struct {
