@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -197,6 +198,8 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		restarts  int32
 		usage     []string
 		maxPct    int
+		// ran is how long the killed instances ran (shortest, longest).
+		ranMin, ranMax time.Duration
 	}
 	infos := map[string]*info{}
 	for _, p := range d.pods {
@@ -205,6 +208,10 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 			t := lastTermination(cs)
 			if t == nil || t.Reason != "OOMKilled" {
 				continue
+			}
+			var ran time.Duration
+			if !t.StartedAt.IsZero() && t.FinishedAt.After(t.StartedAt.Time) {
+				ran = t.FinishedAt.Sub(t.StartedAt.Time)
 			}
 			key := workloadOrPod(p) + "|" + cs.Name
 			proof := []string{oomProof(p, cs, t)}
@@ -215,6 +222,13 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 			}
 			if in.restarts < cs.RestartCount {
 				in.restarts = cs.RestartCount
+			}
+			if ran > 0 {
+				if in.ranMin == 0 || ran < in.ranMin {
+					in.ranMin = ran
+				}
+				in.ranMax = max(in.ranMax, ran)
+				proof = append(proof, fmt.Sprintf("%s ran %s (started %s, OOMKilled %s)", cs.Name, shortDuration(ran), t.StartedAt.UTC().Format(time.RFC3339), t.FinishedAt.UTC().Format(time.RFC3339)))
 			}
 			if c := containerSpec(p, cs.Name); c != nil {
 				if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
@@ -245,6 +259,14 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		sum := fmt.Sprintf("Container %s of %s %s was OOMKilled (exit code 137): the kernel killed it when its memory reached the limit", in.container, plural(len(x.pods), "pod", "pods"), x.names())
 		if in.limit != "" {
 			sum += " of " + in.limit + " (limits.memory)"
+		}
+		// How long the killed instance ran tells a leak from a limit that
+		// is too small for the work at start.
+		switch {
+		case in.ranMin >= 30*time.Minute:
+			sum += fmt.Sprintf(", after running %s: its memory grows steadily until it reaches the limit — a leak or an unbounded cache, not a limit too small at start", shortDuration(in.ranMin))
+		case in.ranMax > 0 && in.ranMax < 2*time.Minute:
+			sum += fmt.Sprintf(", %s after start: the limit is smaller than what it needs to start and load its data", in.ranMax.Round(time.Second))
 		}
 		detail := "The out-of-memory kill happens inside the container's cgroup: the process used more memory than its limit allows."
 		if len(in.usage) > 0 {
@@ -995,4 +1017,13 @@ func (d *diag) explainPullAuth(p *corev1.Pod, repo string, proof *[]string) (why
 		act = fmt.Sprintf("Check that repository %s exists and that the registry accepts the credentials in %s (renew the token).", repo, joinNames(named))
 	}
 	return why, act
+}
+
+// shortDuration renders d to the minute ("5h55m"), or to the second when
+// shorter than a minute.
+func shortDuration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }

@@ -664,3 +664,25 @@ func TestDiagnoseAlertedThrottling(t *testing.T) {
 		})
 	}
 }
+
+func TestDiagnoseOOMRunTime(t *testing.T) {
+	killedAfter := func(ran time.Duration) podOpt {
+		return func(p *corev1.Pod) {
+			oomKilled("512Mi")(p)
+			start := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+			term := p.Status.ContainerStatuses[0].LastTerminationState.Terminated
+			term.StartedAt, term.FinishedAt = metav1.NewTime(start), metav1.NewTime(start.Add(ran))
+		}
+	}
+	one := func(opt podOpt) func() *Snapshot {
+		return func() *Snapshot { return &Snapshot{Pods: []corev1.Pod{*newPod("chat", "gateway-0", opt)}} }
+	}
+	runRuleCases(t, []string{"oom-killed"}, []ruleCase{
+		{name: "killed after hours: a leak", rule: "oom-killed", snap: one(killedAfter(6*time.Hour + 12*time.Minute)),
+			summary: []string{"after running 6h12m", "grows steadily", "leak"}},
+		{name: "killed at start: the limit is too small", rule: "oom-killed", snap: one(killedAfter(40 * time.Second)),
+			summary: []string{"40s after start", "smaller than what it needs to start"}},
+		{name: "in between: no claim", rule: "oom-killed", snap: one(killedAfter(10 * time.Minute)),
+			summary: []string{"limit of 512Mi"}},
+	})
+}
