@@ -22,6 +22,7 @@ type Metrics struct {
 	apiRequests    prometheus.Histogram
 	slackCalls     *prometheus.CounterVec
 	feedback       *prometheus.CounterVec
+	truncated      prometheus.Counter
 }
 
 // NewMetrics registers the metrics. depth reports the queue depth when
@@ -51,7 +52,19 @@ func NewMetrics(depth func() float64) *Metrics {
 		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_feedback_total",
 			Help: "Feedback votes by verdict (correct, incorrect) and source (reaction, button)."}, []string{"verdict", "source"}),
 	}
-	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.feedback)
+	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{Name: "k8flex_webhook_values_truncated_total",
+		Help: "Alert labels and annotations the webhook cut to its size limits (or dropped beyond the count limit) instead of refusing the alert."})
+	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.feedback, m.truncated)
+	// Series with known label values exist from the start, at zero, so
+	// that dashboards and alerts on them never see "no data".
+	for _, st := range []string{"accepted", "duplicate", "resolved", "invalid", "unauthorized", "too_large", "unavailable"} {
+		m.alerts.WithLabelValues(st)
+	}
+	for _, v := range []string{"correct", "incorrect"} {
+		for _, src := range []string{"reaction", "button"} {
+			m.feedback.WithLabelValues(v, src)
+		}
+	}
 	if depth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",
 			Help: "Cases queued or running."}, depth))
@@ -66,6 +79,13 @@ func (m *Metrics) Handler() http.Handler {
 
 // Registry returns the registry, for adapters that add their own metrics.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+func (m *Metrics) valuesTruncated(n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.truncated.Add(float64(n))
+}
 
 func (m *Metrics) alertsReceived(status string, n int) {
 	if m == nil || n == 0 {

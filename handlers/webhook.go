@@ -40,7 +40,8 @@ type WebhookConfig struct {
 	// Token is the bearer token Alertmanager must send; empty = no check
 	// (only allowed with Insecure, or when listening on loopback).
 	Token string
-	// MaxBodyBytes bounds a request body (default 8 MiB); larger → 413.
+	// MaxBodyBytes bounds a request body (default 32 MiB, some 30,000
+	// alerts); larger → 413.
 	MaxBodyBytes int64
 }
 
@@ -55,21 +56,30 @@ type Webhook struct {
 // NewWebhook returns the POST /webhook handler.
 func NewWebhook(cfg WebhookConfig, q Queue, m *Metrics, log zerolog.Logger) *Webhook {
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 8 << 20
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return &Webhook{cfg: cfg, queue: q, metrics: m, log: log}
 }
 
+// DefaultMaxBodyBytes bounds a webhook body when the configuration does
+// not: room for a group of some 30,000 alerts, so that Alertmanager's
+// max_alerts: 0 (no limit) loses none.
+const DefaultMaxBodyBytes = 32 << 20
+
 // webhookReply is the JSON body of every webhook answer.
+// Every field is always present (zero, "" or []), whatever the outcome, so
+// that clients can rely on one schema.
 type webhookReply struct {
-	Status     string   `json:"status"`
-	Error      string   `json:"error,omitempty"`
-	Accepted   int      `json:"accepted,omitempty"`
-	Duplicates int      `json:"duplicates,omitempty"`
-	Resolved   int      `json:"resolved,omitempty"`
-	Cases      []string `json:"cases,omitempty"`
+	Status     string `json:"status"`
+	Error      string `json:"error"`
+	Accepted   int    `json:"accepted"`
+	Duplicates int    `json:"duplicates"`
+	Resolved   int    `json:"resolved"`
+	// Truncated counts labels and annotations cut to the size limits.
+	Truncated int      `json:"truncated"`
+	Cases     []string `json:"cases"`
 	// Warnings name alerts accepted without the labels their category needs.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string `json:"warnings"`
 }
 
 // ServeHTTP accepts an Alertmanager v4 payload: 401 for a wrong token, 405
@@ -108,6 +118,10 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusBadRequest, webhookReply{Status: "error", Error: redact.String(err.Error())})
 		return
 	}
+	if msg.Truncated > 0 {
+		h.metrics.valuesTruncated(msg.Truncated)
+		h.log.Warn().Int("values", msg.Truncated).Int("alerts", len(msg.Alerts)).Msg("webhook: oversized labels or annotations truncated")
+	}
 	reqs, warnings := requestsFromMessage(msg)
 	res, err := h.queue.Enqueue(r.Context(), reqs)
 	if err != nil {
@@ -122,7 +136,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, status, webhookReply{Status: "error", Error: reason})
 		return
 	}
-	rep := webhookReply{Status: "ok", Warnings: warnings}
+	rep := webhookReply{Status: "ok", Warnings: warnings, Truncated: msg.Truncated}
 	for i, e := range res {
 		rep.Cases = append(rep.Cases, e.CaseID)
 		switch {
@@ -176,6 +190,12 @@ func (h *Webhook) authorized(r *http.Request) bool {
 }
 
 func (h *Webhook) reply(w http.ResponseWriter, status int, body webhookReply) {
+	if body.Cases == nil {
+		body.Cases = []string{}
+	}
+	if body.Warnings == nil {
+		body.Warnings = []string{}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)

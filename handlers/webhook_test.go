@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -245,5 +246,47 @@ func TestHealthAndMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestWebhookTruncatesInsteadOfRefusing posts a group whose first alert
+// carries a 64 KiB annotation: every alert is recorded, the annotation is
+// cut, and the answer says so in the same schema as every other answer.
+func TestWebhookTruncatesInsteadOfRefusing(t *testing.T) {
+	body := []byte(`{"version":"4","status":"firing","receiver":"k8flex","alerts":[` +
+		`{"status":"firing","labels":{"alertname":"KubePodCrashLooping","namespace":"shop","pod":"web-0"},"annotations":{"description":"` +
+		strings.Repeat("at com.example.Foo.bar(Foo.java:42) ", 1900) + `"},"startsAt":"2026-01-01T00:00:00Z"},` +
+		`{"status":"firing","labels":{"alertname":"KubePodCrashLooping","namespace":"shop","pod":"web-1"},"startsAt":"2026-01-01T00:00:00Z"}]}`)
+	q := &recordQueue{}
+	m := NewMetrics(nil)
+	h := NewWebhook(WebhookConfig{}, q, m, zerolog.Nop())
+	w := post(h, body, "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"status", "error", "accepted", "duplicates", "resolved", "truncated", "cases", "warnings"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("answer lacks %q: %s", k, w.Body)
+		}
+	}
+	if raw["accepted"] != float64(2) || raw["truncated"] != float64(1) {
+		t.Errorf("answer %s", w.Body)
+	}
+	if len(q.reqs) != 2 || len(q.reqs[0].Alert.Annotations["description"]) > 16<<10 {
+		t.Errorf("recorded %d alerts", len(q.reqs))
+	}
+	if got := testutil.ToFloat64(m.truncated); got != 1 {
+		t.Errorf("k8flex_webhook_values_truncated_total = %v", got)
+	}
+	// An error answer has the same fields.
+	w = post(h, []byte(`{"version":"3"}`), "")
+	raw = nil
+	_ = json.Unmarshal(w.Body.Bytes(), &raw)
+	if _, ok := raw["cases"]; !ok || w.Code != http.StatusBadRequest {
+		t.Errorf("error answer %d %s", w.Code, w.Body)
 	}
 }

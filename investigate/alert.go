@@ -109,23 +109,36 @@ type WebhookMessage struct {
 	CommonLabels      map[string]string `json:"commonLabels"`
 	CommonAnnotations map[string]string `json:"commonAnnotations"`
 	ExternalURL       string            `json:"externalURL"`
+
+	// Truncated counts the labels and annotations ParseWebhook shortened
+	// or dropped to fit its limits (never sent by Alertmanager).
+	Truncated int `json:"-"`
 }
 
-// Limits on webhook payloads accepted by ParseWebhook.
+// Limits ParseWebhook holds alerts to. Values beyond them are cut, never a
+// reason to refuse the alert: Alertmanager drops a notification refused
+// with a 4xx, and every alert of its group with it.
 const (
-	MaxAlertsPerMessage = 10000
-	MaxLabelValueBytes  = 16 << 10
-	MaxLabels           = 256
+	// MaxLabelValueBytes bounds one label or annotation (name and value).
+	MaxLabelValueBytes = 16 << 10
+	// MaxLabels bounds the labels, and the annotations, of one alert.
+	MaxLabels = 256
 )
+
+// truncatedMarker ends a value ParseWebhook cut to MaxLabelValueBytes.
+const truncatedMarker = "… [truncated by k8flex: %d bytes]"
 
 // ErrInvalidPayload is wrapped by every error ParseWebhook returns for a body
 // that is not an acceptable Alertmanager webhook message.
 var ErrInvalidPayload = errors.New("invalid alertmanager payload")
 
 // ParseWebhook decodes and validates an Alertmanager webhook body. It rejects
-// unknown versions, alerts without an alertname, invalid UTF-8, oversized
-// labels and unknown statuses, naming what is wrong. Every returned error
-// wraps ErrInvalidPayload.
+// what no Alertmanager sends — unknown versions, alerts without an
+// alertname, invalid UTF-8, unknown statuses — naming what is wrong; every
+// such error wraps ErrInvalidPayload. What a real Alertmanager may send is
+// accepted: any number of alerts, and oversized labels or annotations
+// (a pasted stack trace), which are cut to MaxLabelValueBytes with a
+// marker, or beyond MaxLabels dropped, and counted in Truncated.
 func ParseWebhook(body []byte) (*WebhookMessage, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: body is not valid UTF-8", ErrInvalidPayload)
@@ -144,15 +157,74 @@ func ParseWebhook(body []byte) (*WebhookMessage, error) {
 	if len(m.Alerts) == 0 {
 		return nil, fmt.Errorf("%w: no alerts", ErrInvalidPayload)
 	}
-	if len(m.Alerts) > MaxAlertsPerMessage {
-		return nil, fmt.Errorf("%w: %d alerts in one message (limit %d)", ErrInvalidPayload, len(m.Alerts), MaxAlertsPerMessage)
-	}
 	for i := range m.Alerts {
 		if err := m.Alerts[i].validate(); err != nil {
 			return nil, fmt.Errorf("%w: alert %d: %w", ErrInvalidPayload, i, err)
 		}
+		m.Truncated += m.Alerts[i].fitLimits()
 	}
+	m.Truncated += fitMap(&m.CommonLabels, "alertname") + fitMap(&m.CommonAnnotations, "") + fitMap(&m.GroupLabels, "alertname")
 	return &m, nil
+}
+
+// fitLimits cuts the alert's labels and annotations to the limits and
+// returns how many it cut or dropped.
+func (a *Alert) fitLimits() int {
+	return fitMap(&a.Labels, "alertname") + fitMap(&a.Annotations, "")
+}
+
+// fitMap keeps at most MaxLabels entries of *m (keep first, then the
+// others in key order) and cuts each entry longer than MaxLabelValueBytes
+// at a rune boundary, marking the cut. It returns the entries changed.
+func fitMap(m *map[string]string, keep string) int {
+	n := 0
+	if len(*m) > MaxLabels {
+		keys := make([]string, 0, len(*m))
+		for k := range *m {
+			if k != keep {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		kept := map[string]string{}
+		if v, ok := (*m)[keep]; ok {
+			kept[keep] = v
+		}
+		for _, k := range keys {
+			if len(kept) == MaxLabels {
+				n++
+				continue
+			}
+			kept[k] = (*m)[k]
+		}
+		*m = kept
+	}
+	for k, v := range *m {
+		if len(k)+len(v) <= MaxLabelValueBytes {
+			continue
+		}
+		n++
+		delete(*m, k)
+		if len(k) > MaxLabelValueBytes/2 {
+			k = cutUTF8(k, MaxLabelValueBytes/2)
+		}
+		room := MaxLabelValueBytes - len(k) - len(truncatedMarker) - 8
+		cut := cutUTF8(v, max(room, 0))
+		(*m)[k] = cut + fmt.Sprintf(truncatedMarker, len(v)-len(cut))
+	}
+	return n
+}
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that ends on
+// a rune boundary.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (a *Alert) validate() error {
@@ -163,16 +235,6 @@ func (a *Alert) validate() error {
 	}
 	if a.Name() == "" {
 		return errors.New("no alertname label")
-	}
-	if len(a.Labels) > MaxLabels || len(a.Annotations) > MaxLabels {
-		return fmt.Errorf("more than %d labels or annotations", MaxLabels)
-	}
-	for _, m := range []map[string]string{a.Labels, a.Annotations} {
-		for k, v := range m {
-			if len(k)+len(v) > MaxLabelValueBytes {
-				return fmt.Errorf("label or annotation %.64q longer than %d bytes", k, MaxLabelValueBytes)
-			}
-		}
 	}
 	return nil
 }

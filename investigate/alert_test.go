@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -119,22 +120,6 @@ func TestParseWebhookRejects(t *testing.T) {
 		return b
 	}
 	alert := func(m map[string]any) map[string]any { return m["alerts"].([]any)[0].(map[string]any) }
-	manyLabels := map[string]any{"alertname": "X"}
-	for i := range investigate.MaxLabels + 1 {
-		manyLabels[fmt.Sprintf("l%d", i)] = "v"
-	}
-	manyAlerts := func(n int) []byte {
-		var b bytes.Buffer
-		b.WriteString(`{"version":"4","status":"firing","alerts":[`)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"A%d"}}`, i)
-		}
-		b.WriteString(`]}`)
-		return b.Bytes()
-	}
 	invalidUTF8 := bytes.Replace(valid(nil), []byte(`web-0`), []byte("web-\xff0"), 1)
 
 	for _, tt := range []struct {
@@ -161,17 +146,6 @@ func TestParseWebhookRejects(t *testing.T) {
 		{"bad status", valid(func(m map[string]any) { alert(m)["status"] = "pending" }), `status "pending"`},
 		{"missing status", valid(func(m map[string]any) { delete(alert(m), "status") }), `status ""`},
 		{"status case", valid(func(m map[string]any) { alert(m)["status"] = "Firing" }), `status "Firing"`},
-		{"huge label value", valid(func(m map[string]any) {
-			alert(m)["labels"].(map[string]any)["pod"] = strings.Repeat("a", investigate.MaxLabelValueBytes)
-		}), "longer than"},
-		{"huge annotation", valid(func(m map[string]any) {
-			alert(m)["annotations"].(map[string]any)["description"] = strings.Repeat("x", investigate.MaxLabelValueBytes+1)
-		}), "longer than"},
-		{"huge label name", valid(func(m map[string]any) {
-			alert(m)["labels"].(map[string]any)[strings.Repeat("k", investigate.MaxLabelValueBytes)] = "v"
-		}), "longer than"},
-		{"too many labels", valid(func(m map[string]any) { alert(m)["labels"] = manyLabels }), "more than 256"},
-		{"too many alerts", manyAlerts(investigate.MaxAlertsPerMessage + 1), "10001 alerts"},
 		{"bad second alert", valid(func(m map[string]any) {
 			m["alerts"] = append(m["alerts"].([]any), map[string]any{"status": "firing", "labels": map[string]any{}})
 		}), "alert 1: no alertname"},
@@ -218,10 +192,10 @@ func TestParseWebhookAccepts(t *testing.T) {
 			}
 		})
 	}
-	t.Run("exactly MaxAlertsPerMessage", func(t *testing.T) {
+	t.Run("a group of 12,000 alerts is accepted whole", func(t *testing.T) {
 		var b bytes.Buffer
 		b.WriteString(`{"version":"4","status":"firing","alerts":[`)
-		for i := range investigate.MaxAlertsPerMessage {
+		for i := range 12000 {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -232,10 +206,71 @@ func TestParseWebhookAccepts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("rejected: %v", err)
 		}
-		if len(m.Alerts) != investigate.MaxAlertsPerMessage {
-			t.Errorf("%d alerts", len(m.Alerts))
+		if len(m.Alerts) != 12000 || m.Truncated != 0 {
+			t.Errorf("%d alerts, %d truncated", len(m.Alerts), m.Truncated)
 		}
 	})
+}
+
+// TestParseWebhookTruncates checks that oversized labels and annotations
+// cost no alert: they are cut with a marker, on a rune boundary, and
+// counted.
+func TestParseWebhookTruncates(t *testing.T) {
+	msg := func(labels, annotations map[string]string) []byte {
+		b, err := json.Marshal(map[string]any{"version": "4", "status": "firing",
+			"alerts": []any{map[string]any{"status": "firing", "labels": labels, "annotations": annotations}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	trace := strings.Repeat("goroutine 1 [running]: main.crash() ✗\n", 4000) // 64 KiB+, multi-byte runes
+	many := map[string]string{"alertname": "Many"}
+	for i := range investigate.MaxLabels + 10 {
+		many[fmt.Sprintf("l%03d", i)] = "v"
+	}
+	for _, tt := range []struct {
+		name      string
+		body      []byte
+		truncated int
+		check     func(t *testing.T, a *investigate.Alert)
+	}{
+		{"64 KiB annotation", msg(map[string]string{"alertname": "Trace", "pod": "web-0"}, map[string]string{"description": trace, "summary": "crash"}), 1,
+			func(t *testing.T, a *investigate.Alert) {
+				d := a.Annotations["description"]
+				if len(d)+len("description") > investigate.MaxLabelValueBytes || !utf8.ValidString(d) || !strings.Contains(d, "[truncated by k8flex:") {
+					t.Errorf("description %d bytes, valid %v, tail %q", len(d), utf8.ValidString(d), d[max(0, len(d)-60):])
+				}
+				if !strings.HasPrefix(d, "goroutine 1") || a.Annotations["summary"] != "crash" || a.Labels["pod"] != "web-0" {
+					t.Errorf("kept values changed: %q…", d[:40])
+				}
+			}},
+		{"huge label name", msg(map[string]string{"alertname": "X", strings.Repeat("k", investigate.MaxLabelValueBytes): "v"}, nil), 1,
+			func(t *testing.T, a *investigate.Alert) {
+				for k, v := range a.Labels {
+					if len(k)+len(v) > investigate.MaxLabelValueBytes {
+						t.Errorf("label %d+%d bytes", len(k), len(v))
+					}
+				}
+			}},
+		{"too many labels keeps alertname", msg(many, nil), 11,
+			func(t *testing.T, a *investigate.Alert) {
+				if len(a.Labels) != investigate.MaxLabels || a.Name() != "Many" {
+					t.Errorf("%d labels, alertname %q", len(a.Labels), a.Name())
+				}
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := investigate.ParseWebhook(tt.body)
+			if err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+			if m.Truncated != tt.truncated {
+				t.Errorf("Truncated = %d, want %d", m.Truncated, tt.truncated)
+			}
+			tt.check(t, &m.Alerts[0])
+		})
+	}
 }
 
 func FuzzParseWebhook(f *testing.F) {
@@ -258,12 +293,22 @@ func FuzzParseWebhook(f *testing.F) {
 			return
 		}
 		// An accepted payload satisfies what ParseWebhook promises ...
-		if m.Version != "4" || len(m.Alerts) == 0 || len(m.Alerts) > investigate.MaxAlertsPerMessage {
+		if m.Version != "4" || len(m.Alerts) == 0 {
 			t.Fatalf("accepted version %q with %d alerts", m.Version, len(m.Alerts))
 		}
 		for i, a := range m.Alerts {
 			if a.Name() == "" || (a.Status != investigate.StatusFiring && a.Status != investigate.StatusResolved) {
 				t.Fatalf("accepted alert %d: name %q status %q", i, a.Name(), a.Status)
+			}
+			if len(a.Labels) > investigate.MaxLabels || len(a.Annotations) > investigate.MaxLabels {
+				t.Fatalf("accepted alert %d with %d labels, %d annotations", i, len(a.Labels), len(a.Annotations))
+			}
+			for _, kv := range []map[string]string{a.Labels, a.Annotations} {
+				for k, v := range kv {
+					if len(k)+len(v) > investigate.MaxLabelValueBytes {
+						t.Fatalf("accepted alert %d with a %d-byte entry", i, len(k)+len(v))
+					}
+				}
 			}
 			_ = a.Key()
 			_ = investigate.TargetFromAlert(&m.Alerts[i])

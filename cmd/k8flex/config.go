@@ -98,7 +98,7 @@ func defaultConfig() Config {
 		LLM:      llm.DefaultConfig(),
 		Embedder: llm.DefaultEmbedderConfig(),
 		KB:       KBConfig{DataDir: "./k8flex-data", MaxConns: 8},
-		Server: ServerConfig{Listen: "127.0.0.1:8080", Workers: 4, MaxBodyBytes: 8 << 20,
+		Server: ServerConfig{Listen: "127.0.0.1:8080", Workers: 4, MaxBodyBytes: 32 << 20,
 			ShutdownGrace: 20 * time.Second, Lease: time.Minute},
 		Fold:  FoldConfig{Window: 10 * time.Minute},
 		Slack: bot.DefaultConfig(),
