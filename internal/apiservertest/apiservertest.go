@@ -299,6 +299,11 @@ func start(tb testing.TB, bins Binaries) (*Server, error) {
 		return nil, fmt.Errorf("kube-apiserver not ready: %w", err)
 	}
 
+	adminClient, err := kubernetes.NewForConfig(adminCfg)
+	if err != nil {
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	kubelet.readPodsWith(adminClient)
 	s := &Server{Config: adminCfg, Kubelet: kubelet, Binaries: bins, caPEM: ca.certPEM, dir: dir}
 	s.Kubeconfig = filepath.Join(dir, "admin.kubeconfig")
 	if err := os.WriteFile(s.Kubeconfig, kubeconfig(adminCfg), 0o600); err != nil {
