@@ -92,6 +92,14 @@ func (k *Kubelet) readPodsWith(c kubernetes.Interface) {
 	}
 }
 
+// reset forgets every log and request.
+func (k *Kubelet) reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.logs = map[logKey]string{}
+	k.requests = nil
+}
+
 func (k *Kubelet) serve(w http.ResponseWriter, r *http.Request) {
 	k.mu.Lock()
 	k.requests = append(k.requests, r.URL.RequestURI())
