@@ -2,9 +2,12 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,17 +101,43 @@ func (c *Cluster) List(ctx context.Context, r schema.GroupVersionResource, names
 }
 
 // Logs implements LogSource through the pods/log subresource: the last
-// tailLines lines (all when tailLines <= 0), at most 256 KiB.
+// tailLines lines (all when tailLines <= 0), at most 256 KiB. A container
+// instance that has no log reads as empty, not as an error: the kubelet
+// answers 400 "previous terminated container ... not found" for a previous
+// instance that does not exist (never restarted, or already removed) and
+// "... is waiting to start" for a container that has not run yet. Other
+// refusals keep the API server's words (the Status it answers with).
 func (c *Cluster) Logs(ctx context.Context, namespace, pod, container string, previous bool, tailLines int) (string, error) {
 	tail, limit := int64(tailLines), int64(maxLogBytes)
 	opts := &corev1.PodLogOptions{Container: container, Previous: previous, LimitBytes: &limit}
 	if tailLines > 0 {
 		opts.TailLines = &tail
 	}
-	b, err := c.clients[corev1.SchemeGroupVersion].Get().Namespace(namespace).Resource("pods").Name(pod).
-		SubResource("log").VersionedParams(opts, c.params).DoRaw(ctx)
+	res := c.clients[corev1.SchemeGroupVersion].Get().Namespace(namespace).Resource("pods").Name(pod).
+		SubResource("log").VersionedParams(opts, c.params).Do(ctx)
+	b, err := res.Raw()
 	if err != nil {
+		err = res.Error() // the Status the server answered with, when it sent one
+		if noInstance(err) {
+			return "", nil
+		}
 		return "", fmt.Errorf("logs of %s/%s container %s: %w", namespace, pod, container, err)
 	}
 	return string(b), nil
+}
+
+// noInstance reports whether err is the kubelet saying, through the API
+// server, that the container instance asked for has no log because it does
+// not exist (yet or any more).
+func noInstance(err error) bool {
+	if !apierrors.IsBadRequest(err) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	msg := strings.TrimSpace(status.Status().Message)
+	return (strings.HasPrefix(msg, "previous terminated container ") && strings.HasSuffix(msg, " not found")) ||
+		strings.Contains(msg, " is waiting to start")
 }

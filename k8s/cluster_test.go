@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,5 +68,65 @@ func TestClusterRequests(t *testing.T) {
 	}
 	if got[2].path != "/api/v1/nodes/gone" {
 		t.Errorf("node get went to %s", got[2].path)
+	}
+}
+
+// The kubelet answers 400 for a container instance that has no log; the
+// API server passes its words on. Cluster reads those as an empty log (the
+// instance never ran, so nothing failed) and every other refusal as an
+// error.
+func TestClusterLogsOfAMissingInstance(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		previous bool
+		code     int
+		message  string
+		wantErr  bool
+	}{
+		{name: "no previous instance", previous: true, code: http.StatusBadRequest,
+			message: `previous terminated container "app" in pod "web-0" not found`},
+		{name: "waiting to start", code: http.StatusBadRequest,
+			message: `container "app" in pod "web-0" is waiting to start: ContainerCreating`},
+		{name: "image pull", code: http.StatusBadRequest,
+			message: `container "app" in pod "web-0" is waiting to start: trying and failing to pull image`},
+		{name: "container not in the pod", code: http.StatusBadRequest, wantErr: true,
+			message: `container app is not valid for pod web-0`},
+		{name: "forbidden", previous: true, code: http.StatusForbidden, wantErr: true,
+			message: `pods "web-0" is forbidden: User "system:serviceaccount:k8flex:k8flex" cannot get resource "pods/log"`},
+		{name: "kubelet unreachable", previous: true, code: http.StatusInternalServerError, wantErr: true,
+			message: `Get "https://10.0.1.12:10250/containerLogs/shop/web-0/app?previous=true": dial tcp: connect: connection refused`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if req.URL.Path != "/api/v1/namespaces/shop/pods/web-0/log" {
+					t.Errorf("request to %s", req.URL.Path)
+				}
+				if got := req.URL.Query().Get("previous") == "true"; got != tt.previous {
+					t.Errorf("previous=%v, want %v", got, tt.previous)
+				}
+				body, _ := json.Marshal(metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+					Status: metav1.StatusFailure, Code: int32(tt.code), Message: tt.message,
+					Reason: map[int]metav1.StatusReason{http.StatusBadRequest: metav1.StatusReasonBadRequest,
+						http.StatusForbidden: metav1.StatusReasonForbidden, http.StatusInternalServerError: metav1.StatusReasonInternalError}[tt.code]})
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.code)
+				_, _ = w.Write(body)
+			}))
+			defer srv.Close()
+			c, err := NewCluster(&rest.Config{Host: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Logs(context.Background(), "shop", "web-0", "app", tt.previous, 100)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.message) {
+					t.Errorf("Logs = %q, %v; want an error naming %q", got, err, tt.message)
+				}
+				return
+			}
+			if err != nil || got != "" {
+				t.Errorf("Logs = %q, %v; want an empty log", got, err)
+			}
+		})
 	}
 }

@@ -27,7 +27,9 @@ var reSlowLog = regexp.MustCompile(`(?i)\bslow\b|latency|took_ms|took \d|deadlin
 
 // diagnoseCPUThrottling reports containers whose CPU usage sits at their
 // CPU limit (CFS quota throttling), and the LimitRange that set the limit
-// when the pod spec did not.
+// when the pod spec did not. Without a usage sample (no metrics.k8s.io in
+// the cluster) a throttling alert is the measurement: the alerted
+// container's CPU limit is reported as the cause all the same.
 func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 	var g groups
 	type info struct {
@@ -35,6 +37,7 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 		limit       resource.Quantity
 		usages      []string
 		limitRanger string
+		asAlerted   bool
 	}
 	infos := map[string]*info{}
 	for _, p := range d.pods {
@@ -46,22 +49,25 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 			if !ok || lim.MilliValue() == 0 {
 				continue
 			}
-			u, ok := d.containerUsage(p, c.Name, corev1.ResourceCPU)
-			if !ok || u.MilliValue()*100 < lim.MilliValue()*90 {
+			u, measured := d.containerUsage(p, c.Name, corev1.ResourceCPU)
+			alerted := !measured && d.s.Category == investigate.CPUThrottling &&
+				(d.s.Target.Container == "" || d.s.Target.Container == c.Name)
+			if !alerted && (!measured || u.MilliValue()*100 < lim.MilliValue()*90) {
 				continue
 			}
 			key := workloadOrPod(p) + "|" + c.Name
 			in := infos[key]
 			if in == nil {
-				in = &info{container: c.Name, limit: lim}
+				in = &info{container: c.Name, limit: lim, asAlerted: alerted}
 				infos[key] = in
 			}
-			pct := u.MilliValue() * 100 / lim.MilliValue()
-			in.usages = append(in.usages, fmt.Sprintf("%s %dm (%d%%)", p.Name, u.MilliValue(), pct))
-			proof := []string{
-				fmt.Sprintf("PodMetrics %s %s cpu: %s (≈%dm)", p.Name, c.Name, u.String(), u.MilliValue()),
-				fmt.Sprintf("%s resources.limits.cpu: %s", c.Name, lim.String()),
+			var proof []string
+			if measured {
+				pct := u.MilliValue() * 100 / lim.MilliValue()
+				in.usages = append(in.usages, fmt.Sprintf("%s %dm (%d%%)", p.Name, u.MilliValue(), pct))
+				proof = append(proof, fmt.Sprintf("PodMetrics %s %s cpu: %s (≈%dm)", p.Name, c.Name, u.String(), u.MilliValue()))
 			}
+			proof = append(proof, fmt.Sprintf("%s resources.limits.cpu: %s", c.Name, lim.String()))
 			if a := p.Annotations["kubernetes.io/limit-ranger"]; strings.Contains(a, "cpu") && strings.Contains(a, "limit for container "+c.Name) {
 				in.limitRanger = a
 				proof = append(proof, fmt.Sprintf("%s annotation kubernetes.io/limit-ranger: %s", p.Name, a))
@@ -85,6 +91,11 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 		sum := fmt.Sprintf("Container %s of pod %s is CPU-throttled: its usage (%s) sits at its CPU limit of %s (%dm), so the kernel's CFS quota throttles it",
 			in.container, x.names(), strings.Join(in.usages, ", "), lim, in.limit.MilliValue())
 		var detail []string
+		if in.asAlerted {
+			sum = fmt.Sprintf("Container %s of pod %s is CPU-throttled, as the alert reports: its CPU limit of %s (%dm) is the CFS quota the kernel throttles it to",
+				in.container, x.names(), lim, in.limit.MilliValue())
+			detail = append(detail, "Its usage could not be read (no metrics.k8s.io sample); the throttling is the alert's own measurement.")
+		}
 		if in.limitRanger != "" {
 			if lr, def := d.limitRangeDefault(p.Namespace, corev1.ResourceCPU); lr != "" {
 				sum += fmt.Sprintf("; the pod spec sets no CPU limit — the %s limit was injected by the LimitRange %s/%s (default cpu %s)", lim, p.Namespace, lr, def)

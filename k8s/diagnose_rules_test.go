@@ -391,6 +391,30 @@ func TestDiagnoseResourceRules(t *testing.T) {
 			summary: []string{"resizer-0", "CPU-throttled", "100m", "LimitRange media/media-defaults"},
 			objects: []string{"pod/media/resizer-0"},
 			proof:   []string{"cpu: 99m", "limits.cpu: 100m", "limit-ranger", "slow request"}},
+		{name: "throttling alert without metrics.k8s.io", rule: "cpu-throttling",
+			snap: func() *Snapshot {
+				p := newPod("media", "resizer-0", cpuLimit("100m"), func(p *corev1.Pod) {
+					p.Annotations = map[string]string{"kubernetes.io/limit-ranger": "LimitRanger plugin set: cpu limit for container app"}
+				})
+				lr := corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: "media", Name: "media-defaults"},
+					Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer, Default: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}
+				return &Snapshot{Category: investigate.CPUThrottling, Target: investigate.Target{Namespace: "media", Pod: "resizer-0", Container: "app"},
+					Pods: []corev1.Pod{*p}, LimitRanges: []corev1.LimitRange{lr},
+					Gaps: []investigate.Gap{{Collector: "metrics", Reason: "list pod metrics in media: metrics API (metrics.k8s.io) not available"}}}
+			},
+			summary: []string{"resizer-0", "CPU-throttled, as the alert reports", "100m", "LimitRange media/media-defaults"},
+			objects: []string{"pod/media/resizer-0"},
+			proof:   []string{"limits.cpu: 100m", "limit-ranger"}},
+		{name: "without metrics, the alert names another container", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Category: investigate.CPUThrottling, Target: investigate.Target{Namespace: "media", Pod: "resizer-0", Container: "sidecar"},
+					Pods: []corev1.Pod{*newPod("media", "resizer-0", cpuLimit("100m"))}}
+			}},
+		{name: "without metrics, an alert of another category", rule: "",
+			snap: func() *Snapshot {
+				return &Snapshot{Category: investigate.PodRestart, Target: investigate.Target{Namespace: "media", Pod: "resizer-0", Container: "app"},
+					Pods: []corev1.Pod{*newPod("media", "resizer-0", cpuLimit("100m"))}}
+			}},
 		{name: "usage well below the limit", rule: "",
 			snap: func() *Snapshot {
 				return &Snapshot{Category: investigate.CPUThrottling, Pods: []corev1.Pod{*newPod("media", "resizer-0", cpuLimit("1"))},

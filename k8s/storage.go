@@ -46,24 +46,27 @@ func collectStorage(ctx context.Context, r *run) error {
 	}
 	var errs []error
 	byNS := map[string][]corev1.PersistentVolumeClaim{}
+	unread := map[string]bool{} // namespaces whose claims could not be listed
 	var pvcs []corev1.PersistentVolumeClaim
 	var missing []string
 	for _, c := range claims {
 		list, ok := byNS[c.ns]
-		if !ok {
+		if !ok && !unread[c.ns] {
 			r.count(1)
 			l, err := readList[corev1.PersistentVolumeClaimList](ctx, r.g.api, resPVCs, c.ns, metav1.ListOptions{})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("list persistentvolumeclaims in %s: %w", c.ns, err))
-				byNS[c.ns] = nil
+				unread[c.ns] = true
 				continue
 			}
+			// An API server's empty list decodes to nil Items: the
+			// namespace has no claim at all, so this one is missing.
 			list = l.Items
 			byNS[c.ns] = list
 		}
 		i := slices.IndexFunc(list, func(x corev1.PersistentVolumeClaim) bool { return x.Name == c.name })
 		if i < 0 {
-			if list != nil {
+			if !unread[c.ns] {
 				missing = append(missing, "pvc/"+c.ns+"/"+c.name)
 			}
 			continue

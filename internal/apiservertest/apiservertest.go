@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,10 +267,11 @@ func start(tb testing.TB, bins Binaries) (*Server, error) {
 		"--kubelet-certificate-authority="+caFile,
 		"--kubelet-client-certificate="+kcCert,
 		"--kubelet-client-key="+kcKey,
-		// Only the Hostname address is dialled: nodes registered here point it
-		// at the fake kubelet on 127.0.0.1, and their other (recorded)
-		// addresses are never contacted.
-		"--kubelet-preferred-address-types=Hostname",
+		// Only the ExternalDNS address is dialled (a type recordings seldom
+		// hold): nodes registered here get one pointing at the fake kubelet
+		// on 127.0.0.1, and their recorded addresses are kept as they were,
+		// never contacted.
+		"--kubelet-preferred-address-types="+string(corev1.NodeExternalDNS),
 		"--enable-priority-and-fairness=false",
 		"--v=0",
 	)
@@ -299,6 +301,11 @@ func start(tb testing.TB, bins Binaries) (*Server, error) {
 		return nil, fmt.Errorf("kube-apiserver not ready: %w", err)
 	}
 
+	adminClient, err := kubernetes.NewForConfig(adminCfg)
+	if err != nil {
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	kubelet.readPodsWith(adminClient)
 	s := &Server{Config: adminCfg, Kubelet: kubelet, Binaries: bins, caPEM: ca.certPEM, dir: dir}
 	s.Kubeconfig = filepath.Join(dir, "admin.kubeconfig")
 	if err := os.WriteFile(s.Kubeconfig, kubeconfig(adminCfg), 0o600); err != nil {
@@ -345,7 +352,7 @@ func (s *Server) createNamespace(ctx context.Context, name string) error {
 }
 
 func (s *Server) ensureNamespaceDefaults(ctx context.Context, ns string) error {
-	if err := s.ensureServiceAccount(ctx, ns, "default"); err != nil {
+	if _, err := s.ensureServiceAccount(ctx, ns, "default"); err != nil {
 		return err
 	}
 	c, err := kubernetes.NewForConfig(s.Config)
@@ -362,24 +369,33 @@ func (s *Server) ensureNamespaceDefaults(ctx context.Context, ns string) error {
 	return nil
 }
 
-func (s *Server) ensureServiceAccount(ctx context.Context, ns, name string) error {
+// ensureServiceAccount creates ServiceAccount ns/name unless it exists, and
+// reports whether it created it.
+func (s *Server) ensureServiceAccount(ctx context.Context, ns, name string) (bool, error) {
 	c, err := kubernetes.NewForConfig(s.Config)
 	if err != nil {
-		return fmt.Errorf("admin client: %w", err)
+		return false, fmt.Errorf("admin client: %w", err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	if _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create serviceaccount %s/%s: %w", ns, name, err)
+	_, err = c.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create serviceaccount %s/%s: %w", ns, name, err)
 	}
-	return nil
+	return true, nil
 }
 
-// AddNode creates a Node named name whose InternalIP and Hostname addresses
-// are 127.0.0.1 and whose kubelet endpoint is the fake Kubelet, so that the
+// AddNode creates a Node named name whose InternalIP is 127.0.0.1, whose
+// Hostname is name, and whose kubelet (at its ExternalDNS address
+// 127.0.0.1, the one the API server dials) is the fake Kubelet, so that the
 // logs of pods bound to it (spec.nodeName) are served by s.Kubelet. The
 // node's status is written with the status subresource: Ready unless
 // conditions says otherwise (conditions replace the default Ready=True
-// condition entirely when given).
+// condition entirely when given). A Ready node loses the not-ready taint
+// admission puts on every new node, as the node lifecycle controller would
+// remove it.
 func (s *Server) AddNode(tb testing.TB, name string, conditions ...corev1.NodeCondition) *corev1.Node {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -414,8 +430,9 @@ func (s *Server) addNode(ctx context.Context, name string, conditions ...corev1.
 		Conditions: conditions,
 		Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
+			{Type: corev1.NodeHostName, Address: name},
 			// The address the API server dials for logs (see Start).
-			{Type: corev1.NodeHostName, Address: "127.0.0.1"},
+			{Type: corev1.NodeExternalDNS, Address: "127.0.0.1"},
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{
 			KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(s.Kubelet.Port())},
@@ -425,6 +442,15 @@ func (s *Server) addNode(ctx context.Context, name string, conditions ...corev1.
 	node, err = c.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("update node %s status: %w", name, err)
+	}
+	ready := slices.ContainsFunc(conditions, func(c corev1.NodeCondition) bool {
+		return c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+	})
+	if ready && len(node.Spec.Taints) > 0 {
+		node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeNotReady })
+		if node, err = c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+			return nil, fmt.Errorf("untaint node %s: %w", name, err)
+		}
 	}
 	return node, nil
 }

@@ -109,6 +109,20 @@ func TestServer(t *testing.T) {
 		t.Errorf("pod status not stored: %+v", got.Status.ContainerStatuses)
 	}
 
+	api, err := admin.CoreV1().Pods("shop").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-0", Namespace: "shop"},
+		Spec:       corev1.PodSpec{NodeName: "node-a", Containers: []corev1.Container{{Name: "app", Image: "example.invalid/api:1"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	api.Status.Phase = corev1.PodRunning
+	api.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Image: "example.invalid/api:1",
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	if _, err := admin.CoreV1().Pods("shop").UpdateStatus(ctx, api, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("update pod status: %v", err)
+	}
+
 	s.Kubelet.SetLog("shop", "web-0", "app", false, "starting\nlistening\nready\n")
 	s.Kubelet.SetLog("shop", "web-0", "app", true, "starting\npanic: config missing\n")
 
@@ -136,6 +150,15 @@ func TestServer(t *testing.T) {
 		_, err := admin.CoreV1().Pods("shop").GetLogs("web-0", &corev1.PodLogOptions{Container: "missing"}).DoRaw(ctx)
 		if err == nil {
 			t.Error("logs of a container the pod does not have: no error")
+		}
+		// No log set: the kubelet answers from the pod's status.
+		b, err := admin.CoreV1().Pods("shop").GetLogs("api-0", &corev1.PodLogOptions{Container: "app"}).DoRaw(ctx)
+		if err != nil || len(b) != 0 {
+			t.Errorf("log of a running container nobody set: %q, %v; want an empty log", b, err)
+		}
+		res := admin.CoreV1().Pods("shop").GetLogs("api-0", &corev1.PodLogOptions{Container: "app", Previous: true}).Do(ctx)
+		if err := res.Error(); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), `previous terminated container "app" in pod "api-0" not found`) {
+			t.Errorf("previous log of a container that never restarted: %v; want the kubelet's 400", err)
 		}
 		var sawPrevious bool
 		for _, r := range s.Kubelet.Requests() {
@@ -184,8 +207,8 @@ func TestServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.TrimSpace(string(out)) != "pod/web-0" {
-			t.Errorf("kubectl get pods = %q, want pod/web-0", out)
+		if strings.TrimSpace(string(out)) != "pod/api-0\npod/web-0" {
+			t.Errorf("kubectl get pods = %q, want pod/api-0 and pod/web-0", out)
 		}
 	})
 }

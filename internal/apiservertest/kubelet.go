@@ -1,6 +1,7 @@
 package apiservertest
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -9,6 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Kubelet is a fake kubelet: a TLS server that answers the API server's
@@ -16,6 +22,13 @@ import (
 // SetLog, honouring previous= and tailLines=. Pods bound (spec.nodeName) to a
 // node registered with Server.AddNode get their logs from it through the real
 // pods/log endpoint. It is safe for concurrent use.
+//
+// For a log that was not set it answers as a kubelet does from the pod's
+// status in the API server: an empty log when the status shows that the
+// container instance ran (running, or terminated now or last time; container
+// IDs are not required, recordings seldom carry them), else a 400 in the
+// kubelet's words ("previous terminated container ... not found",
+// "... is waiting to start: CrashLoopBackOff").
 type Kubelet struct {
 	srv  *httptest.Server
 	port int
@@ -23,6 +36,8 @@ type Kubelet struct {
 	mu       sync.Mutex
 	logs     map[logKey]string
 	requests []string
+	// pod reads a pod from the API server; nil until the server is ready.
+	pod func(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 }
 
 type logKey struct {
@@ -68,6 +83,23 @@ func (k *Kubelet) Requests() []string {
 
 func (k *Kubelet) close() { k.srv.Close() }
 
+// readPodsWith makes the kubelet read pods through c.
+func (k *Kubelet) readPodsWith(c kubernetes.Interface) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pod = func(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+		return c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+}
+
+// reset forgets every log and request.
+func (k *Kubelet) reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.logs = map[logKey]string{}
+	k.requests = nil
+}
+
 func (k *Kubelet) serve(w http.ResponseWriter, r *http.Request) {
 	k.mu.Lock()
 	k.requests = append(k.requests, r.URL.RequestURI())
@@ -84,13 +116,10 @@ func (k *Kubelet) serve(w http.ResponseWriter, r *http.Request) {
 	text, ok := k.logs[key]
 	k.mu.Unlock()
 	if !ok {
-		// The real kubelet's wording, so callers see what a cluster would tell them.
-		msg := fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", key.container, key.pod)
-		if key.previous {
-			msg = fmt.Sprintf("previous terminated container %q in pod %q not found", key.container, key.pod)
+		if code, msg := k.noLog(r.Context(), key); code != http.StatusOK {
+			http.Error(w, msg, code)
+			return
 		}
-		http.Error(w, msg, http.StatusBadRequest)
-		return
 	}
 	if s := q.Get("tailLines"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -102,6 +131,53 @@ func (k *Kubelet) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte(text))
+}
+
+// noLog answers a request for a log that was not set: 200 when the pod's
+// status shows the container instance ran (its log is empty), else the
+// kubelet's status code and words.
+func (k *Kubelet) noLog(ctx context.Context, key logKey) (int, string) {
+	k.mu.Lock()
+	get := k.pod
+	k.mu.Unlock()
+	if get == nil {
+		return http.StatusBadRequest, fmt.Sprintf("container %q in pod %q is waiting to start - no logs yet", key.container, key.pod)
+	}
+	pod, err := get(ctx, key.namespace, key.pod)
+	if apierrors.IsNotFound(err) {
+		return http.StatusNotFound, fmt.Sprintf("pod %q does not exist", key.namespace+"/"+key.pod)
+	}
+	if err != nil {
+		return http.StatusInternalServerError, fmt.Sprintf("read pod %s/%s: %v", key.namespace, key.pod, err)
+	}
+	var cs *corev1.ContainerStatus
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses, pod.Status.EphemeralContainerStatuses} {
+		for i := range list {
+			if list[i].Name == key.container && cs == nil {
+				cs = &list[i]
+			}
+		}
+	}
+	if cs == nil {
+		return http.StatusBadRequest, fmt.Sprintf("container %q in pod %q is not available", key.container, key.pod)
+	}
+	last := cs.LastTerminationState.Terminated
+	switch {
+	case key.previous && last == nil:
+		return http.StatusBadRequest, fmt.Sprintf("previous terminated container %q in pod %q not found", key.container, key.pod)
+	case key.previous, cs.State.Running != nil, cs.State.Terminated != nil, last != nil:
+		return http.StatusOK, ""
+	case cs.State.Waiting != nil:
+		why := cs.State.Waiting.Reason
+		switch why {
+		case "ErrImagePull":
+			why = "image can't be pulled"
+		case "ImagePullBackOff":
+			why = "trying and failing to pull image"
+		}
+		return http.StatusBadRequest, fmt.Sprintf("container %q in pod %q is waiting to start: %s", key.container, key.pod, why)
+	}
+	return http.StatusBadRequest, fmt.Sprintf("container %q in pod %q is waiting to start - no logs yet", key.container, key.pod)
 }
 
 // tail returns the last n lines of text (a trailing newline ends the last line).
