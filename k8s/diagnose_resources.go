@@ -92,9 +92,17 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 			in.container, x.names(), strings.Join(in.usages, ", "), lim, in.limit.MilliValue())
 		var detail []string
 		if in.asAlerted {
-			sum = fmt.Sprintf("Container %s of pod %s is CPU-throttled, as the alert reports: its CPU limit of %s (%dm) is the CFS quota the kernel throttles it to",
-				in.container, x.names(), lim, in.limit.MilliValue())
+			if pct := d.alertThrottledPct(); pct != "" {
+				sum = fmt.Sprintf("Container %s of pod %s is CPU-throttled: the alert measures %s%% of its CFS periods throttled, against its CPU limit of %s (%dm), the quota the kernel throttles it to",
+					in.container, x.names(), pct, lim, in.limit.MilliValue())
+			} else {
+				sum = fmt.Sprintf("Container %s of pod %s is CPU-throttled, as the alert reports: its CPU limit of %s (%dm) is the CFS quota the kernel throttles it to",
+					in.container, x.names(), lim, in.limit.MilliValue())
+			}
 			detail = append(detail, "Its usage could not be read (no metrics.k8s.io sample); the throttling is the alert's own measurement.")
+			if timeouts := d.probeTimeouts(x.pods, in.container); len(timeouts) > 0 {
+				detail = append(detail, "Its probes time out meanwhile: "+strings.Join(timeouts, " / ")+".")
+			}
 		}
 		if in.limitRanger != "" {
 			if lr, def := d.limitRangeDefault(p.Namespace, corev1.ResourceCPU); lr != "" {
@@ -141,15 +149,11 @@ var reThrottledPct = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:
 // gives the CPU limit that causes it.
 func (d *diag) alertedThrottling() []investigate.Finding {
 	a := d.s.Alert
-	if a == nil || !strings.Contains(strings.ToLower(a.Name()), "throttl") {
+	pct := d.alertThrottledPct()
+	if pct == "" {
 		return nil
 	}
 	text := strings.Join([]string{a.Annotations["description"], a.Annotations["summary"], a.Annotations["message"]}, " ")
-	m := reThrottledPct.FindStringSubmatch(text)
-	if m == nil {
-		return nil
-	}
-	pct := firstNonEmpty(m)
 	container := a.Labels["container"]
 	var g groups
 	var lim resource.Quantity
@@ -195,6 +199,20 @@ func (d *diag) alertedThrottling() []investigate.Finding {
 		})
 	})
 	return out
+}
+
+// alertThrottledPct returns the throttled share of CFS periods a
+// throttling alert states ("84.5"), or "".
+func (d *diag) alertThrottledPct() string {
+	a := d.s.Alert
+	if a == nil || !strings.Contains(strings.ToLower(a.Name()), "throttl") {
+		return ""
+	}
+	text := strings.Join([]string{a.Annotations["description"], a.Annotations["summary"], a.Annotations["message"]}, " ")
+	if m := reThrottledPct.FindStringSubmatch(text); m != nil {
+		return firstNonEmpty(m)
+	}
+	return ""
 }
 
 // probeTimeouts returns up to two probe failures of the container that are
