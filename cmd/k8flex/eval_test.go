@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,6 +62,26 @@ func TestEvalExternalFloor(t *testing.T) {
 	if s.Passed < s.Scenarios || s.PromptHasCause < s.Scenarios || s.Leaks != 0 {
 		t.Fatalf("external eval: %d/%d passed, %d prompts hold the cause, %d leaks; floor is all passed, all prompts, 0 leaks",
 			s.Passed, s.Scenarios, s.PromptHasCause, s.Leaks)
+	}
+}
+
+// incidentsFloor is how many of the repository's own incidents (incidents/,
+// written by people who did not read the rules) the built-in analyser must
+// pass; raise it as the rules improve, never lower it to make a change pass.
+const incidentsFloor = 27
+
+// TestEvalIncidentsFloor keeps the accuracy on the incidents written
+// without looking at the rules from regressing, and checks that nothing
+// leaks from them.
+func TestEvalIncidentsFloor(t *testing.T) {
+	s := runEvalJSON(t, filepath.Join("..", "..", "incidents"))
+	for _, r := range s.Results {
+		if !r.Passed {
+			t.Logf("%s: category %s (expected %s), missing %v, leaks %v, error %q", r.Name, r.Category, r.Expected, r.Missing, r.Leaks, r.Error)
+		}
+	}
+	if s.Passed < incidentsFloor || s.Leaks != 0 {
+		t.Fatalf("incidents eval: %d/%d passed, %d leaks; floor is %d passed, 0 leaks", s.Passed, s.Scenarios, s.Leaks, incidentsFloor)
 	}
 }
 
