@@ -769,6 +769,10 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 				}
 				f.Rule, f.Severity, f.Score = "liveness-probe", investigate.FindingCritical, scoreCause
 				f.Summary = fmt.Sprintf("The %s probe of container %s in pod %s fails (%s: %s)", strings.ToLower(kind), cname, x.names(), desc, msgs[x.key])
+				if fault := probeDesignFault(msgs[x.key], pr, c); fault != "" {
+					f.Summary += ": " + fault
+					f.Score = scoreCause + 2
+				}
 				if killed {
 					f.Summary += fmt.Sprintf(", so the kubelet kills and restarts the container (%d restarts, last exit code %d", restarts, code)
 					if m := exitMeaning(code); m != "" && code > 128 {
@@ -807,6 +811,10 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 				}
 				f.Summary = fmt.Sprintf("The readiness probe of container %s fails on %d %s (%s: %s), so %s not ready and removed from its Service's endpoints",
 					cname, len(x.pods), plural(len(x.pods), "pod", "pods"), desc, msgs[x.key], plural(notReady, "the pod is", "the pods are"))
+				if fault := probeDesignFault(msgs[x.key], pr, c); fault != "" {
+					f.Summary += ": " + fault
+					f.Score, f.Severity = scoreCause, investigate.FindingCritical
+				}
 				if len(appErr) > 0 {
 					f.Detail = "The application logs why it reports not ready: " + strings.Join(quoteAll(appErr), " / ")
 					f.Proof = appendUnique(f.Proof, appErr...)
@@ -1026,4 +1034,37 @@ func shortDuration(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+var reProbeRefusedPort = regexp.MustCompile(`dial tcp [^:\s]+:(\d+): connect: connection refused`)
+
+// probeDesignFault names a fault of the probe itself that its failure
+// message proves, or "": an HTTP path the application answers 404 for, a
+// port nothing listens on while the container declares others, a
+// timeoutSeconds the endpoint cannot meet.
+func probeDesignFault(msg string, pr *corev1.Probe, c *corev1.Container) string {
+	if pr == nil {
+		return ""
+	}
+	lower := strings.ToLower(msg)
+	switch {
+	case pr.HTTPGet != nil && strings.Contains(lower, "statuscode: 404"):
+		return fmt.Sprintf("the application does not serve the probe's path %s (404 Not Found), so the probe's path is wrong for this version of the application", pr.HTTPGet.Path)
+	case reProbeRefusedPort.MatchString(msg) && c != nil:
+		port := reProbeRefusedPort.FindStringSubmatch(msg)[1]
+		var declared []string
+		for _, cp := range c.Ports {
+			if fmt.Sprint(cp.ContainerPort) == port {
+				return ""
+			}
+			declared = append(declared, fmt.Sprintf("%d", cp.ContainerPort))
+		}
+		if len(declared) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("nothing listens on the probed port %s, while the container declares port %s: the probe targets the wrong port", port, strings.Join(declared, ", "))
+	case (strings.Contains(lower, "deadline exceeded") || strings.Contains(lower, "timeout")) && pr.TimeoutSeconds > 0 && pr.TimeoutSeconds <= 1:
+		return fmt.Sprintf("the probe gives the endpoint timeoutSeconds: %d, less than it takes to answer", pr.TimeoutSeconds)
+	}
+	return ""
 }

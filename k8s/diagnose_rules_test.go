@@ -710,3 +710,21 @@ func TestDiagnoseOOMRunTime(t *testing.T) {
 			summary: []string{"limit of 512Mi"}},
 	})
 }
+
+func TestProbeDesignFault(t *testing.T) {
+	httpProbe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz/ready", Port: intstr.FromInt32(8080)}}, TimeoutSeconds: 1}
+	c := &corev1.Container{Name: "app", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}
+	for _, tt := range []struct {
+		msg, want string
+	}{
+		{"HTTP probe failed with statuscode: 404", "does not serve the probe's path /healthz/ready"},
+		{`Get "http://10.1.2.3:9091/healthz": dial tcp 10.1.2.3:9091: connect: connection refused`, "nothing listens on the probed port 9091, while the container declares port 8080"},
+		{`Get "http://10.1.2.3:8080/healthz": dial tcp 10.1.2.3:8080: connect: connection refused`, ""},
+		{`Get "http://10.1.2.3:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, "timeoutSeconds: 1"},
+		{"HTTP probe failed with statuscode: 503", ""},
+	} {
+		if got := probeDesignFault(tt.msg, httpProbe, c); (tt.want == "" && got != "") || !strings.Contains(got, tt.want) {
+			t.Errorf("probeDesignFault(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}

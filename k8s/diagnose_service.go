@@ -96,7 +96,7 @@ func diagnoseServices(d *diag) []investigate.Finding {
 			})
 		case len(pods) > 0 && seen && ready == 0 && notReady > 0:
 			out = append(out, investigate.Finding{
-				Rule: "endpoints-not-ready", Severity: investigate.FindingCritical, Score: scoreMechanism + 5,
+				Rule: "endpoints-not-ready", Severity: investigate.FindingCritical, Score: scoreSymptom + 5,
 				Summary: fmt.Sprintf("Service %s/%s has no ready endpoints: all %d endpoints are not ready (ready: false), so it serves no traffic", svc.Namespace, svc.Name, notReady),
 				Objects: []string{ref}, Proof: []string{fmt.Sprintf("endpoints of %s/%s: 0 ready, %d not ready", svc.Namespace, svc.Name, notReady)},
 				Actions: []string{fmt.Sprintf("kubectl get endpointslices -n %s -l kubernetes.io/service-name=%s -o wide", svc.Namespace, svc.Name)},
