@@ -476,7 +476,8 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 			path := mountPathOf(p, v.Name)
 			// A required volume of a running pod was mounted when it started:
 			// its object's absence now matters only at the next start.
-			if !missing || (!optional && !failedMount && p.Status.Phase == corev1.PodRunning) {
+			// A pod the scheduler has not placed yet has not tried to mount it.
+			if !missing || (!optional && !failedMount && (p.Status.Phase == corev1.PodRunning || p.Spec.NodeName == "")) {
 				continue
 			}
 			if optional && !failedMount && !d.logsMention(p, path) {
