@@ -242,8 +242,17 @@ func (d *diag) explainUnboundPVC(p *corev1.Pod) (why string, details, actions, p
 			}
 			actions = append(actions,
 				fmt.Sprintf("Use an existing StorageClass (kubectl get storageclass) in the claim / volumeClaimTemplate, or create StorageClass %s. A PVC's storageClassName is immutable: delete PVC %s/%s and let the StatefulSet recreate it after fixing the template.", sc, c.Namespace, c.Name))
-		} else if sc != "" {
-			details = append(details, fmt.Sprintf("Claim %s uses StorageClass %s; check its provisioner.", c.Name, sc))
+		} else if w, det, act, pr, ok := d.claimPending(c); ok {
+			why = w
+			details = append(details, det...)
+			actions = append(actions, act...)
+			proof = appendUnique(proof, pr...)
+		} else {
+			details = append(details, det...)
+			proof = appendUnique(proof, pr...)
+			if sc != "" {
+				details = append(details, fmt.Sprintf("Claim %s uses StorageClass %s; check its provisioner.", c.Name, sc))
+			}
 		}
 		actions = append(actions, fmt.Sprintf("kubectl describe pvc -n %s %s", c.Namespace, c.Name))
 	}
