@@ -235,6 +235,19 @@ func refineKnown(a *Alert, c Category) (Category, string) {
 	case reason == "createcontainerconfigerror":
 		return PodCrash, " (reason CreateContainerConfigError)"
 	}
+	// A node condition alert (kube_node_status_condition) names the
+	// condition: memory pressure evicts pods for memory, PID pressure
+	// stops the node from starting processes.
+	if c == DiskPressure || c == NodeNotReady {
+		switch a.Labels["condition"] {
+		case "MemoryPressure":
+			return OOMKilled, " (condition MemoryPressure)"
+		case "PIDPressure":
+			return NodeNotReady, " (condition PIDPressure)"
+		case "DiskPressure":
+			return DiskPressure, " (condition DiskPressure)"
+		}
+	}
 	return c, ""
 }
 

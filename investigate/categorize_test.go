@@ -81,10 +81,14 @@ func TestCategorizeByRulesKnownAlerts(t *testing.T) {
 		{"KubeContainerWaiting", map[string]string{"reason": "ImagePullBackOff"}, nil, investigate.PodPending},
 		{"KubeContainerWaiting", map[string]string{"reason": "ErrImagePull"}, nil, investigate.PodPending},
 		{"KubeContainerOOMKilled", map[string]string{"reason": "CrashLoopBackOff"}, nil, investigate.OOMKilled},
+		// A node condition alert refined by its condition label.
+		{"KubeNodePressure", map[string]string{"condition": "MemoryPressure"}, nil, investigate.OOMKilled},
+		{"KubeNodePressure", map[string]string{"condition": "DiskPressure"}, nil, investigate.DiskPressure},
+		{"KubeNodePressure", map[string]string{"condition": "PIDPressure"}, nil, investigate.NodeNotReady},
 		// The name decides even when the text mentions something else.
 		{"KubeNodeNotReady", nil, map[string]string{"description": "pods on it are Pending; DNS fails"}, investigate.NodeNotReady},
 	} {
-		t.Run(tt.name+"/"+tt.labels["reason"], func(t *testing.T) {
+		t.Run(tt.name+"/"+tt.labels["reason"]+tt.labels["condition"], func(t *testing.T) {
 			l := map[string]string{"alertname": tt.name}
 			for k, v := range tt.labels {
 				l[k] = v

@@ -83,7 +83,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodPending
 	case "crashloop", "missing-config", "init-container", "job-failed", "app-exec-format", "app-exec-not-found", "app-missing-env":
 		return investigate.PodCrash
-	case "liveness-probe":
+	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart
 	case "readiness-probe", "endpoints-not-ready":
 		return investigate.EndpointMissing

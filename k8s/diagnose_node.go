@@ -150,11 +150,33 @@ func (d *diag) nodePressure(n *corev1.Node, c *corev1.NodeCondition) investigate
 	}
 	f.Summary = fmt.Sprintf("Node %s has %s", n.Name, what)
 	var detail []string
-	if len(evicted) > 0 {
+	if eps := d.evictedOnNode(n.Name, c.Type); len(eps) > 0 {
+		who := describeEvicted(eps)
+		if c.Type == corev1.NodeMemoryPressure {
+			f.Summary = fmt.Sprintf("Node %s has %s; the kubelet evicted %s", n.Name, what, who)
+		}
+		if th := eps[0].ev.threshold; th != "" {
+			detail = append(detail, fmt.Sprintf("Eviction threshold %s, available %s.", humanQty(th), humanQty(eps[0].ev.available)))
+		}
+		if qosClass(eps[0].p) == corev1.PodQOSBestEffort {
+			detail = append(detail, "BestEffort pods have no request for the scheduler to reserve and are the first the kubelet evicts: pods without memory requests were packed onto the node beyond what it can hold.")
+		}
+		if c.Type != corev1.NodeMemoryPressure {
+			detail = append(detail, fmt.Sprintf("The kubelet is evicting pods to reclaim %s: %s.", res, who))
+		}
+	} else if len(evicted) > 0 {
 		detail = append(detail, fmt.Sprintf("The kubelet is evicting pods to reclaim %s: %s were evicted.", res, strings.Join(evicted, ", ")))
 	}
 	if c.Type == corev1.NodeDiskPressure {
-		if sus := d.diskConsumers(n.Name); len(sus) > 0 {
+		if gc := d.imageGCFailures(n.Name); len(gc) > 0 {
+			proof = appendUnique(proof, gc...)
+			detail = append(detail, "Image garbage collection cannot free enough (ImageGCFailed/FreeDiskSpaceFailed): the space is not held by unused images but by running containers' writable layers, their logs or emptyDir volumes.")
+		}
+		sus := d.diskConsumers(n.Name)
+		if eps := d.evictedOnNode(n.Name, c.Type); len(sus) == 0 && len(eps) > 0 && len(eps[0].ev.uses) > 0 {
+			f.Summary += fmt.Sprintf("; the largest consumers were %s, evicted for it", describeEvicted(eps))
+		}
+		if len(sus) > 0 {
 			f.Summary += fmt.Sprintf("; the likely consumer is pod %s (%s)", sus[0].name, strings.Join(sus[0].why, ", "))
 			f.Objects = append(f.Objects, "pod/"+sus[0].name)
 			proof = append(proof, sus[0].proof...)
@@ -314,4 +336,16 @@ func nodeNotReadyActions(node string, c *corev1.NodeCondition, lease *coordinati
 		acts = append(acts, "On the node: journalctl -u kubelet --since '-1h'   # the kubelet runs and says why it reports NotReady")
 	}
 	return acts
+}
+
+// imageGCFailures returns the node's image garbage collection failures
+// as proof lines.
+func (d *diag) imageGCFailures(node string) []string {
+	var out []string
+	for _, e := range d.events[objKey{"Node", "", node}] {
+		if e.Reason == "ImageGCFailed" || e.Reason == "FreeDiskSpaceFailed" {
+			out = append(out, "node "+node+": "+evProof(e))
+		}
+	}
+	return out
 }

@@ -499,7 +499,8 @@ func diagnoseConfigRefs(d *diag) []investigate.Finding {
 			path := mountPathOf(p, v.Name)
 			// A required volume of a running pod was mounted when it started:
 			// its object's absence now matters only at the next start.
-			if !missing || (!optional && !failedMount && p.Status.Phase == corev1.PodRunning) {
+			// A pod the scheduler has not placed yet has not tried to mount it.
+			if !missing || (!optional && !failedMount && (p.Status.Phase == corev1.PodRunning || p.Spec.NodeName == "")) {
 				continue
 			}
 			if optional && !failedMount && !d.logsMention(p, path) {
@@ -937,42 +938,6 @@ func diagnoseInitContainers(d *diag) []investigate.Finding {
 	}
 	return out
 }
-
-// diagnoseEvictions reports pods evicted by the kubelet, grouped by node
-// and resource.
-func diagnoseEvictions(d *diag) []investigate.Finding {
-	var g groups
-	for _, p := range d.pods {
-		if p.Status.Reason != "Evicted" {
-			continue
-		}
-		res := "resources"
-		if m := reEvictRes.FindStringSubmatch(p.Status.Message); m != nil {
-			res = m[1]
-		}
-		proof := []string{fmt.Sprintf("%s: status.reason=Evicted: %s", podKey(p), p.Status.Message)}
-		for _, e := range d.eventsWithReason(p, "Evicted") {
-			proof = []string{fmt.Sprintf("%s: %s", podKey(p), evProof(e))}
-		}
-		g.add(p.Spec.NodeName+"|"+res, p, proof...)
-	}
-	var out []investigate.Finding
-	g.each(func(x *group) {
-		node, res, _ := strings.Cut(x.key, "|")
-		out = append(out, investigate.Finding{
-			Rule: "eviction", Severity: investigate.FindingWarning, Score: scoreContext + 10,
-			Summary: fmt.Sprintf("The kubelet on node %s evicted %d %s (%s) because the node was low on %s.", node, len(x.pods), plural(len(x.pods), "pod", "pods"), x.names(), res),
-			Objects: append([]string{"node/" + node}, x.refs()...), Proof: x.proof,
-			Actions: []string{fmt.Sprintf("kubectl describe node %s", node),
-				fmt.Sprintf("kubectl get pods -A --field-selector spec.nodeName=%s,status.phase=Failed", node)},
-			Prevention: "Set requests and limits for " + res + " so the scheduler and the kubelet account for it.",
-			Impact:     "Evicted pods are recreated elsewhere if they have a controller; bare pods are gone.",
-		})
-	})
-	return out
-}
-
-var reEvictRes = regexp.MustCompile(`low on resource: ([a-z-]+)`)
 
 // endpointSlicesCommand lists the EndpointSlices of the Services that
 // select pod p (all of the namespace's when none is known).

@@ -3,7 +3,6 @@ package k8s
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,21 +107,26 @@ func diagnoseScheduling(d *diag) []investigate.Finding {
 	g.each(func(x *group) {
 		p := x.pods[0]
 		msg := msgs[x.key]
-		var why, details, actions []string
-		proof := x.proof
+		var xs []schedExplain
 		for _, r := range schedulerReasons(msg) {
-			reason := r
-			if m := reSchedCount.FindStringSubmatch(r); m != nil {
-				reason = m[2]
+			xs = append(xs, d.explainSched(p, r))
+		}
+		rankSched(xs)
+		var why, details, actions, objects []string
+		proof := x.proof
+		for i, e := range xs {
+			w := e.why
+			if i > 0 && e.nodes > 0 {
+				w = fmt.Sprintf("on the other %s: %s", nodesWord(e.nodes), w)
 			}
-			w, det, act, pr := d.explainSchedReason(p, reason)
 			why = appendUnique(why, w)
-			details = appendUnique(details, det...)
-			actions = appendUnique(actions, act...)
-			proof = appendUnique(proof, pr...)
+			details = appendUnique(details, e.details...)
+			actions = appendUnique(actions, e.actions...)
+			proof = appendUnique(proof, e.proof...)
+			objects = appendUnique(objects, e.objects...)
 		}
 		sum := fmt.Sprintf("Pod %s is Pending and cannot be scheduled (%s)", x.names(), msg)
-		if strings.Contains(msg, "nodes are available") {
+		if len(why) > 0 && (strings.Contains(msg, "nodes are available") || len(xs) > 1 || xs[0].why != xs[0].reason) {
 			sum = fmt.Sprintf("Pod %s is Pending and cannot be scheduled: %s", x.names(), strings.Join(why, "; "))
 		}
 		if len(x.pods) > 1 {
@@ -132,140 +136,12 @@ func diagnoseScheduling(d *diag) []investigate.Finding {
 		actions = append(actions, fmt.Sprintf("kubectl describe pod -n %s %s   # scheduler events", p.Namespace, p.Name))
 		out = append(out, investigate.Finding{
 			Rule: "failed-scheduling", Severity: investigate.FindingCritical, Score: scoreCause,
-			Summary: sum + ".", Detail: strings.Join(details, " "), Objects: x.refs(), Proof: proof, Actions: actions,
+			Summary: sum + ".", Detail: strings.Join(details, " "), Objects: append(x.refs(), objects...), Proof: proof, Actions: actions,
 			Prevention: "Check new resource requests, selectors and storage classes against the cluster's capacity before rollout (e.g. a dry-run in staging with the same node shapes); alert on pods Pending for more than a few minutes.",
 			Impact:     fmt.Sprintf("%s runs with fewer replicas than desired (or not at all) while these pods stay Pending; anything that depends on them fails.", workloadOrPod(p)),
 		})
 	})
 	return out
-}
-
-// explainSchedReason turns one scheduler reason into plain words, details,
-// actions and proof, using the pod, nodes and volumes in the snapshot.
-func (d *diag) explainSchedReason(p *corev1.Pod, reason string) (why string, details, actions, proof []string) {
-	lower := strings.ToLower(reason)
-	switch {
-	case reInsufficent.MatchString(reason):
-		res := corev1.ResourceName(reInsufficent.FindStringSubmatch(reason)[1])
-		req := podRequests(p)
-		q, ok := req[res]
-		why = fmt.Sprintf("insufficient %s", res)
-		if ok {
-			why = fmt.Sprintf("insufficient %s — the pod requests %s %s (%s request %s), more than any node has unrequested", res, fmtQty(res, q), res, res, q.String())
-			if res == corev1.ResourceCPU {
-				why = fmt.Sprintf("insufficient cpu — the pod requests %s CPU (cpu request %s = %dm), more than any node has unrequested", fmtQty(res, q), q.String(), q.MilliValue())
-			}
-			proof = append(proof, fmt.Sprintf("%s requests: %s=%s", p.Name, res, q.String()))
-		}
-		var alloc []string
-		for _, n := range d.s.Nodes {
-			if a, ok := n.Status.Allocatable[res]; ok {
-				free := d.unrequested(&n, res)
-				s := fmt.Sprintf("%s allocatable %s", n.Name, fmtQty(res, a))
-				if free != nil {
-					s += fmt.Sprintf(" (%s unrequested)", fmtQty(res, *free))
-				}
-				alloc = append(alloc, s)
-			} else if strings.Contains(string(res), "/") {
-				alloc = append(alloc, fmt.Sprintf("%s has no %s", n.Name, res))
-			}
-		}
-		if len(alloc) > 0 {
-			details = append(details, fmt.Sprintf("Nodes: %s.", strings.Join(alloc, "; ")))
-		}
-		if prev := d.previousRevisionRequest(p, res); prev != "" {
-			details = append(details, prev)
-		}
-		actions = append(actions, fmt.Sprintf("Lower the %s request of %s to what it needs, or add nodes with enough allocatable %s (cluster autoscaler / bigger node pool).", res, workloadOrPod(p), res),
-			"kubectl describe nodes | grep -A8 'Allocated resources'")
-	case strings.Contains(lower, "taint"):
-		m := reTaint.FindStringSubmatch(reason)
-		taint := reason
-		if m != nil {
-			taint = strings.TrimSpace(m[1])
-			if v := strings.TrimSpace(m[2]); v != "" {
-				taint += "=" + v
-			}
-		}
-		var nodes []string
-		for _, n := range d.s.Nodes {
-			for _, t := range n.Spec.Taints {
-				if m != nil && t.Key == strings.TrimSpace(m[1]) {
-					nodes = appendUnique(nodes, n.Name)
-				}
-			}
-		}
-		why = fmt.Sprintf("nodes have taint %s that the pod does not tolerate", taint)
-		if len(nodes) > 0 {
-			why += " (" + joinNames(nodes) + ")"
-		}
-		untaint := "kubectl taint nodes --all " + taint + "-"
-		if len(nodes) > 0 {
-			untaint = "kubectl taint nodes " + strings.Join(nodes, " ") + " " + taint + "-"
-		}
-		actions = append(actions, "Add a matching toleration to the pod spec if it should run there, or remove the taint: "+untaint)
-	case strings.Contains(lower, "node affinity/selector") || strings.Contains(lower, "node selector") || strings.Contains(lower, "affinity"):
-		if strings.Contains(lower, "volume node affinity") {
-			why, details, actions, proof = d.explainVolumeAffinity(p)
-			return
-		}
-		why = "no node matches the pod's node selector/affinity"
-		if len(p.Spec.NodeSelector) > 0 {
-			var sel []string
-			for k, v := range p.Spec.NodeSelector {
-				sel = append(sel, k+"="+v)
-				var have []string
-				for _, n := range d.s.Nodes {
-					if nv, ok := n.Labels[k]; ok {
-						have = append(have, fmt.Sprintf("%s has %s=%s", n.Name, k, nv))
-					}
-				}
-				if len(have) == 0 && len(d.s.Nodes) > 0 {
-					details = append(details, fmt.Sprintf("No node has the label %s at all.", k))
-				} else if len(have) > 0 {
-					details = append(details, strings.Join(have, "; ")+".")
-				}
-			}
-			why = fmt.Sprintf("no node matches the pod's nodeSelector %s", strings.Join(sel, ","))
-			proof = append(proof, fmt.Sprintf("%s spec.nodeSelector: %s", p.Name, strings.Join(sel, ",")))
-		}
-		label := "kubectl get nodes --show-labels   # then label the intended node with the pod's selector"
-		if len(p.Spec.NodeSelector) > 0 {
-			var kv []string
-			for k, v := range p.Spec.NodeSelector {
-				kv = append(kv, k+"="+v)
-			}
-			sort.Strings(kv)
-			label = "kubectl label node NODE_NAME " + strings.Join(kv, " ") + "   # NODE_NAME: the node meant to run it"
-		}
-		actions = append(actions, "Fix the pod's nodeSelector/affinity, or label the intended node: "+label)
-	case strings.Contains(lower, "unbound immediate persistentvolumeclaims") || strings.Contains(lower, "persistentvolumeclaim"):
-		why, details, actions, proof = d.explainUnboundPVC(p)
-	case strings.Contains(lower, "were unschedulable") || strings.Contains(lower, "unschedulable"):
-		var cordoned []string
-		for _, n := range d.s.Nodes {
-			if n.Spec.Unschedulable {
-				cordoned = append(cordoned, n.Name)
-			}
-		}
-		why = "nodes are cordoned (unschedulable)"
-		if len(cordoned) > 0 {
-			why = fmt.Sprintf("node %s is cordoned (spec.unschedulable)", joinNames(cordoned))
-			proof = append(proof, "node "+strings.Join(cordoned, ", ")+": spec.unschedulable=true")
-		}
-		uncordon := "kubectl get nodes   # find the cordoned nodes (SchedulingDisabled), then kubectl uncordon them"
-		if len(cordoned) > 0 {
-			uncordon = "kubectl uncordon " + strings.Join(cordoned, " ") + "   # once maintenance is finished"
-		}
-		actions = append(actions, uncordon)
-	case strings.Contains(lower, "too many pods"):
-		why = "nodes are at their pod limit"
-	case strings.Contains(lower, "free ports"):
-		why = "the pod's hostPort is already in use on every node"
-	default:
-		why = reason
-	}
-	return
 }
 
 // unrequested returns allocatable minus the requests of the known pods on
@@ -366,8 +242,17 @@ func (d *diag) explainUnboundPVC(p *corev1.Pod) (why string, details, actions, p
 			}
 			actions = append(actions,
 				fmt.Sprintf("Use an existing StorageClass (kubectl get storageclass) in the claim / volumeClaimTemplate, or create StorageClass %s. A PVC's storageClassName is immutable: delete PVC %s/%s and let the StatefulSet recreate it after fixing the template.", sc, c.Namespace, c.Name))
-		} else if sc != "" {
-			details = append(details, fmt.Sprintf("Claim %s uses StorageClass %s; check its provisioner.", c.Name, sc))
+		} else if w, det, act, pr, ok := d.claimPending(c); ok {
+			why = w
+			details = append(details, det...)
+			actions = append(actions, act...)
+			proof = appendUnique(proof, pr...)
+		} else {
+			details = append(details, det...)
+			proof = appendUnique(proof, pr...)
+			if sc != "" {
+				details = append(details, fmt.Sprintf("Claim %s uses StorageClass %s; check its provisioner.", c.Name, sc))
+			}
 		}
 		actions = append(actions, fmt.Sprintf("kubectl describe pvc -n %s %s", c.Namespace, c.Name))
 	}
@@ -398,7 +283,7 @@ func (d *diag) storageClassExists(name string) bool {
 }
 
 func (d *diag) explainVolumeAffinity(p *corev1.Pod) (why string, details, actions, proof []string) {
-	why = "its PersistentVolume is bound to a node it cannot run on (volume node affinity conflict)"
+	why = "its PersistentVolume's node affinity matches none of the nodes it could run on (volume node affinity conflict)"
 	for _, name := range podClaims(p) {
 		c := d.pvc(p.Namespace, name)
 		if c == nil || c.Spec.VolumeName == "" {
@@ -408,17 +293,38 @@ func (d *diag) explainVolumeAffinity(p *corev1.Pod) (why string, details, action
 			if pv.Name != c.Spec.VolumeName || pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
 				continue
 			}
-			var nodes []string
+			var reqs, hosts []string
+			var byLabel []corev1.NodeSelectorRequirement
 			for _, t := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
 				for _, e := range t.MatchExpressions {
-					nodes = append(nodes, e.Values...)
+					reqs = append(reqs, requirementString(e))
+					if e.Key == corev1.LabelHostname {
+						hosts = append(hosts, e.Values...)
+					} else {
+						byLabel = append(byLabel, e)
+					}
 				}
 			}
-			why = fmt.Sprintf("its volume (PVC %s, PV %s) is pinned by volume node affinity to node %s", c.Name, pv.Name, joinNames(nodes))
-			proof = append(proof, fmt.Sprintf("pv %s nodeAffinity: %s", pv.Name, strings.Join(nodes, ",")))
-			for _, n := range nodes {
+			proof = append(proof, fmt.Sprintf("pv %s nodeAffinity: %s", pv.Name, strings.Join(reqs, "; ")))
+			if len(hosts) > 0 {
+				why = fmt.Sprintf("its volume (PVC %s, PV %s) is pinned by volume node affinity to node %s", c.Name, pv.Name, joinNames(hosts))
+			} else {
+				why = fmt.Sprintf("volume node affinity conflict — its volume (PVC %s, PV %s) requires %s", c.Name, pv.Name, strings.Join(reqs, "; "))
+				for _, e := range byLabel {
+					ok := false
+					for i := range d.s.Nodes {
+						ok = ok || matchRequirement(e, d.s.Nodes[i].Labels)
+					}
+					if !ok && len(d.s.Nodes) > 0 {
+						why += fmt.Sprintf(", but no node satisfies it (%s)", d.labelValues(e.Key))
+					}
+				}
+				actions = append(actions, fmt.Sprintf("Add a node that satisfies %s (e.g. a node group in that zone), or restore the data to a new volume where the nodes are: a zonal disk cannot attach across zones.", strings.Join(reqs, "; ")))
+			}
+			for _, n := range hosts {
 				node := d.node(n)
 				if node == nil {
+					why += fmt.Sprintf(", and node %s is not in the cluster any more", n)
 					continue
 				}
 				var state []string
@@ -439,7 +345,9 @@ func (d *diag) explainVolumeAffinity(p *corev1.Pod) (why string, details, action
 					actions = append(actions, fmt.Sprintf("kubectl uncordon %s   # if its maintenance is over; a local volume can only be used on its node", n))
 				}
 			}
-			actions = append(actions, "Or move the data: restore it to a new PVC on another node (local volumes do not follow pods).")
+			if len(hosts) > 0 {
+				actions = append(actions, "Or move the data: restore it to a new PVC on another node (local volumes do not follow pods).")
+			}
 		}
 	}
 	return

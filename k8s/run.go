@@ -237,7 +237,7 @@ func (r *run) phases() [][]collector {
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies})
 	}
-	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}}
+	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}, {"scheduling-peers", collectSchedulingPeers}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {
 		p3 = append(p3, collector{"owners", collectOwners})
 	}
