@@ -191,7 +191,7 @@ func TestCoverageTableMatchesVocabularyAndRules(t *testing.T) {
 			}
 			for _, r := range c.rules {
 				if !ruleExists(rules, r) {
-					t.Errorf("%s: rule %q does not exist (no finding carries it); rules: %s", at, r, strings.Join(sortedKeys(rules), ", "))
+					t.Errorf("%s: rule %q does not exist (no finding carries it); rules: %s", at, r, strings.Join(sortedSetKeys(rules), ", "))
 				}
 			}
 			if c.verdict == "partial" && c.note == "" {
@@ -221,7 +221,7 @@ func TestCoverageTableMatchesVocabularyAndRules(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedSetKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
