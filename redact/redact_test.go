@@ -63,6 +63,8 @@ func TestString(t *testing.T) {
 			"-----BEGIN RSA PRIVATE KEY-----\n[REDACTED]\n\n-----END RSA PRIVATE KEY-----"},
 		{"jwt", "token verified: " + jwt + " (exp 1763450000)", "token verified: [REDACTED] (exp 1763450000)"},
 		{"authorization bearer", "Authorization: Bearer abc123def456ghi789", "Authorization: Bearer [REDACTED]"},
+		{"authorization in a printed Go header map", `headers="map[Authorization:[Bearer lw_live_7hQ2mK9xP4vR8tN3cY6bZ1wF5jD0sAe] Accept:[*/*]]"`,
+			`headers="map[Authorization:[Bearer [REDACTED]] Accept:[*/*]]"`},
 		{"authorization basic", `"authorization": "Basic dXNlcjpwYXNzd29yZA=="`, `"authorization": "Basic [REDACTED]"`},
 		{"bare bearer", `curl -H "X-Trace: 1" with bearer ` + jwt, `curl -H "X-Trace: 1" with bearer [REDACTED]`},
 		{"bare bearer opaque", "sending Bearer 9f8e7d6c5b4a39281706", "sending Bearer [REDACTED]"},

@@ -135,7 +135,7 @@ func mixedCase(s string) bool {
 var (
 	urlCredRe = regexp.MustCompile(`\b([A-Za-z][A-Za-z0-9+.-]*://)([^:@/\s"'<>\[\]]*):([^/\s"'<>]+)@`)
 	goDSNRe   = regexp.MustCompile(`\b([A-Za-z0-9_.-]+):([^@\s"'/]+)@((?:tcp|unix)\()`)
-	authRe    = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?)((?:bearer|basic|digest|token|negotiate|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?([^\s"'\\]+)`)
+	authRe    = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["'\[]?)((?:bearer|basic|digest|token|negotiate|apikey|sso-key|aws4-hmac-sha256)[ \t]+)?([^\s"'\\\]]+)`)
 	bearerRe  = regexp.MustCompile(`(?i)\b(bearer[ \t]+)([A-Za-z0-9._~+/-]+=*)`)
 	cliFlagRe = regexp.MustCompile(`(?i)((?:^|\s)--?[a-z0-9-]*(?:password|passwd|pwd|token|secret|api-?key|access-key|secret-key|credentials?|auth-key)[ \t]+)([^\s-]\S*)`)
 	mysqlCtx  = regexp.MustCompile(`(?i)\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b|\s-u\s?\S`)
@@ -165,6 +165,9 @@ func redactGoDSN(line string) string {
 func redactAuthorization(line string) string {
 	return replaceMatches(authRe, line, func(m []int) string {
 		v := line[m[6]:m[7]]
+		if strings.HasPrefix(Mask, v) {
+			return line[m[0]:m[1]] // already redacted (the value stops before "]")
+		}
 		if m[4] < 0 && !secretShaped(v) {
 			return line[m[0]:m[1]]
 		}
