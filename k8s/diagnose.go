@@ -51,6 +51,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 	} {
 		out = append(out, rule(d)...)
 	}
+	out = append(out, diagnoseWarningEvents(d, out)...)
 	for i := range out {
 		if out[i].Category == "" {
 			out[i].Category = impliedCategory(out[i].Rule)

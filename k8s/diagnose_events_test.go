@@ -1,0 +1,68 @@
+package k8s
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestDiagnoseWarningEvents(t *testing.T) {
+	ev := func(kind, ns, name, reason, msg string, count int32) corev1.Event {
+		return corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name}, Type: corev1.EventTypeWarning,
+			Reason: reason, Message: msg, Count: count, Source: corev1.EventSource{Component: "kubelet"}}
+	}
+	pending := func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
+	}
+	sandbox := ev("Pod", "media", "enc-1", "FailedCreatePodSandBox", `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "abc": plugin type="aws-cni" name="aws-cni" failed (add): add cmd: failed to assign an IP address to container`, 14)
+	attach := ev("Pod", "media", "enc-1", "FailedAttachVolume", `Multi-Attach error for volume "pvc-1" Volume is already exclusively attached to one node and can't be attached to another`, 3)
+	for _, tt := range []struct {
+		name   string
+		snap   *Snapshot
+		want   []string // summaries, in order
+		absent string
+	}{
+		{name: "the kubelet's message becomes the finding, the most repeated first",
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", pending)}, Events: []corev1.Event{attach, sandbox}},
+			want: []string{"Pod media/enc-1 reports FailedCreatePodSandBox (14 times): Failed to create pod sandbox", "reports FailedAttachVolume (3 times): Multi-Attach error"}},
+		{name: "another pod's warning is not ours",
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", pending)}, RelatedPods: []corev1.Pod{*newPod("media", "other-1")},
+				Events: []corev1.Event{ev("Pod", "media", "other-1", "FailedAttachVolume", "Multi-Attach error", 2)}},
+			absent: "Multi-Attach"},
+		{name: "routine back-off is left to the crash-loop rule",
+			snap:   &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", crashLooping(3))}, Events: []corev1.Event{ev("Pod", "media", "enc-1", "BackOff", "Back-off restarting failed container app", 30)}},
+			absent: "reports BackOff"},
+		{name: "a warning a rule already cites is not repeated",
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", func(p *corev1.Pod) {
+				p.Status.Phase = corev1.PodPending
+				p.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "enc-cfg"}}}}}
+			})}, Events: []corev1.Event{ev("Pod", "media", "enc-1", "FailedMount", `MountVolume.SetUp failed for volume "cfg" : configmap "enc-cfg" not found`, 9)}},
+			absent: "reports FailedMount"},
+		{name: "the events of the pod's owner count too",
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", ownedByRS("enc-5d4"), withLabels("pod-template-hash", "5d4"))},
+				Events: []corev1.Event{ev("ReplicaSet", "media", "enc-5d4", "FailedCreate", `Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": context deadline exceeded`, 7)}},
+			want: []string{"ReplicaSet media/enc-5d4 reports FailedCreate (7 times): Error creating: Internal error occurred: failed calling webhook"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, f := range tt.snap.Diagnose() {
+				if f.Rule == "warning-event" {
+					got = append(got, f.Summary)
+				}
+			}
+			if len(got) < len(tt.want) {
+				t.Fatalf("got %q, want %d findings", got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("finding %d = %q, want %q", i, got[i], w)
+				}
+			}
+			if tt.absent != "" && strings.Contains(strings.Join(got, "\n"), tt.absent) {
+				t.Errorf("got %q, must not contain %q", got, tt.absent)
+			}
+		})
+	}
+}
