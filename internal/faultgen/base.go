@@ -49,8 +49,8 @@ func (w *world) buildCoreDNS() *app {
 		svcPorts: []corev1.ServicePort{{Name: "dns", Port: 53, TargetPort: intstr.FromInt32(53), Protocol: corev1.ProtocolUDP},
 			{Name: "dns-tcp", Port: 53, TargetPort: intstr.FromInt32(53), Protocol: corev1.ProtocolTCP},
 			{Name: "metrics", Port: 9153, TargetPort: intstr.FromInt32(9153), Protocol: corev1.ProtocolTCP}},
-		mounts:  []corev1.VolumeMount{{Name: "config-volume", MountPath: "/etc/coredns", ReadOnly: true}},
-		volumes: []corev1.Volume{{Name: "config-volume", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "coredns"}, Items: []corev1.KeyToPath{{Key: "Corefile", Path: "Corefile"}}, DefaultMode: ptr[int32](420)}}}},
+		mounts:      []corev1.VolumeMount{{Name: "config-volume", MountPath: "/etc/coredns", ReadOnly: true}},
+		volumes:     []corev1.Volume{{Name: "config-volume", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "coredns"}, Items: []corev1.KeyToPath{{Key: "Corefile", Path: "Corefile"}}, DefaultMode: ptr[int32](420)}}}},
 		tolerations: []corev1.Toleration{{Key: "CriticalAddonsOnly", Operator: corev1.TolerationOpExists}, {Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}},
 	}
 	s.csc = &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), ReadOnlyRootFilesystem: ptr(true),
@@ -137,7 +137,7 @@ func (w *world) noise(faultNS string, v int) {
 			p := n.pods[0]
 			w.event(p, ev{reason: "Unhealthy", component: "kubelet", host: p.Spec.NodeName, fieldPath: fmt.Sprintf("spec.containers{%s}", mainContainer(p)),
 				message: fmt.Sprintf("Readiness probe failed: Get \"http://%s:%d%s\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)", p.Status.PodIP, n.spec.port, n.spec.readinessPath),
-				count: 2, first: 52 * time.Minute, last: 51 * time.Minute})
+				count:   2, first: 52 * time.Minute, last: 51 * time.Minute})
 		}
 	}
 	if faultNS != "" && v%2 == 0 {

@@ -42,7 +42,7 @@ func (w *world) event(obj runtime.Object, e ev) *corev1.Event {
 			UID: m.UID, ResourceVersion: m.ResourceVersion, FieldPath: e.fieldPath},
 		Reason: e.reason, Message: e.message, Type: e.typ, Count: e.count,
 		FirstTimestamp: w.ago(e.first), LastTimestamp: w.ago(e.last),
-		Source:             corev1.EventSource{Component: e.component, Host: e.host},
+		Source:              corev1.EventSource{Component: e.component, Host: e.host},
 		ReportingController: e.component, ReportingInstance: e.host,
 	}
 	if kind == "Node" { // the kubelet names its node by name, not UID
