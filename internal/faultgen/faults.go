@@ -45,6 +45,39 @@ func registry() []faultClass {
 		{"failedcreate-quota", failedCreateQuota},
 		{"failedcreate-limitrange", failedCreateLimitRange},
 		{"failedcreate-podsecurity", failedCreatePodSecurity},
+		{"runasnonroot-image-root", runAsNonRoot},
+		// Rollouts and autoscaling.
+		{"rollout-stuck-progress-deadline", rolloutStuck},
+		{"hpa-at-max", hpaAtMax},
+		{"hpa-missing-cpu-request", hpaMissingRequest},
+		{"hpa-no-metrics-server", hpaNoMetricsServer},
+		{"pdb-blocks-drain", pdbBlocksDrain},
+		// Storage.
+		{"pvc-storageclass-missing", pvcNoStorageClass},
+		{"pvc-provisioning-failed", pvcProvisioningFailed},
+		{"volume-node-affinity-conflict", volumeNodeAffinity},
+		// Nodes and resources.
+		{"node-notready-kubelet-stopped", nodeNotReadyKubelet},
+		{"node-notready-cni", nodeNotReadyCNI},
+		{"node-memory-pressure-eviction", memoryPressure},
+		{"node-disk-pressure-eviction", diskPressure},
+		{"node-pid-pressure-eviction", pidPressure},
+		{"emptydir-sizelimit-eviction", emptyDirSizeLimit},
+		{"cpu-throttling-limit", cpuThrottling},
+		// Network and DNS.
+		{"egress-policy-blocks-dns", egressBlocksDNS},
+		{"ingress-policy-blocks-caller", ingressBlocksCaller},
+		{"coredns-crashloop", coreDNSCrashLoop},
+		{"coredns-upstream-timeout", coreDNSUpstreamTimeout},
+		{"unresolvable-service-name", unresolvableServiceName},
+		{"dependency-service-no-endpoints", dependencyNoEndpoints},
+		{"ingress-backend-service-missing", ingressMissingService},
+		{"tls-certificate-expired", tlsExpired},
+		// Jobs and start-up order.
+		{"init-container-waiting", initContainerWaiting},
+		{"job-backofflimit-exceeded", jobBackoffLimit},
+		{"job-deadline-exceeded", jobDeadlineExceeded},
+		{"job-rbac-forbidden", rbacForbiddenJob},
 	}
 }
 

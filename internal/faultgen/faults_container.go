@@ -42,6 +42,21 @@ func crashMissingEnv(w *world, v variant) result {
 	a := w.buildApp(s)
 	since := w.between(20*time.Minute, 90*time.Minute)
 	lang := w.r.Intn(3)
+	var planted []string
+	if v.n == 1 {
+		// The app prints its cache DSN, credential included, before it dies.
+		pw := w.password()
+		planted = []string{pw}
+		if missing == "REDIS_ADDR" {
+			missing = "DATABASE_URL"
+		}
+		defer func() {
+			for _, p := range a.pods {
+				k := p.Namespace + "/" + p.Name + "/" + mainContainer(p) + ".previous"
+				w.logs[k] = fmt.Sprintf("config: cache=redis://default:%s@%s-redis.%s.svc:6379/0\n", pw, s.name, s.ns) + w.logs[k]
+			}
+		}()
+	}
 	w.crashAll(a, restart{exitCode: 1, reason: "Error", ran: 2 * time.Second, count: int32(6 + w.r.Intn(10)), since: since}, func(p *corev1.Pod) []string {
 		t := w.now.Add(-3 * time.Minute)
 		switch lang {
@@ -57,10 +72,11 @@ func crashMissingEnv(w *world, v variant) result {
 			fmt.Sprintf("/app/dist/config.js:18\n    throw new Error(`Missing required environment variable: ${name}`);\n    ^\n\nError: Missing required environment variable: %s\n    at required (/app/dist/config.js:18:11)\n    at Object.<anonymous> (/app/dist/config.js:27:16)", missing),
 			"", "Node.js v20.18.1"}
 	})
-	return result{ns: s.ns, alerts: []alertDef{w.crashAlert(v, a, a.pods[0])},
-		expect: expect(investigate.PodCrash, crashCat,
-			fmt.Sprintf("%s %s/%s exits at start-up because the environment variable %s is not set in its pod template.", s.kind, s.ns, s.name, missing),
-			g(missing), g("environment variable", "env var", "not set", "missing", "unset", "keyerror", "is required", "required"))}
+	e := expect(investigate.PodCrash, crashCat,
+		fmt.Sprintf("%s %s/%s exits at start-up because the environment variable %s is not set in its pod template.", s.kind, s.ns, s.name, missing),
+		g(missing), g("environment variable", "env var", "not set", "missing", "unset", "keyerror", "is required", "required"))
+	e.MustNotContain = planted
+	return result{ns: s.ns, alerts: []alertDef{w.crashAlert(v, a, a.pods[0])}, expect: e}
 }
 
 func oomKilled(w *world, v variant) result {

@@ -210,3 +210,14 @@ func selectorString(m map[string]string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// password draws a credential to plant in a log line (the redaction check:
+// expect.yaml lists it under must_not_contain).
+func (w *world) password() string {
+	const a = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	b := make([]byte, 20)
+	for i := range b {
+		b[i] = a[w.r.Intn(len(a))]
+	}
+	return string(b)
+}
