@@ -82,7 +82,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.OOMKilled
 	case "failed-scheduling", "image-pull":
 		return investigate.PodPending
-	case "crashloop", "missing-config", "init-container", "job-failed", "app-exec-format", "app-exec-not-found", "app-missing-env":
+	case "crashloop", "missing-config", "init-container", "job-failed":
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart

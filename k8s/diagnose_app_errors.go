@@ -106,13 +106,19 @@ func diagnoseAppErrors(d *diag) []investigate.Finding {
 		if !ok {
 			return
 		}
-		score := scoreCause
-		if !h.site.failing {
-			score = scoreMechanism + 5
+		score, cat := scoreCause, investigate.PodCrash
+		switch {
+		case h.site.failing:
+		case !podReady(h.site.p):
+			// Running but never ready: the error keeps it out of its
+			// Service's endpoints.
+			score, cat = scoreMechanism+5, investigate.EndpointMissing
+		default:
+			score, cat = scoreMechanism+5, ""
 		}
 		p := h.site.p
 		out = append(out, investigate.Finding{
-			Rule: h.ae.rule, Severity: investigate.FindingCritical, Score: score,
+			Rule: h.ae.rule, Severity: investigate.FindingCritical, Score: score, Category: cat,
 			Summary: sum + ".", Detail: detail, Objects: x.refs(), Proof: x.proof, Actions: actions,
 			Impact: fmt.Sprintf("%d %s of %s cannot do %s work until this is fixed.", len(x.pods), plural(len(x.pods), "pod", "pods"), workloadOrPod(p), plural(len(x.pods), "its", "their")),
 		})
@@ -322,7 +328,11 @@ func explainMissingEnv(d *diag, e *appErrorSite) (string, string, []string, bool
 		fmt.Sprintf("kubectl set env -n %s %s -c %s %s=<value>   # or add it from the ConfigMap/Secret that should hold it", e.p.Namespace, e.owner(), e.c.Name, name),
 		fmt.Sprintf("kubectl get -n %s %s -o jsonpath='{.spec.template.spec.containers[?(@.name==\"%s\")].env}'", e.p.Namespace, e.owner(), e.c.Name),
 	}
-	return sum, "The application checks its configuration at start-up and exits when the variable is absent; restarting cannot help until the workload's spec provides it.", acts, true
+	detail := "The application checks its configuration and fails without the variable; restarting cannot help until the workload's spec provides it."
+	if e.failing {
+		detail = "The application checks its configuration at start-up and exits when the variable is absent; restarting cannot help until the workload's spec provides it."
+	}
+	return sum, detail, acts, true
 }
 
 func explainPermission(d *diag, e *appErrorSite) (string, string, []string, bool) {

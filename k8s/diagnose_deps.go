@@ -236,8 +236,16 @@ func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
 	} else {
 		act = append(act, "Restore the dependency (start its pods / fix its endpoints), then the callers recover on their next retry.")
 	}
+	// Callers that crash because of the failing call are a pod-crash; a
+	// caller that keeps running implies no category of its own.
+	var cat investigate.Category
+	for _, p := range d.pods {
+		if slices.Contains(f.pods, p.Name) && d.target[podKey(p)] && podCrashing(p) {
+			cat = investigate.PodCrash
+		}
+	}
 	return investigate.Finding{
-		Rule: "dependency-" + strings.ReplaceAll(f.class, " ", "-"), Severity: investigate.FindingWarning, Score: score,
+		Rule: "dependency-" + strings.ReplaceAll(f.class, " ", "-"), Severity: investigate.FindingWarning, Score: score, Category: cat,
 		Summary: sum + ".", Objects: objects, Proof: proof, Actions: act,
 		Prevention: "Alert on the dependency itself (endpoints, availability) so its failure is seen before its callers crash; make callers retry with backoff instead of exiting.",
 		Impact:     fmt.Sprintf("Requests of %s that need %s fail.", joinNames(f.pods), f.host),
@@ -366,4 +374,15 @@ func podProblem(p *corev1.Pod) string {
 		return "not ready"
 	}
 	return ""
+}
+
+// podCrashing reports whether a container of p is crash-looping or last
+// terminated in error and not running again.
+func podCrashing(p *corev1.Pod) bool {
+	for i := range p.Status.ContainerStatuses {
+		if containerFailing(&p.Status.ContainerStatuses[i]) {
+			return true
+		}
+	}
+	return p.Status.Phase == corev1.PodFailed
 }
