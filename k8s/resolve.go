@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -367,8 +368,54 @@ func (r *run) resolveWorkload(ctx context.Context, kind investigate.Kind, name s
 			mine = append(mine, p)
 		}
 	}
+	if kind == investigate.KindJob && len(mine) == 0 && len(r.snap.Jobs) > 0 {
+		// The alerting run's pods are gone (ttl, history limit): the
+		// newest run of the same CronJob that left pods stands in.
+		job := r.snap.Jobs[len(r.snap.Jobs)-1]
+		sib, pods, err := r.newestSiblingRun(ctx, &job, all)
+		if err != nil {
+			return err
+		}
+		if sib != nil {
+			r.snap.Jobs = append(r.snap.Jobs, *sib)
+			mine = pods
+		}
+	}
 	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
 	return nil
+}
+
+// newestSiblingRun returns the newest other Job of the CronJob that owns
+// job which still has pods among all, with those pods; nil when job has
+// no CronJob or no other run left pods.
+func (r *run) newestSiblingRun(ctx context.Context, job *batchv1.Job, all []corev1.Pod) (*batchv1.Job, []corev1.Pod, error) {
+	cron := metav1.GetControllerOf(job)
+	if cron == nil || cron.Kind != "CronJob" {
+		return nil, nil, nil
+	}
+	jobs, err := listNamespace(ctx, r, resJobs, job.Namespace, func(l *batchv1.JobList) []batchv1.Job { return l.Items })
+	if err != nil {
+		return nil, nil, err
+	}
+	var runs []batchv1.Job
+	for _, j := range jobs {
+		if o := metav1.GetControllerOf(&j); o != nil && o.Kind == "CronJob" && o.Name == cron.Name && j.Name != job.Name {
+			runs = append(runs, j)
+		}
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[j].CreationTimestamp.Before(&runs[i].CreationTimestamp) })
+	for i := range runs {
+		var pods []corev1.Pod
+		for _, p := range all {
+			if ownedBy(&p, investigate.KindJob, runs[i].Name) {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) > 0 {
+			return &runs[i], pods, nil
+		}
+	}
+	return nil, nil, nil
 }
 
 // resolvePodsByOwnerName finds the pods of a workload that is gone.
