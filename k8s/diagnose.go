@@ -44,6 +44,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseEvictions,
 		diagnoseServices,
 		diagnoseNetworkPolicies,
+		diagnoseIngressCallers,
 		diagnoseDNS,
 		diagnoseDependencies,
 		diagnoseCPUThrottling,
