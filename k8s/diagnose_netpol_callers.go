@@ -342,8 +342,12 @@ func diagnoseIngressCallers(d *diag) []investigate.Finding {
 			sum = fmt.Sprintf("NetworkPolicy %s/%s admits ingress to the pods of Service %s/%s only from pods %s, but the caller %s (namespace %s) is labelled %s: the selector %s. No policy selecting %s admits the caller on %s, so its connections are dropped (%s)",
 				nearest.np.Namespace, nearest.np.Name, f.svc.Namespace, f.svc.Name, nearest.peer, callerName, f.caller.Namespace, kv(withoutHash(f.caller.Labels)), nearest.why, dst.Name, port, f.class)
 		} else {
-			sum = fmt.Sprintf("No NetworkPolicy selecting the pods of Service %s/%s (%s) admits ingress from %s (namespace %s, labels %s) on %s, so its connections are dropped (%s); the rules allow only: %s",
-				f.svc.Namespace, f.svc.Name, policyNames(nps), callerName, f.caller.Namespace, kv(withoutHash(f.caller.Labels)), port, f.class, strings.Join(rules, "; "))
+			allowed := "nothing"
+			if len(rules) > 0 {
+				allowed = strings.Join(rules, "; ")
+			}
+			sum = fmt.Sprintf("NetworkPolicies %s in namespace %s isolate the pods of Service %s for ingress and none admits %s (namespace %s, labels %s) on %s, so its connections are dropped (%s); the rules allow only: %s",
+				policyNames(nps), dst.Namespace, f.svc.Name, callerName, f.caller.Namespace, kv(withoutHash(f.caller.Labels)), port, f.class, allowed)
 		}
 		fix := fmt.Sprintf("Make a rule of a policy in %s admit the caller: add a from-peer matching its labels (%s) on %s, or restore the label the policy expects on the caller's pod template.", dst.Namespace, kv(withoutHash(f.caller.Labels)), port)
 		out = append(out, investigate.Finding{
@@ -360,12 +364,18 @@ func diagnoseIngressCallers(d *diag) []investigate.Finding {
 	return out
 }
 
+// policyNames lists policies, marking those without ingress rules as
+// denying all ingress.
 func policyNames(nps []*networkingv1.NetworkPolicy) string {
 	n := make([]string, 0, len(nps))
 	for _, np := range nps {
+		if len(np.Spec.Ingress) == 0 {
+			n = append(n, np.Name+" (deny all ingress)")
+			continue
+		}
 		n = append(n, np.Name)
 	}
-	return strings.Join(n, ", ")
+	return joinNames(n)
 }
 
 // withoutHash drops the labels controllers add to every pod.

@@ -72,7 +72,7 @@ func TestDiagnoseIngressCallers(t *testing.T) {
 				c := newPod("batch", "reconcile-29000000-abcde", withLabels("app", "reconcile"), controlledBy("Job", "reconcile-29000000"))
 				return callerSnap(c, allowFrom("pay", "ledger-from-frontend", []networkingv1.NetworkPolicyPeer{fromNamespace("frontend")}))
 			},
-			summary: []string{"No NetworkPolicy selecting the pods of Service pay/ledger", "job/reconcile-29000000 (namespace batch", "ledger-from-frontend allows from namespace frontend"}},
+			summary: []string{"NetworkPolicies ledger-from-frontend in namespace pay isolate the pods of Service ledger", "job/reconcile-29000000 (namespace batch", "ledger-from-frontend allows from namespace frontend"}},
 		{name: "peer admits the caller but not the port", rule: "netpol-ingress-caller",
 			snap: func() *Snapshot {
 				return callerSnap(checkout("app", "checkout"),

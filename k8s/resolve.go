@@ -702,27 +702,24 @@ func (r *run) resolveHost(ctx context.Context, t investigate.Target) investigate
 		return t
 	}
 	var best *networkingv1.Ingress
-	bestSvc, bestRank := "", 0
+	bestSvc, bestRank, bestLen := "", 0, -1
 	for i := range ings {
 		ing := &ings[i]
 		for _, rule := range ing.Spec.Rules {
 			rank := hostMatch(rule.Host, t.Host)
-			if rank <= bestRank || rule.HTTP == nil || len(rule.HTTP.Paths) == 0 {
+			if rank == 0 || rank < bestRank || rule.HTTP == nil {
 				continue
 			}
-			svc := ""
 			for _, p := range rule.HTTP.Paths {
-				if p.Backend.Service != nil {
-					svc = p.Backend.Service.Name
-					if p.Path == "" || p.Path == "/" {
-						break
-					}
+				if p.Backend.Service == nil {
+					continue
 				}
+				n := ingressPathMatch(p, t.Path)
+				if n < 0 || (rank == bestRank && n <= bestLen) {
+					continue
+				}
+				best, bestSvc, bestRank, bestLen = ing, p.Backend.Service.Name, rank, n
 			}
-			if svc == "" {
-				continue
-			}
-			best, bestSvc, bestRank = ing, svc, rank
 		}
 	}
 	if best == nil {
@@ -732,6 +729,40 @@ func (r *run) resolveHost(ctx context.Context, t investigate.Target) investigate
 	// collectIngresses keeps the Ingress: it routes to the target Service.
 	t.Namespace, t.Kind, t.Name, t.Service = best.Namespace, investigate.KindService, bestSvc, bestSvc
 	return t
+}
+
+// ingressPathMatch returns how many characters of path an Ingress path
+// matches (longer is more specific), or -1 when it does not serve path:
+// Exact must equal it, Prefix matches whole path elements,
+// ImplementationSpecific is taken as a plain prefix. An unknown request
+// path ("") is served best by the root path.
+func ingressPathMatch(p networkingv1.HTTPIngressPath, path string) int {
+	rule := p.Path
+	if rule == "" {
+		rule = "/"
+	}
+	if path == "" {
+		if rule == "/" {
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case p.PathType != nil && *p.PathType == networkingv1.PathTypeExact:
+		if path == rule {
+			return len(rule)
+		}
+	case p.PathType != nil && *p.PathType == networkingv1.PathTypePrefix:
+		r := strings.TrimSuffix(rule, "/")
+		if r == "" || path == r || strings.HasPrefix(path, r+"/") {
+			return len(r)
+		}
+	default:
+		if strings.HasPrefix(path, rule) {
+			return len(rule)
+		}
+	}
+	return -1
 }
 
 // hostMatch ranks how an Ingress rule's host matches host: 2 exact, 1 a
