@@ -48,6 +48,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseIngressCallers,
 		diagnoseDNS,
 		diagnoseDependencies,
+		diagnoseSaturation,
 		diagnoseCPUThrottling,
 		diagnoseWorkloads,
 	} {
