@@ -268,6 +268,9 @@ func (d *diag) ingressPolicies(p *corev1.Pod) []*networkingv1.NetworkPolicy {
 // When some rule's pod selector almost matches the caller's labels, both
 // label sets are named: the usual cause is a relabelled caller or a typo.
 func diagnoseIngressCallers(d *diag) []investigate.Finding {
+	if len(d.s.NetworkPolicies) == 0 {
+		return nil
+	}
 	var out []investigate.Finding
 	for _, f := range d.failedFlows() {
 		if len(f.dst) == 0 {

@@ -34,6 +34,10 @@ var (
 // the callers' demand: replicas × client pool size, and the scaling
 // (HPA) that raised the replicas.
 func diagnoseSaturation(d *diag) []investigate.Finding {
+	lines := d.saturationLines()
+	if len(lines) == 0 {
+		return nil
+	}
 	var out []investigate.Finding
 	for i := range d.s.Services {
 		svc := &d.s.Services[i]
@@ -55,7 +59,7 @@ func diagnoseSaturation(d *diag) []investigate.Finding {
 		}
 		depLine := ""
 		for _, p := range backing {
-			if l := d.saturationLine(p); l != "" {
+			if l := lines[podKey(p)]; l != "" {
 				depLine = p.Name + ": " + l
 				break
 			}
@@ -63,7 +67,7 @@ func diagnoseSaturation(d *diag) []investigate.Finding {
 		callers := d.callersOf(svc)
 		callerLine := ""
 		for _, p := range callers {
-			if l := d.saturationLine(p); l != "" {
+			if l := lines[podKey(p)]; l != "" {
 				callerLine = p.Name + ": " + l
 				break
 			}
@@ -88,20 +92,39 @@ func (d *diag) anyTarget(ps []*corev1.Pod) bool {
 	return false
 }
 
-// saturationLine returns the last line of the pod's logs that says a
-// connection limit was hit, or "".
-func (d *diag) saturationLine(p *corev1.Pod) string {
+// saturationLines returns, per pod ("ns/name"), the last line of its
+// logs that says a connection limit was hit.
+func (d *diag) saturationLines() map[string]string {
+	var out map[string]string
 	for _, l := range d.s.Logs {
-		if l.Namespace != p.Namespace || l.Pod != p.Name {
-			continue
-		}
 		for i := len(l.Lines) - 1; i >= 0; i-- {
-			if reSaturation.MatchString(l.Lines[i]) {
-				return clip(l.Lines[i], 300)
+			if mayBeSaturation(l.Lines[i]) && reSaturation.MatchString(l.Lines[i]) {
+				if out == nil {
+					out = map[string]string{}
+				}
+				if k := l.Namespace + "/" + l.Pod; out[k] == "" {
+					out[k] = clip(l.Lines[i], 300)
+				}
+				break
 			}
 		}
 	}
-	return ""
+	return out
+}
+
+// saturationKeys are fragments, one of which every reSaturation match
+// holds (in lower or upper case).
+var saturationKeys = []string{"oo many", "OO MANY", "slots", "SLOTS", "allowed", "ALLOWED", "umber of", "UMBER OF", "imit", "IMIT",
+	"_conn", "_CONN", "xhausted", "XHAUSTED", "mpty", "MPTY", "not available", "NOT AVAILABLE", "aiting for", "AITING FOR", "cquire", "CQUIRE"}
+
+// mayBeSaturation is a cheap filter before reSaturation.
+func mayBeSaturation(line string) bool {
+	for _, k := range saturationKeys {
+		if strings.Contains(line, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // callersOf returns the investigated pods whose configuration (env,
