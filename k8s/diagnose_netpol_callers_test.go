@@ -101,3 +101,35 @@ func TestDiagnoseIngressCallers(t *testing.T) {
 			snap: func() *Snapshot { return callerSnap(checkout("app", "checkout")) }},
 	})
 }
+
+// DNS must be reachable over UDP port 53 at the cluster DNS pods: a rule
+// that opens port 53 only towards other peers, or only over TCP, does not
+// allow name lookups.
+func TestEgressDNSPeers(t *testing.T) {
+	egress := []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+	web := func() corev1.Pod { return *newPod("shop", "web-0", withLabels("app", "web")) }
+	kubeDNS := networkingv1.NetworkPolicyPeer{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}},
+		PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}}}
+	snap := func(rules ...networkingv1.NetworkPolicyEgressRule) func() *Snapshot {
+		return func() *Snapshot {
+			eg := policy("shop", "web-egress", map[string]string{"app": "web"}, egress, nil, rules)
+			return &Snapshot{Pods: []corev1.Pod{web()}, RelatedPods: []corev1.Pod{dnsPod("coredns-5d78c9869d-abcde")}, NetworkPolicies: []networkingv1.NetworkPolicy{eg}}
+		}
+	}
+	udp53 := []networkingv1.NetworkPolicyPort{npPort(corev1.ProtocolUDP, 53), npPort(corev1.ProtocolTCP, 53)}
+	runRuleCases(t, []string{"netpol-egress-dns"}, []ruleCase{
+		{name: "port 53 open only towards the app's own namespace", rule: "netpol-egress-dns",
+			snap:    snap(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{fromNamespace("shop")}, Ports: udp53}),
+			summary: []string{"web-egress", "DNS"}},
+		{name: "port 53 over TCP only", rule: "netpol-egress-dns",
+			snap:    snap(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{kubeDNS}, Ports: []networkingv1.NetworkPolicyPort{npPort(corev1.ProtocolTCP, 53)}}),
+			summary: []string{"web-egress"}},
+		{name: "UDP 53 to kube-dns in kube-system", rule: "",
+			snap: snap(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{kubeDNS}, Ports: udp53})},
+		{name: "UDP 53 to any destination", rule: "",
+			snap: snap(networkingv1.NetworkPolicyEgressRule{Ports: udp53})},
+		{name: "peer on namespace labels the snapshot lacks", rule: "",
+			snap: snap(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "system"}}}}, Ports: udp53})},
+	})
+}
