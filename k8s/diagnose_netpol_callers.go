@@ -34,8 +34,10 @@ func (d *diag) failedFlows() []flow {
 		if caller == nil {
 			continue
 		}
+		wk := workloadKey(caller)
+		var known []string // Services this workload already has a flow to
 		for _, line := range l.Lines {
-			if !mayBeDepFailure(line) {
+			if !mayBeDepFailure(line) || mentionsAny(line, known) {
 				continue
 			}
 			class := ""
@@ -55,7 +57,8 @@ func (d *diag) failedFlows() []flow {
 			if svc == nil || len(svc.Spec.Selector) == 0 {
 				continue
 			}
-			key := workloadKey(caller) + "|" + ns + "/" + name
+			key := wk + "|" + ns + "/" + name
+			known = append(known, name)
 			if seen[key] {
 				continue
 			}
@@ -65,6 +68,15 @@ func (d *diag) failedFlows() []flow {
 		}
 	}
 	return out
+}
+
+func mentionsAny(line string, names []string) bool {
+	for _, n := range names {
+		if strings.Contains(line, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // workloadKey groups the pods of one workload: the owner, else the pod.
