@@ -41,6 +41,9 @@ type Target struct {
 	// that is not a cluster DNS name: the gatherer maps it to the Ingress
 	// rule that serves it, and so to a Service.
 	Host string `json:"host,omitempty"`
+	// Path is the path of that probed URL ("/api/v1/health"): it picks
+	// the Ingress path that serves the request.
+	Path string `json:"path,omitempty"`
 }
 
 // Ref names a namespaced object of some kind.
@@ -157,7 +160,7 @@ func TargetFromLabels(labels map[string]string) Target {
 			t.Service, t.Namespace = svc, ns
 		} else if h := urlHost(labels["instance"]); h != "" && t.Pod == "" && t.Workload.IsZero() {
 			// A public URL: the namespace label is the prober's own.
-			t.Host = h
+			t.Host, t.Path = h, urlPath(labels["instance"])
 			if isExporterNamespace(labels) || strings.Contains(labels["job"], "blackbox") || strings.Contains(labels["job"], "probe") {
 				t.Namespace = ""
 			}
@@ -240,6 +243,19 @@ func urlHost(s string) string {
 		return ""
 	}
 	return host
+}
+
+// urlPath returns the path of an http(s) URL without query or fragment
+// ("/" when it has none).
+func urlPath(s string) string {
+	_, rest, _ := strings.Cut(s, "://")
+	_, path, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "/"
+	}
+	path, _, _ = strings.Cut(path, "?")
+	path, _, _ = strings.Cut(path, "#")
+	return "/" + path
 }
 
 func isExporterService(s string) bool {

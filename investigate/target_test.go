@@ -164,11 +164,12 @@ func TestTargetFromLabels(t *testing.T) {
 		{"blackbox URL names the service's namespace", map[string]string{"alertname": "BlackboxProbeFailed", "namespace": "monitoring",
 			"prometheus": prom, "job": "probe/monitoring/api", "instance": "http://api.shop.svc:8080/healthz"},
 			investigate.Target{Kind: investigate.KindService, Name: "api", Namespace: "shop", Service: "api"}},
-		{"external URL is not a service: its host is kept for the Ingress", map[string]string{"instance": "https://example.com/healthz"}, investigate.Target{Host: "example.com"}},
+		{"external URL is not a service: its host is kept for the Ingress", map[string]string{"instance": "https://example.com/healthz"}, investigate.Target{Host: "example.com", Path: "/healthz"}},
+		{"a URL's path drops query and fragment", map[string]string{"instance": "https://example.com/api/v1/health?full=1#top"}, investigate.Target{Host: "example.com", Path: "/api/v1/health"}},
 		{"blackbox probe of a public URL drops the prober's namespace", map[string]string{
 			"alertname": "BlackboxProbeFailed", "instance": "https://Label.Example.io:443/health", "job": "blackbox-https",
 			"namespace": "monitoring", "prometheus": "monitoring/kube-prometheus-stack-prometheus"},
-			investigate.Target{Host: "label.example.io"}},
+			investigate.Target{Host: "label.example.io", Path: "/health"}},
 		{"a URL to an IP is no host", map[string]string{"instance": "http://10.0.0.4:8080/"}, investigate.Target{}},
 		{"Argo CD names the destination namespace", map[string]string{
 			"alertname": "ArgoCdAppSyncFailed", "namespace": "argocd", "dest_namespace": "billing", "name": "billing-service"},

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -194,7 +195,8 @@ func collectDependencies(ctx context.Context, r *run) error {
 	if err := r.followUnresolved(ctx, errorLines, known); err != nil {
 		errs = append(errs, err)
 	}
-	followed := 0
+	followed, readDeps := 0, 0
+	saturated := slices.ContainsFunc(errorLines, func(l string) bool { return reSaturation.MatchString(l) })
 	for _, d := range deps {
 		if followed == maxDependencies {
 			break
@@ -238,6 +240,16 @@ func collectDependencies(ctx context.Context, r *run) error {
 			selected = selected[:maxPrimaryPods]
 		}
 		r.addRelated(selected...)
+		if saturated && readDeps < maxSaturatedDeps {
+			// The callers' errors say a dependency refuses more work:
+			// its own log and configuration hold the limit.
+			if p := firstRunning(selected); p != nil {
+				readDeps++
+				if err := r.readDependencyPod(ctx, p); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
 		r.mu.Lock()
 		if !slices.ContainsFunc(r.snap.Services, func(x corev1.Service) bool { return x.Namespace == svc.Namespace && x.Name == svc.Name }) {
 			r.snap.Services = append(r.snap.Services, svc)
@@ -246,6 +258,50 @@ func collectDependencies(ctx context.Context, r *run) error {
 		}
 		r.mu.Unlock()
 	}
+	return errors.Join(errs...)
+}
+
+// maxSaturatedDeps bounds the dependencies whose own log and ConfigMaps
+// are read when the callers' errors say a dependency refuses more work.
+const maxSaturatedDeps = 2
+
+func firstRunning(pods []corev1.Pod) *corev1.Pod {
+	for i := range pods {
+		if pods[i].Status.Phase == corev1.PodRunning {
+			return &pods[i]
+		}
+	}
+	return nil
+}
+
+// readDependencyPod reads the log of a dependency's pod and the
+// ConfigMaps it takes configuration from (where a connection limit is
+// set).
+func (r *run) readDependencyPod(ctx context.Context, p *corev1.Pod) error {
+	reqs := logRequests(p)
+	if len(reqs) > 2 {
+		reqs = reqs[:2]
+	}
+	logs := r.readLogs(ctx, "dependencies", reqs)
+	var errs []error
+	var cms []corev1.ConfigMap
+	for _, ref := range configMapRefs(p) {
+		cm, err := r.getConfigMap(ctx, ref.ns, ref.name)
+		switch {
+		case err == nil:
+			cms = append(cms, *cm)
+		case !apierrors.IsNotFound(err):
+			errs = append(errs, wrapGet("configmap", ref.ns, ref.name, err))
+		}
+	}
+	r.mu.Lock()
+	r.snap.Logs = append(r.snap.Logs, logs...)
+	for _, cm := range cms {
+		if !slices.ContainsFunc(r.snap.ConfigMaps, func(x corev1.ConfigMap) bool { return x.Namespace == cm.Namespace && x.Name == cm.Name }) {
+			r.snap.ConfigMaps = append(r.snap.ConfigMaps, cm)
+		}
+	}
+	r.mu.Unlock()
 	return errors.Join(errs...)
 }
 

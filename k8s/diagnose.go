@@ -43,9 +43,12 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseAppErrors,
 		diagnoseEvictions,
 		diagnoseServices,
+		diagnoseIngresses,
 		diagnoseNetworkPolicies,
+		diagnoseIngressCallers,
 		diagnoseDNS,
 		diagnoseDependencies,
+		diagnoseSaturation,
 		diagnoseCPUThrottling,
 		diagnoseWorkloads,
 	} {
@@ -88,7 +91,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodRestart
 	case "readiness-probe", "endpoints-not-ready":
 		return investigate.EndpointMissing
-	case "service-selector", "service-target-port", "scaled-to-zero":
+	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port":
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling

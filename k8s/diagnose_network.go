@@ -166,7 +166,7 @@ func diagnoseNetworkPolicies(d *diag) []investigate.Finding {
 					sel = append(sel, p)
 				}
 			}
-			if len(sel) == 0 || egressAllowsDNS(nps, sel[0]) {
+			if len(sel) == 0 || egressAllowsDNS(nps, sel[0], d.dnsPods()) {
 				continue
 			}
 			names := make([]string, 0, len(sel))
@@ -298,24 +298,51 @@ func policyRefs(ns string, nps []*networkingv1.NetworkPolicy) []string {
 }
 
 // egressAllowsDNS reports whether the egress policies selecting p let it
-// reach port 53.
-func egressAllowsDNS(nps []*networkingv1.NetworkPolicy, p *corev1.Pod) bool {
+// reach port 53 (UDP): a rule whose ports admit 53 and whose peers (when
+// it has any) admit a cluster DNS pod — the snapshot's kube-dns pods, or
+// a stand-in labelled k8s-app=kube-dns in kube-system. A peer that
+// depends on what the snapshot lacks (namespace labels, IP blocks) is
+// taken to allow it.
+func egressAllowsDNS(nps []*networkingv1.NetworkPolicy, p *corev1.Pod, dnsPods []*corev1.Pod) bool {
+	if len(dnsPods) == 0 {
+		dnsPods = []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: dnsNamespace, Name: "coredns", Labels: map[string]string{"k8s-app": "kube-dns"}}}}
+	}
 	for _, np := range nps {
 		if m, _ := selectorMatches(&np.Spec.PodSelector, p.Labels); !m || !hasPolicyType(np, networkingv1.PolicyTypeEgress) {
 			continue
 		}
 		for _, r := range np.Spec.Egress {
-			if len(r.Ports) == 0 {
+			if !egressPortsAdmitDNS(r.Ports) {
+				continue
+			}
+			if len(r.To) == 0 {
 				return true
 			}
-			for _, port := range r.Ports {
-				if port.Port == nil || port.Port.IntValue() == 53 || port.Port.String() == "dns" || port.Port.String() == "dns-tcp" {
-					return true
-				}
-				if port.EndPort != nil && port.Port.IntValue() <= 53 && int(*port.EndPort) >= 53 {
-					return true
+			for _, peer := range r.To {
+				for _, q := range dnsPods {
+					if ok, known := peerAdmits(peer, np.Namespace, q); ok || !known {
+						return true
+					}
 				}
 			}
+		}
+	}
+	return false
+}
+
+func egressPortsAdmitDNS(ports []networkingv1.NetworkPolicyPort) bool {
+	if len(ports) == 0 {
+		return true
+	}
+	for _, port := range ports {
+		if port.Protocol != nil && *port.Protocol != corev1.ProtocolUDP {
+			continue
+		}
+		if port.Port == nil || port.Port.IntValue() == 53 || port.Port.String() == "dns" {
+			return true
+		}
+		if port.EndPort != nil && port.Port.IntValue() <= 53 && int(*port.EndPort) >= 53 {
+			return true
 		}
 	}
 	return false

@@ -169,7 +169,7 @@ func TestDiagnoseScenarios(t *testing.T) {
 		{"dns-coredns-crashloop", []string{"dns-loop"}, []string{"CoreDNS", "loop", "forward . /etc/resolv.conf"}},
 		{"imagepull-bad-tag", []string{"image-pull"}, []string{"v2.3.1", "does not exist"}},
 		{"liveness-probe-restarts", []string{"liveness-probe"}, []string{"/actuator/health", "loyalty-redis", "143"}},
-		{"networkpolicy-default-deny", []string{"netpol-ingress-deny"}, []string{"default-deny-ingress", "frontend", "monitoring"}},
+		{"networkpolicy-default-deny", []string{"netpol-ingress-deny", "netpol-ingress-caller"}, []string{"default-deny-ingress", "frontend", "monitoring"}},
 		{"node-not-ready-kubelet-down", []string{"node-not-ready"}, []string{"worker-2", "Kubelet stopped posting"}},
 		{"oomkilled-memory-limit", []string{"oom-killed"}, []string{"OOMKilled", "256Mi"}},
 		{"pending-insufficient-cpu", []string{"failed-scheduling"}, []string{"insufficient cpu", "pricing-engine", "4000m"}},

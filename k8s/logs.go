@@ -3,6 +3,7 @@ package k8s
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -59,9 +60,7 @@ func logRequests(p *corev1.Pod) []logRequest {
 // redacted. A log that cannot be read becomes a Gap; the others are kept.
 func collectLogs(ctx context.Context, r *run) error {
 	pods, _ := r.podsSnapshot()
-	if len(pods) > maxLogPods {
-		pods = pods[:maxLogPods]
-	}
+	pods = logPods(pods)
 	var reqs []logRequest
 	for i := range pods {
 		reqs = append(reqs, logRequests(&pods[i])...)
@@ -71,6 +70,30 @@ func collectLogs(ctx context.Context, r *run) error {
 	r.snap.Logs = append(r.snap.Logs, logs...)
 	r.mu.Unlock()
 	return nil
+}
+
+// logPods picks the pods whose logs are read: the first maxLogPods (most
+// troubled first). When none of them shows trouble, the last slot goes to
+// the newest pod beyond them: pods a scale-up or a rollout just created
+// meet what the older ones do not (a dependency's limits, new config).
+func logPods(pods []corev1.Pod) []corev1.Pod {
+	if len(pods) <= maxLogPods {
+		return pods
+	}
+	out := slices.Clone(pods[:maxLogPods])
+	for i := range out {
+		if podTrouble(&out[i]) > 0 {
+			return out
+		}
+	}
+	newest := -1
+	for i := maxLogPods - 1; i < len(pods); i++ {
+		if newest < 0 || pods[i].CreationTimestamp.After(pods[newest].CreationTimestamp.Time) {
+			newest = i
+		}
+	}
+	out[maxLogPods-1] = pods[newest]
+	return out
 }
 
 // readLogs fetches the logs concurrently and returns them in request order.

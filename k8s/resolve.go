@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -367,8 +368,54 @@ func (r *run) resolveWorkload(ctx context.Context, kind investigate.Kind, name s
 			mine = append(mine, p)
 		}
 	}
+	if kind == investigate.KindJob && len(mine) == 0 && len(r.snap.Jobs) > 0 {
+		// The alerting run's pods are gone (ttl, history limit): the
+		// newest run of the same CronJob that left pods stands in.
+		job := r.snap.Jobs[len(r.snap.Jobs)-1]
+		sib, pods, err := r.newestSiblingRun(ctx, &job, all)
+		if err != nil {
+			return err
+		}
+		if sib != nil {
+			r.snap.Jobs = append(r.snap.Jobs, *sib)
+			mine = pods
+		}
+	}
 	r.snap.Pods, r.snap.RelatedPods = splitByHealth(mine, true)
 	return nil
+}
+
+// newestSiblingRun returns the newest other Job of the CronJob that owns
+// job which still has pods among all, with those pods; nil when job has
+// no CronJob or no other run left pods.
+func (r *run) newestSiblingRun(ctx context.Context, job *batchv1.Job, all []corev1.Pod) (*batchv1.Job, []corev1.Pod, error) {
+	cron := metav1.GetControllerOf(job)
+	if cron == nil || cron.Kind != "CronJob" {
+		return nil, nil, nil
+	}
+	jobs, err := listNamespace(ctx, r, resJobs, job.Namespace, func(l *batchv1.JobList) []batchv1.Job { return l.Items })
+	if err != nil {
+		return nil, nil, err
+	}
+	var runs []batchv1.Job
+	for _, j := range jobs {
+		if o := metav1.GetControllerOf(&j); o != nil && o.Kind == "CronJob" && o.Name == cron.Name && j.Name != job.Name {
+			runs = append(runs, j)
+		}
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[j].CreationTimestamp.Before(&runs[i].CreationTimestamp) })
+	for i := range runs {
+		var pods []corev1.Pod
+		for _, p := range all {
+			if ownedBy(&p, investigate.KindJob, runs[i].Name) {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) > 0 {
+			return &runs[i], pods, nil
+		}
+	}
+	return nil, nil, nil
 }
 
 // resolvePodsByOwnerName finds the pods of a workload that is gone.
@@ -655,27 +702,24 @@ func (r *run) resolveHost(ctx context.Context, t investigate.Target) investigate
 		return t
 	}
 	var best *networkingv1.Ingress
-	bestSvc, bestRank := "", 0
+	bestSvc, bestRank, bestLen := "", 0, -1
 	for i := range ings {
 		ing := &ings[i]
 		for _, rule := range ing.Spec.Rules {
 			rank := hostMatch(rule.Host, t.Host)
-			if rank <= bestRank || rule.HTTP == nil || len(rule.HTTP.Paths) == 0 {
+			if rank == 0 || rank < bestRank || rule.HTTP == nil {
 				continue
 			}
-			svc := ""
 			for _, p := range rule.HTTP.Paths {
-				if p.Backend.Service != nil {
-					svc = p.Backend.Service.Name
-					if p.Path == "" || p.Path == "/" {
-						break
-					}
+				if p.Backend.Service == nil {
+					continue
 				}
+				n := ingressPathMatch(p, t.Path)
+				if n < 0 || (rank == bestRank && n <= bestLen) {
+					continue
+				}
+				best, bestSvc, bestRank, bestLen = ing, p.Backend.Service.Name, rank, n
 			}
-			if svc == "" {
-				continue
-			}
-			best, bestSvc, bestRank = ing, svc, rank
 		}
 	}
 	if best == nil {
@@ -685,6 +729,40 @@ func (r *run) resolveHost(ctx context.Context, t investigate.Target) investigate
 	// collectIngresses keeps the Ingress: it routes to the target Service.
 	t.Namespace, t.Kind, t.Name, t.Service = best.Namespace, investigate.KindService, bestSvc, bestSvc
 	return t
+}
+
+// ingressPathMatch returns how many characters of path an Ingress path
+// matches (longer is more specific), or -1 when it does not serve path:
+// Exact must equal it, Prefix matches whole path elements,
+// ImplementationSpecific is taken as a plain prefix. An unknown request
+// path ("") is served best by the root path.
+func ingressPathMatch(p networkingv1.HTTPIngressPath, path string) int {
+	rule := p.Path
+	if rule == "" {
+		rule = "/"
+	}
+	if path == "" {
+		if rule == "/" {
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case p.PathType != nil && *p.PathType == networkingv1.PathTypeExact:
+		if path == rule {
+			return len(rule)
+		}
+	case p.PathType != nil && *p.PathType == networkingv1.PathTypePrefix:
+		r := strings.TrimSuffix(rule, "/")
+		if r == "" || path == r || strings.HasPrefix(path, r+"/") {
+			return len(r)
+		}
+	default:
+		if strings.HasPrefix(path, rule) {
+			return len(rule)
+		}
+	}
+	return -1
 }
 
 // hostMatch ranks how an Ingress rule's host matches host: 2 exact, 1 a
