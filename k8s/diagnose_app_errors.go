@@ -20,7 +20,11 @@ import (
 // volume mounted there. Calls to other services are the dependency rule's.
 type appError struct {
 	rule string
-	re   *regexp.Regexp
+	// hints are lower-case words one of which every match contains: a
+	// cheap filter before the regexp, which logs of thousands of lines
+	// would otherwise pay on every line.
+	hints []string
+	re    *regexp.Regexp
 	// explain turns the match into the finding's summary (naming the
 	// object and the bad value), detail and actions; ok=false when the
 	// spec contradicts this explanation.
@@ -37,12 +41,12 @@ type appErrorSite struct {
 }
 
 var appErrors = []appError{
-	{"app-exec-format", regexp.MustCompile(`(?i)exec format error`), explainExecFormat},
-	{"app-exec-not-found", regexp.MustCompile(`(?i)exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|"([^"]+)": executable file not found|(?:^|\s|/)([\w.+-]+): (?:command )?not found\s*$`), explainExecNotFound},
-	{"app-rbac-forbidden", regexp.MustCompile(`(?i)"?system:serviceaccount:([a-z0-9-]+):([a-z0-9.-]+)"? cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?`), explainRBAC},
-	{"app-tls-certificate", regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time (\S+) is after (\S+))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
-	{"app-missing-env", regexp.MustCompile(`(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)"?\s+(?:is\s+|was\s+)?(?:not set|unset|not defined|undefined|must be set|required|empty|missing)`), explainMissingEnv},
-	{"app-permission-denied", regexp.MustCompile(`(?i)(?:open|mkdir|create|write|read|stat|unlink|rename|chmod)?\s*"?'?(/[\w./-]+)'?"?:?\s+permission denied|permission denied:?\s+'?"?(/[\w./-]+)|read-only file system`), explainPermission},
+	{"app-exec-format", []string{"exec format"}, regexp.MustCompile(`(?i)exec format error`), explainExecFormat},
+	{"app-exec-not-found", []string{"not found"}, regexp.MustCompile(`(?i)exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|"([^"]+)": executable file not found|(?:^|\s|/)([\w.+-]+): (?:command )?not found\s*$`), explainExecNotFound},
+	{"app-rbac-forbidden", []string{"system:serviceaccount:"}, regexp.MustCompile(`(?i)"?system:serviceaccount:([a-z0-9-]+):([a-z0-9.-]+)"? cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?`), explainRBAC},
+	{"app-tls-certificate", []string{"x509", "certificate"}, regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time (\S+) is after (\S+))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
+	{"app-missing-env", []string{"set", "missing", "required", "undefined", "empty", "not defined"}, regexp.MustCompile(`(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)"?\s+(?:is\s+|was\s+)?(?:not set|unset|not defined|undefined|must be set|required|empty|missing)`), explainMissingEnv},
+	{"app-permission-denied", []string{"permission denied", "read-only file system"}, regexp.MustCompile(`(?i)(?:open|mkdir|create|write|read|stat|unlink|rename|chmod)?\s*"?'?(/[\w./-]+)'?"?:?\s+permission denied|permission denied:?\s+'?"?(/[\w./-]+)|read-only file system`), explainPermission},
 }
 
 // diagnoseAppErrors follows what failing (or error-logging) containers of
@@ -83,9 +87,13 @@ func diagnoseAppErrors(d *diag) []investigate.Finding {
 				// A pod that looks healthy is diagnosed from what it logs now.
 				texts = append(texts, d.logs(p.Namespace, p.Name, cs.Name, false)...)
 			}
+			lowered := make([]string, len(texts))
+			for i, t := range texts {
+				lowered[i] = strings.ToLower(t)
+			}
 			for ai := range appErrors {
 				ae := &appErrors[ai]
-				line, m := lastMatch(ae.re, texts)
+				line, m := lastMatch(ae, texts, lowered)
 				if m == nil {
 					continue
 				}
@@ -141,13 +149,17 @@ func containerFailing(cs *corev1.ContainerStatus) bool {
 	return false
 }
 
-// lastMatch returns the last text re matches, with its submatches. Text
+// lastMatch returns the last text ae's regexp matches (lowered holds the
+// texts in lower case, for the hints), with its submatches. Text
 // quoted inside JSON (an API error body in a log line) is matched as it
 // reads, with its escaped quotes undone.
-func lastMatch(re *regexp.Regexp, texts []string) (string, []string) {
+func lastMatch(ae *appError, texts, lowered []string) (string, []string) {
 	for i := len(texts) - 1; i >= 0; i-- {
+		if !slices.ContainsFunc(ae.hints, func(h string) bool { return strings.Contains(lowered[i], h) }) {
+			continue
+		}
 		t := strings.ReplaceAll(texts[i], `\"`, `"`)
-		if m := re.FindStringSubmatch(t); m != nil {
+		if m := ae.re.FindStringSubmatch(t); m != nil {
 			return strings.TrimSpace(t), m
 		}
 	}
