@@ -337,7 +337,7 @@ func explainMissingEnv(d *diag, e *appErrorSite) (string, string, []string, bool
 	}
 	sum += ": " + clip(e.line, 200)
 	acts := []string{
-		fmt.Sprintf("kubectl set env -n %s %s -c %s %s=<value>   # or add it from the ConfigMap/Secret that should hold it", e.p.Namespace, e.owner(), e.c.Name, name),
+		fmt.Sprintf("kubectl set env -n %s %s -c %s %s=VALUE   # the value it needs, or add it from the ConfigMap/Secret that should hold it", e.p.Namespace, e.owner(), e.c.Name, name),
 		fmt.Sprintf("kubectl get -n %s %s -o jsonpath='{.spec.template.spec.containers[?(@.name==\"%s\")].env}'", e.p.Namespace, e.owner(), e.c.Name),
 	}
 	detail := "The application checks its configuration and fails without the variable; restarting cannot help until the workload's spec provides it."

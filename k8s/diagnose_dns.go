@@ -138,7 +138,7 @@ func diagnoseDNS(d *diag) []investigate.Finding {
 			Rule: "dns-upstream", Severity: investigate.FindingCritical, Score: scoreRootCause,
 			Summary: sum + ": external names fail while cluster names may still resolve.", Objects: podRefsOf(pods),
 			Proof:   append(append(upstream, forwardProof(forward, resolvConf)...), common...),
-			Actions: []string{"Check the upstream resolvers named by the forward line from a node (dig @<upstream> example.com) and the nodes' egress to them on port 53."},
+			Actions: []string{upstreamAction(upstream, forward)},
 			Impact:  impact,
 		})
 	case len(crashing) > 0:
@@ -202,4 +202,32 @@ func podRefsOf(ps []*corev1.Pod) []string {
 // the pod itself.
 func loopbackResolvConf(path string) bool {
 	return strings.Contains(path, "stub-resolv.conf")
+}
+
+// upstreamAction is how to test the upstream resolvers CoreDNS cannot
+// reach: the addresses its errors name, else those of its forward line.
+func upstreamAction(upstream []string, forward string) string {
+	var ips []string
+	for _, l := range upstream {
+		for _, m := range reHostPort.FindAllStringSubmatch(l, -1) {
+			if m[2] == "53" && reIP.MatchString(m[1]) {
+				ips = appendUnique(ips, m[1])
+			}
+		}
+	}
+	if len(ips) == 0 {
+		for _, f := range strings.Fields(forward) {
+			if reIP.MatchString(f) {
+				ips = appendUnique(ips, strings.TrimSuffix(f, ":53"))
+			}
+		}
+	}
+	if len(ips) == 0 {
+		return "Check the upstream resolvers named by the Corefile's forward line from a node (dig @RESOLVER example.com with each resolver of the node's resolv.conf) and the nodes' egress to them on port 53."
+	}
+	var digs []string
+	for _, ip := range ips {
+		digs = append(digs, "dig @"+ip+" example.com")
+	}
+	return fmt.Sprintf("From a node, query the upstream resolvers CoreDNS forwards to (%s) and check the nodes' egress to them on UDP/TCP port 53.", strings.Join(digs, "; "))
 }

@@ -213,7 +213,7 @@ func (d *diag) ingressFinding(ns string, isolated []*corev1.Pod, policies []*net
 		}
 	}
 	// Known pods elsewhere that the policies do not admit.
-	var blocked []string
+	var blocked, blockedNS []string
 	for _, q := range d.pods {
 		if q.Namespace == ns && containsPodPtr(isolated, q) || q.Status.Phase != corev1.PodRunning || q.Namespace == "kube-system" {
 			continue
@@ -233,6 +233,7 @@ func (d *diag) ingressFinding(ns string, isolated []*corev1.Pod, policies []*net
 		}
 		if !admitted && !unknown {
 			blocked = append(blocked, fmt.Sprintf("%s (namespace %s)", q.Name, q.Namespace))
+			blockedNS = appendUnique(blockedNS, q.Namespace)
 		}
 	}
 	if len(deny) == 0 && len(blocked) == 0 {
@@ -273,7 +274,7 @@ func (d *diag) ingressFinding(ns string, isolated []*corev1.Pod, policies []*net
 		Summary: sum + ".", Detail: detail, Objects: policyRefs(ns, policies), Proof: proof,
 		Actions: []string{
 			fmt.Sprintf("kubectl get networkpolicy -n %s -o yaml", ns),
-			fmt.Sprintf("Add a NetworkPolicy in %s allowing ingress from the client namespace/pods to the application port (namespaceSelector kubernetes.io/metadata.name=<client ns> plus a podSelector), or remove the deny until one exists.", ns),
+			allowAction(ns, blockedNS),
 		},
 		Prevention: "Roll out default-deny policies together with the allow policies for every known client (derive them from observed flows), and test client connectivity in staging first.",
 		Impact:     fmt.Sprintf("Clients of %s outside the allowed sources time out.", joinNames(names)),
@@ -346,4 +347,14 @@ func egressPortsAdmitDNS(ports []networkingv1.NetworkPolicyPort) bool {
 		}
 	}
 	return false
+}
+
+// allowAction is the next step for clients a default deny blocks: a policy
+// admitting the blocked clients' namespaces when they are known.
+func allowAction(ns string, clientNS []string) string {
+	if len(clientNS) == 0 {
+		return fmt.Sprintf("Add a NetworkPolicy in %s allowing ingress from the clients' namespaces and pods to the application port (a namespaceSelector on kubernetes.io/metadata.name plus a podSelector), or remove the deny until one exists.", ns)
+	}
+	return fmt.Sprintf("Add a NetworkPolicy in %s allowing ingress to the application port from namespace %s (namespaceSelector kubernetes.io/metadata.name in (%s) plus a podSelector for the calling pods), or remove the deny until one exists.",
+		ns, joinNames(clientNS), strings.Join(clientNS, ", "))
 }

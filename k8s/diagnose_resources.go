@@ -333,10 +333,21 @@ func (d *diag) jobFailed(j *batchv1.Job) (investigate.Finding, bool) {
 			Rule: "job-failed", Severity: investigate.FindingCritical, Score: scoreCause,
 			Summary: sum + ".", Objects: []string{"job/" + j.Namespace + "/" + j.Name}, Proof: proof,
 			Actions: []string{fmt.Sprintf("kubectl logs -n %s job/%s", j.Namespace, j.Name), fmt.Sprintf("kubectl describe job -n %s %s", j.Namespace, j.Name),
-				"Fix the error above, then re-run: kubectl create job --from=cronjob/<name> <new-name>, or delete and re-apply the Job."},
+				rerunAction(j)},
 			Prevention: "Test the job's command in CI with the same image and configuration; alert on failed Jobs.",
 			Impact:     "The job's work did not happen.",
 		}, true
 	}
 	return investigate.Finding{}, false
+}
+
+// rerunAction is how to run a failed Job again once its cause is fixed:
+// from its CronJob when it has one, else by re-applying it.
+func rerunAction(j *batchv1.Job) string {
+	for _, o := range j.OwnerReferences {
+		if o.Kind == "CronJob" {
+			return fmt.Sprintf("Fix the error above, then run it once by hand: kubectl create job -n %s --from=cronjob/%s %s-manual", j.Namespace, o.Name, o.Name)
+		}
+	}
+	return fmt.Sprintf("Fix the error above, then re-run the Job: kubectl get job -n %s %s -o yaml > job.yaml; kubectl delete job -n %s %s; kubectl apply -f job.yaml (after removing its selector and controller-uid labels)", j.Namespace, j.Name, j.Namespace, j.Name)
 }

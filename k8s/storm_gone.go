@@ -117,7 +117,7 @@ func (g *goneSnapshot) Diagnose() []investigate.Finding {
 	ns := g.target.Namespace
 	actions := []string{
 		"Check whether the alert still fires or is stale (it resolves once its series disappears): " +
-			"`amtool alert query alertname=<name>`.",
+			fmt.Sprintf("`amtool alert query %s`.", g.amtoolMatchers()),
 	}
 	if ns != "" {
 		actions = append(actions, fmt.Sprintf("Look for what removed it: `kubectl get events -n %s --field-selector involvedObject.name=%s`.", ns, g.gone.name))
@@ -156,4 +156,18 @@ func (g *goneSnapshot) Evidence() investigate.Evidence {
 		APIRequests: g.requests,
 		TargetGone:  true,
 	}
+}
+
+// amtoolMatchers selects the alert's series by the target it names.
+func (g *goneSnapshot) amtoolMatchers() string {
+	var m []string
+	if g.target.Namespace != "" {
+		m = append(m, "namespace="+g.target.Namespace)
+	}
+	if g.target.Pod != "" {
+		m = append(m, "pod="+g.target.Pod)
+	} else if g.gone.name != "" {
+		m = append(m, string(g.target.Kind)+"="+g.gone.name)
+	}
+	return strings.Join(m, " ")
 }

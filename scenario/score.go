@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -83,4 +85,21 @@ func unmatched(groups [][]string, lowerText string) []string {
 // means the prompt holds every fact of the expected root cause.
 func CauseInPrompt(exp Expect, prompt string) []string {
 	return unmatched(exp.RootCause, strings.ToLower(prompt))
+}
+
+// rePlaceholder finds template placeholders such as <node> or <name> in an
+// analysis; "<none>" is kubectl's own word for an empty value.
+var rePlaceholder = regexp.MustCompile(`<[a-z][a-z _-]{0,30}>`)
+
+// Placeholders returns the template placeholders an analysis contains. An
+// analysis names the objects and values the evidence holds; a placeholder
+// where the value is known is a defect the eval reports.
+func Placeholders(analysis string) []string {
+	var out []string
+	for _, m := range rePlaceholder.FindAllString(analysis, -1) {
+		if m != "<none>" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

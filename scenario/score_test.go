@@ -71,3 +71,10 @@ func TestCauseInPrompt(t *testing.T) {
 		t.Errorf("missing = %v", got)
 	}
 }
+
+func TestPlaceholders(t *testing.T) {
+	got := Placeholders("kubectl uncordon <node>; kubectl describe pod web-0; node: <none>; taint <node> x-; a < b > c; <client ns>")
+	if !reflect.DeepEqual(got, []string{"<node>", "<client ns>"}) {
+		t.Errorf("Placeholders = %q", got)
+	}
+}

@@ -45,6 +45,8 @@ type evalResult struct {
 	// receives; MissingFromPrompt lists those that do not.
 	PromptHasCause    bool     `json:"prompt_has_cause"`
 	MissingFromPrompt []string `json:"missing_from_prompt,omitempty"`
+	// Placeholders are template placeholders (<node>) in the analysis.
+	Placeholders []string `json:"placeholders,omitempty"`
 }
 
 // evalSummary is the --json output of `k8flex eval`.
@@ -194,6 +196,7 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 	r.Leaks = score.Leaks
 	r.MissingFromPrompt = scenario.CauseInPrompt(sc.Expect, res.Prompt.System+"\n"+res.Prompt.User)
 	r.PromptHasCause = len(r.MissingFromPrompt) == 0
+	r.Placeholders = scenario.Placeholders(res.Analysis.Text)
 	if verbose {
 		fmt.Fprintf(stderr, "\n===== %s (%s by %s) =====\n%s\n", name, r.Category, r.DecidedBy, res.Analysis.Text)
 	}

@@ -44,6 +44,7 @@ func TestEvalFloor(t *testing.T) {
 	if s.Scenarios != 15 {
 		t.Fatalf("ran %d scenarios, want the 15 shared ones", s.Scenarios)
 	}
+	noPlaceholders(t, s)
 	if s.Passed < s.Scenarios || s.PromptHasCause < s.Scenarios || s.Leaks != 0 {
 		t.Fatalf("eval: %d/%d passed, %d prompts hold the cause, %d leaks; floor is all passed, all prompts, 0 leaks",
 			s.Passed, s.Scenarios, s.PromptHasCause, s.Leaks)
@@ -59,6 +60,7 @@ func TestEvalExternalFloor(t *testing.T) {
 			t.Logf("%s: category %s (expected %s), missing %v", r.Name, r.Category, r.Expected, r.Missing)
 		}
 	}
+	noPlaceholders(t, s)
 	if s.Passed < s.Scenarios || s.PromptHasCause < s.Scenarios || s.Leaks != 0 {
 		t.Fatalf("external eval: %d/%d passed, %d prompts hold the cause, %d leaks; floor is all passed, all prompts, 0 leaks",
 			s.Passed, s.Scenarios, s.PromptHasCause, s.Leaks)
@@ -68,7 +70,7 @@ func TestEvalExternalFloor(t *testing.T) {
 // incidentsFloor is how many of the repository's own incidents (incidents/,
 // written by people who did not read the rules) the built-in analyser must
 // pass; raise it as the rules improve, never lower it to make a change pass.
-const incidentsFloor = 27
+const incidentsFloor = 37
 
 // TestEvalIncidentsFloor keeps the accuracy on the incidents written
 // without looking at the rules from regressing, and checks that nothing
@@ -80,6 +82,7 @@ func TestEvalIncidentsFloor(t *testing.T) {
 			t.Logf("%s: category %s (expected %s), missing %v, leaks %v, error %q", r.Name, r.Category, r.Expected, r.Missing, r.Leaks, r.Error)
 		}
 	}
+	noPlaceholders(t, s)
 	if s.Passed < incidentsFloor || s.Leaks != 0 {
 		t.Fatalf("incidents eval: %d/%d passed, %d leaks; floor is %d passed, 0 leaks", s.Passed, s.Scenarios, s.Leaks, incidentsFloor)
 	}
@@ -179,6 +182,17 @@ func TestInvestigateShowPrompt(t *testing.T) {
 	for _, secret := range []string{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "S3cr3tP4ss"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("planted secret %q reached the output", secret)
+		}
+	}
+}
+
+// noPlaceholders fails for every analysis that left a template
+// placeholder (<node>) where the evidence holds the value.
+func noPlaceholders(t *testing.T, s evalSummary) {
+	t.Helper()
+	for _, r := range s.Results {
+		if len(r.Placeholders) > 0 {
+			t.Errorf("%s: analysis has placeholders %q", r.Name, r.Placeholders)
 		}
 	}
 }
