@@ -57,6 +57,11 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
+	// A linker that also looks messages up serves reactions: without it
+	// they would search an index nobody writes to.
+	if l, ok := deps.Links.(CaseLookup); ok && deps.Cases == nil {
+		deps.Cases = l
+	}
 	if deps.Cases == nil || deps.Links == nil {
 		idx := NewMessageIndex()
 		if deps.Cases == nil {

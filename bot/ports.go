@@ -127,7 +127,8 @@ type KnowledgeBrowser interface {
 }
 
 // Deps are the ports the bot consumes. Nil ports disable what needs them
-// (the bot says so to the user); a nil Cases/Links uses an in-memory
+// (the bot says so to the user). A nil Cases uses Links when Links is
+// also a CaseLookup; otherwise a nil Cases/Links uses an in-memory
 // MessageIndex, which forgets links at restart.
 type Deps struct {
 	Investigator Investigator

@@ -25,6 +25,8 @@ type backend interface {
 	Case(ctx context.Context, id string) (*Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*Case, error)
 	SetThread(ctx context.Context, id, channel, ts string) error
+	LinkMessage(ctx context.Context, id, channel, ts string) error
+	CaseByMessage(ctx context.Context, channel, ts string) (*Case, error)
 	ListCases(ctx context.Context, f Filter) ([]Case, error)
 	Stats(ctx context.Context, since time.Time) (Stats, error)
 	Export(ctx context.Context, w io.Writer) error
@@ -143,6 +145,7 @@ func runConformance(t *testing.T, h harness) {
 		{"ClosedStore", testClosed},
 		{"FoldIncidents", testFoldIncidents},
 		{"FoldIncidentBatch", testFoldIncidentBatch},
+		{"MessageLinks", testMessageLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1027,5 +1030,59 @@ func testFoldIncidentBatch(t *testing.T, h harness) {
 	}
 	if _, _, err := b.OpenIncidents(ctx, []string{"x"}, nil, time.Hour); err == nil {
 		t.Fatal("keys without cases were accepted")
+	}
+}
+
+// A case's Slack messages (its thread root and linked replies) lead back
+// to it, also after a restart; other messages and unknown cases do not.
+func testMessageLinks(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, reopen := h.open(t, testDims)
+	id := recordCase(t, b, "KubePodCrashLooping", "links-1", investigate.PodCrash, "bad image")
+	other := recordCase(t, b, "KubePodCrashLooping", "links-2", investigate.PodCrash, "bad image")
+	if err := b.SetThread(ctx, id, "C1", "100.000001"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range []string{"100.000002", "100.000003"} {
+		if err := b.LinkMessage(ctx, id, "C1", ts); err != nil {
+			t.Fatalf("link %s: %v", ts, err)
+		}
+	}
+	if err := b.LinkMessage(ctx, other, "C1", "200.000002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.LinkMessage(ctx, "no-such-case", "C1", "300.000001"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("link to an unknown case: err = %v, want ErrNotFound", err)
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := reopen(testDims, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	for _, tt := range []struct {
+		channel, ts, want string
+	}{
+		{"C1", "100.000001", id}, // the thread root
+		{"C1", "100.000002", id},
+		{"C1", "100.000003", id},
+		{"C1", "200.000002", other},
+	} {
+		c, err := b.CaseByMessage(ctx, tt.channel, tt.ts)
+		if err != nil || c.ID != tt.want {
+			t.Errorf("case of message %s/%s = %v, %v; want %s", tt.channel, tt.ts, c, err, tt.want)
+			continue
+		}
+		if c.ID == id && c.ThreadTS != "100.000001" {
+			t.Errorf("case of message %s/%s has thread %s, want 100.000001", tt.channel, tt.ts, c.ThreadTS)
+		}
+	}
+	for _, m := range [][2]string{{"C1", "300.000001"}, {"C2", "100.000002"}} {
+		if _, err := b.CaseByMessage(ctx, m[0], m[1]); !errors.Is(err, ErrNotFound) {
+			t.Errorf("message %s/%s: err = %v, want ErrNotFound", m[0], m[1], err)
+		}
 	}
 }

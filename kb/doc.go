@@ -1,6 +1,6 @@
 // Package kb is K8flex's knowledge base and durable queue: every
 // investigation as a case (its alert, analysis, redacted evidence, Slack
-// thread and verdict), the ✅/❌ votes people give it, similarity search over
+// thread and the messages in it, and verdict), the ✅/❌ votes people give it, similarity search over
 // validated cases, accuracy statistics, and the queue the webhook writes and
 // the workers claim from.
 //

@@ -168,10 +168,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var slackBot *bot.Bot
 	slash := &slashInvestigator{eng: eng, sem: make(chan struct{}, cfg.Server.Workers), log: log}
 	if cfg.Slack.Enabled() {
+		// Reactions find their case through the links the reporters record:
+		// both ports are the store, so they work after a restart.
+		links := &threadLinks{st: st}
 		slackBot, err = bot.New(cfg.Slack, bot.Deps{
 			Investigator: slash,
 			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
-			Links:        &threadLinks{st: st, mem: bot.NewMessageIndex()},
+			Cases:        links,
+			Links:        links,
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
 			OnAPICall:    metrics.SlackCall,
 		}, log)

@@ -31,6 +31,8 @@ type store interface {
 	Case(ctx context.Context, id string) (*kb.Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*kb.Case, error)
 	SetThread(ctx context.Context, id, channel, ts string) error
+	LinkMessage(ctx context.Context, id, channel, ts string) error
+	CaseByMessage(ctx context.Context, channel, ts string) (*kb.Case, error)
 	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
 	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
 	Export(ctx context.Context, w io.Writer) error

@@ -540,3 +540,67 @@ func (s *Server) AckFor(id string) (Ack, bool) {
 	}
 	return Ack{}, false
 }
+
+// PushReaction sends the reaction_added (added) or reaction_removed event
+// of user's reaction (e.g. "white_check_mark") on message channel/ts, as
+// Slack does when someone reacts, and returns the envelope id.
+func (s *Server) PushReaction(user, reaction, channel, ts string, added bool) (string, error) {
+	typ := "reaction_removed"
+	if added {
+		typ = "reaction_added"
+	}
+	item := obj{"type": "message", "channel": channel, "ts": ts}
+	s.mu.Lock()
+	itemUser := ""
+	if _, ok := s.messages[channel+"/"+ts]; ok {
+		itemUser = BotUserID
+	}
+	s.seq++
+	eventTS := fmt.Sprintf("1700000900.%06d", s.seq)
+	s.mu.Unlock()
+	return s.PushEvent(obj{"type": typ, "user": user, "reaction": reaction, "item_user": itemUser, "item": item,
+		"event_ts": eventTS})
+}
+
+// ClickButton sends the block_actions interaction of user clicking the
+// button actionID on the stored message channel/ts, with the value the
+// message's blocks give it, and returns the envelope id. It fails when
+// the message does not show that button.
+func (s *Server) ClickButton(user, channel, ts, actionID string) (string, error) {
+	m, ok := s.Message(channel, ts)
+	if !ok {
+		return "", fmt.Errorf("click %s: no message %s/%s", actionID, channel, ts)
+	}
+	var blocks []struct {
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			Type     string `json:"type"`
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if m.Blocks != "" {
+		if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+			return "", fmt.Errorf("click %s: blocks of %s/%s: %w", actionID, channel, ts, err)
+		}
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if b.Type != "actions" || e.Type != "button" || e.ActionID != actionID {
+				continue
+			}
+			return s.PushInteractive(obj{
+				"type": "block_actions", "trigger_id": "trig-" + user,
+				"user":      obj{"id": user, "name": user},
+				"team":      obj{"id": TeamID},
+				"channel":   obj{"id": channel},
+				"container": obj{"type": "message", "message_ts": ts, "channel_id": channel, "thread_ts": m.ThreadTS},
+				"message":   obj{"ts": ts, "thread_ts": m.ThreadTS, "blocks": json.RawMessage(m.Blocks)},
+				"actions": []any{obj{"action_id": e.ActionID, "block_id": b.BlockID, "value": e.Value, "type": "button",
+					"action_ts": fmt.Sprintf("%d.000000", time.Now().Unix())}},
+			})
+		}
+	}
+	return "", fmt.Errorf("click %s: message %s/%s has no such button", actionID, channel, ts)
+}

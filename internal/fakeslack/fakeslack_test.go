@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,27 @@ func TestWebAPI(t *testing.T) {
 	}
 	if m, _ := s.Message("C1", sts); m.Markdown != "abc" || m.ThreadTS != ts {
 		t.Errorf("stream = %+v", m)
+	}
+}
+
+// ClickButton clicks only buttons the message shows.
+func TestClickButtonNeedsTheButton(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	_, ts, err := api.PostMessageContext(context.Background(), "C1", slack.MsgOptionBlocks(
+		slack.NewActionBlock("b", slack.NewButtonBlockElement("yes", "case-1", slack.NewTextBlockObject("plain_text", "Yes", false, false)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClickButton("U1", "C1", ts, "no"); err == nil || !strings.Contains(err.Error(), "no such button") {
+		t.Errorf("clicking a button the message lacks: err = %v", err)
+	}
+	if _, err := s.ClickButton("U1", "C1", "9.9", "yes"); err == nil {
+		t.Error("clicking on an unknown message succeeded")
+	}
+	// The button exists; without a Socket Mode connection it cannot be sent.
+	if _, err := s.ClickButton("U1", "C1", ts, "yes"); err == nil || !strings.Contains(err.Error(), "no socket mode connection") {
+		t.Errorf("clicking without a connection: err = %v", err)
 	}
 }

@@ -1,0 +1,281 @@
+package main
+
+// `k8flex serve` reporting to the fake Slack (internal/fakeslack, which
+// speaks Socket Mode): started in-process through run(), as main does.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k8flex/k8flex/internal/fakeslack"
+	"github.com/k8flex/k8flex/internal/pgtest"
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+)
+
+// Buttons of the final analysis message (bot/render.go).
+const (
+	buttonCorrect   = "k8flex_verdict_correct"
+	buttonIncorrect = "k8flex_verdict_incorrect"
+)
+
+// waitSocket waits until the fake Slack accepted n Socket Mode connections.
+func waitSocket(t *testing.T, fs *fakeslack.Server, n int) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for fs.Connections() < n {
+		select {
+		case <-fs.Changed():
+		case <-deadline:
+			t.Fatalf("%d socket mode connections, want %d", fs.Connections(), n)
+		}
+	}
+}
+
+// finalThread waits until the fake Slack shows a thread in slackChannel
+// whose analysis reply is final (it carries the verdict buttons) and
+// returns the root and that reply.
+func finalThread(t *testing.T, fs *fakeslack.Server, timeout time.Duration) (root, analysis fakeslack.Message) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		roots := map[string]fakeslack.Message{}
+		for _, m := range fs.Messages() {
+			if m.Channel != slackChannel {
+				continue
+			}
+			if m.ThreadTS == "" {
+				roots[m.TS] = m
+			} else if r, ok := roots[m.ThreadTS]; ok && strings.Contains(m.Blocks, buttonCorrect) {
+				return r, m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no final analysis thread in Slack within %s; messages: %+v", timeout, fs.Messages())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitReply waits for a reply in thread whose text or blocks contain want.
+func waitReply(t *testing.T, fs *fakeslack.Server, thread, want string) {
+	t.Helper()
+	waitSlack(t, fmt.Sprintf("a reply saying %q in thread %s", want, thread), func() bool {
+		for _, m := range fs.Messages() {
+			if m.ThreadTS == thread && strings.Contains(unescapeJSON(m.Blocks)+m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitShown waits until message ts in slackChannel shows want.
+func waitShown(t *testing.T, fs *fakeslack.Server, ts, want string) {
+	t.Helper()
+	waitSlack(t, fmt.Sprintf("message %s showing %q", ts, want), func() bool {
+		m, _ := fs.Message(slackChannel, ts)
+		return strings.Contains(unescapeJSON(m.Blocks)+m.Text, want)
+	})
+}
+
+// waitSlack polls cond for 10 seconds.
+func waitSlack(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// unescapeJSON undoes the \u003c-style escapes encoding/json writes for
+// <, > and &.
+func unescapeJSON(s string) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
+}
+
+// acker returns a function that waits until serve acknowledged the
+// envelope a fake Slack push returned: ack(fs.PushReaction(…)).
+func acker(t *testing.T, fs *fakeslack.Server) func(env string, err error) {
+	return func(env string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(5 * time.Second)
+		for {
+			if _, ok := fs.AckFor(env); ok {
+				return
+			}
+			select {
+			case <-fs.Changed():
+			case <-deadline:
+				t.Fatalf("envelope %s was not acknowledged", env)
+			}
+		}
+	}
+}
+
+// voteLogged waits for serve's log line of user's vote (msg is "recorded ✅
+// feedback", "withdrew ❌ feedback" …) on case id.
+func voteLogged(t *testing.T, s *inProcServe, id, user, msg, source string) {
+	t.Helper()
+	s.waitLog(t, 10*time.Second, msg+" by "+user, func(l logLine) bool {
+		return l.Message == msg && l.Case == id && l.User == user && (source == "" || l.Source == source)
+	})
+}
+
+// exportRecord runs `k8flex kb export` (serve must have stopped) and
+// returns the one case's record.
+func exportRecord(t *testing.T, cfgPath string) kb.Record {
+	t.Helper()
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"kb", "export", "--config", cfgPath}, &out, &errOut); code != 0 {
+		t.Fatalf("k8flex kb export exited with %d:\n%s", code, errOut.String())
+	}
+	var recs []kb.Record
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
+	for dec.More() {
+		var r kb.Record
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("decode export: %v", err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%d cases exported, want 1", len(recs))
+	}
+	return recs[0]
+}
+
+// votesOf maps each user with a standing vote to "✅/source" or "❌/source".
+func votesOf(r kb.Record) map[string]string {
+	out := map[string]string{}
+	for _, v := range r.Votes {
+		mark := "❌"
+		if v.Correct {
+			mark = "✅"
+		}
+		out[v.User] = mark + "/" + string(v.Source)
+	}
+	return out
+}
+
+func sameVotes(got, want map[string]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestServeSlackVotes: an alert's thread in Slack collects verdicts as
+// ✅/❌ reactions (on the analysis and on the root message) and as button
+// clicks; removing a reaction withdraws its vote. Each is logged, counted
+// in k8flex_feedback_total and recorded in the knowledge base, also for a
+// thread posted by the process before a restart.
+func TestServeSlackVotes(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testServeSlackVotes(t, backend) })
+	}
+}
+
+func testServeSlackVotes(t *testing.T, backend string) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-e2e", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n"}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(t, "slack")
+	}
+	cfgPath := cfg.write(t, dir)
+
+	srv := startInProcess(t, cfgPath)
+	waitSocket(t, fs, 1)
+	a := scenarioAlert(t)
+	postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: a.Labels,
+		Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	done := srv.waitLog(t, 30*time.Second, "finished investigation", func(l logLine) bool {
+		return l.Message == "investigation finished"
+	})
+	id := done.Investigation
+	root, analysis := finalThread(t, fs, 20*time.Second)
+
+	const check, cross = "white_check_mark", "x"
+	ack := acker(t, fs)
+	// The buttons give way to the first verdict: click first.
+	ack(fs.ClickButton("U0CAROL", slackChannel, analysis.TS, buttonIncorrect))
+	voteLogged(t, srv, id, "U0CAROL", "recorded ❌ feedback", "button")
+	waitShown(t, fs, analysis.TS, "Marked incorrect by <@U0CAROL>")
+	ack(fs.PushReaction("U0ALICE", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0ALICE", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0BOB", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0BOB", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0BOB", check, slackChannel, analysis.TS, false))
+	voteLogged(t, srv, id, "U0BOB", "withdrew ✅ feedback", "")
+	// A reaction that is no verdict, and one on a message K8flex did not
+	// post, record nothing (the counts below would show it).
+	ack(fs.PushReaction("U0DAN", "tada", slackChannel, analysis.TS, true))
+	ack(fs.PushReaction("U0DAN", cross, slackChannel, "1600000000.000001", true))
+	ack(fs.PushReaction("U0FRED", cross, slackChannel, root.TS, true))
+	voteLogged(t, srv, id, "U0FRED", "recorded ❌ feedback", "reaction")
+	for series, want := range map[string]float64{
+		`k8flex_feedback_total{source="reaction",verdict="correct"}`:   2,
+		`k8flex_feedback_total{source="reaction",verdict="incorrect"}`: 1,
+		`k8flex_feedback_total{source="button",verdict="incorrect"}`:   1,
+	} {
+		if got := metric(t, srv.URL, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	srv.stop(t)
+	rec := exportRecord(t, cfgPath)
+	want := map[string]string{"U0ALICE": "✅/reaction", "U0CAROL": "❌/button", "U0FRED": "❌/reaction"}
+	if got := votesOf(rec); rec.Case.ID != id || !sameVotes(got, want) {
+		t.Errorf("case %s has votes %v, want %v on case %s", rec.Case.ID, got, want, id)
+	}
+	if rec.Case.Validated {
+		t.Errorf("case validated with 1 ✅ against 2 ❌")
+	}
+
+	// After a restart the thread posted before still collects verdicts:
+	// the messages' cases come from the knowledge base.
+	srv = startInProcess(t, cfgPath)
+	waitSocket(t, fs, 2)
+	ack(fs.PushReaction("U0DAVE", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0DAVE", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0ERIN", "heavy_check_mark", slackChannel, root.TS, true))
+	voteLogged(t, srv, id, "U0ERIN", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0FRED", cross, slackChannel, root.TS, false))
+	voteLogged(t, srv, id, "U0FRED", "withdrew ❌ feedback", "")
+	// The verdicts on a thread posted before the restart are told in it.
+	waitReply(t, fs, root.TS, "Confirmed correct by <@U0DAVE>")
+	if got := metric(t, srv.URL, `k8flex_feedback_total{source="reaction",verdict="correct"}`); got != 2 {
+		t.Errorf("reaction ✅ after the restart counted %v times, want 2", got)
+	}
+	srv.stop(t)
+	rec = exportRecord(t, cfgPath)
+	want = map[string]string{"U0ALICE": "✅/reaction", "U0CAROL": "❌/button", "U0DAVE": "✅/reaction", "U0ERIN": "✅/reaction"}
+	if got := votesOf(rec); !sameVotes(got, want) {
+		t.Errorf("after the restart the case has votes %v, want %v", got, want)
+	}
+	if !rec.Case.Validated || rec.Case.Correct != 3 || rec.Case.Incorrect != 1 {
+		t.Errorf("case validated=%v with %d ✅ and %d ❌; want validated with 3 and 1",
+			rec.Case.Validated, rec.Case.Correct, rec.Case.Incorrect)
+	}
+}
