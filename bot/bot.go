@@ -26,6 +26,7 @@ type Bot struct {
 	deps    Deps
 	api     *slack.Client
 	limiter *windowLimiter
+	posts   *postPacer
 	reg     *registry
 	groups  *groupCache
 
@@ -81,6 +82,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 		deps:    deps,
 		api:     slack.New(cfg.BotToken, opts...),
 		limiter: newWindowLimiter(cfg.UpdatesPerWindow, cfg.UpdateWindow),
+		posts:   newPostPacer(cfg.PostInterval, cfg.PostBurst),
 		reg:     newRegistry(),
 		cancels: map[int]context.CancelFunc{},
 	}
@@ -244,58 +246,72 @@ func (b *Bot) untrack(id int) {
 	b.wg.Done()
 }
 
-// withRetry calls a Web API method, waiting out Retry-After (bounded by
-// ctx) up to three times.
+// withRetry calls a Web API method until Slack accepts it or ctx is
+// done: an answer 429 is retried after its Retry-After, as often as Slack
+// sends it. Other errors are returned.
 func (b *Bot) withRetry(ctx context.Context, method string, call func() (string, string, error)) (string, string, error) {
-	for attempt := 0; ; attempt++ {
+	for {
 		ch, ts, err := call()
 		rl, ok := errors.AsType[*slack.RateLimitedError](err)
-		if !ok || attempt == 3 {
+		if !ok {
 			if err != nil {
 				return ch, ts, fmt.Errorf("%s: %w", method, err)
 			}
 			return ch, ts, nil
 		}
 		b.log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
-		t := time.NewTimer(rl.RetryAfter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", "", fmt.Errorf("%s: %w", method, ctx.Err())
-		case <-t.C:
+		if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
+			return "", "", fmt.Errorf("%s: %w", method, err)
 		}
 	}
 }
 
-// post posts a message (a thread reply when threadTS is set).
+// post posts a message (a thread reply when threadTS is set), paced per
+// channel (Config.PostInterval, Config.PostBurst). A 429 pauses the
+// channel for its Retry-After and the message is posted again, until
+// Slack accepts it or ctx is done: a message is never abandoned.
 func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack.Block, fallback string) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false)}
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	_, ts, err := b.withRetry(ctx, "chat.postMessage", func() (string, string, error) {
-		return b.api.PostMessageContext(ctx, channel, opts...)
-	})
-	return ts, err
+	for {
+		if err := b.posts.wait(ctx, channel); err != nil {
+			return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
+		}
+		_, ts, err := b.api.PostMessageContext(ctx, channel, opts...)
+		rl, ok := errors.AsType[*slack.RateLimitedError](err)
+		if !ok {
+			if err != nil {
+				return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
+			}
+			return ts, nil
+		}
+		b.log.Warn().Str("method", "chat.postMessage").Str("channel", channel).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.posts.pauseUntil(channel, time.Now().Add(rl.RetryAfter))
+	}
 }
 
-// update rewrites a message under the app-wide chat.update limit,
-// honouring Retry-After.
+// update rewrites a message under the app-wide chat.update limit, ahead
+// of intermediate streaming updates (it is a final or status change). A
+// 429 pauses every update for its Retry-After and the update is sent
+// again, until Slack accepts it or ctx is done.
 func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Block, fallback string) error {
-	for attempt := 0; ; attempt++ {
-		release, err := b.limiter.acquire(ctx)
+	for {
+		release, err := b.limiter.acquire(ctx, true)
 		if err != nil {
 			return fmt.Errorf("chat.update: %w", err)
 		}
 		_, _, _, err = b.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
 		release()
 		rl, ok := errors.AsType[*slack.RateLimitedError](err)
-		if !ok || attempt == 3 {
+		if !ok {
 			if err != nil {
 				return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
 			}
 			return nil
 		}
+		b.log.Warn().Str("method", "chat.update").Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 	}
 }

@@ -401,7 +401,9 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 		return
 	}
 
-	release, err := r.b.limiter.acquire(ctx)
+	// A page that shows the final result goes ahead of pages still
+	// streaming: when the budget is short, threads finish first.
+	release, err := r.b.limiter.acquire(ctx, r.snapshot().finished)
 	if err != nil {
 		return
 	}

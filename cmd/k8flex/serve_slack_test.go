@@ -279,3 +279,112 @@ func testServeSlackVotes(t *testing.T, backend string) {
 			rec.Case.Validated, rec.Case.Correct, rec.Case.Incorrect)
 	}
 }
+
+// TestServeSlackWithinLimits: with the fake Slack enforcing one post per
+// second per channel (bursts of 3, 429 with Retry-After beyond) and
+// answering 30% of chat.update with 429, 20 alerts get 20 threads, all
+// final; no message is abandoned and the posts never exceed the
+// per-channel rate.
+func TestServeSlackWithinLimits(t *testing.T) {
+	const (
+		alerts = 20
+		every  = time.Second
+		burst  = 3
+	)
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	fs.LimitPosts(every, burst)
+	fs.RejectUpdates(0.3)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-limits", Workers: 4, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+
+	a := scenarioAlert(t)
+	var batch []investigate.Alert
+	for i := range alerts {
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		// Distinct alert names: one incident each, nothing folds.
+		labels["alertname"] = fmt.Sprintf("PacedAlert%02d", i)
+		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	}
+	postAlerts(t, srv.URL, cfg.Token, batch...)
+
+	// 40 posts at one per second take about 40 s.
+	deadline := time.Now().Add(3 * time.Minute)
+	var threads, final int
+	for {
+		threads, final = finalThreads(t, fs)
+		if final == alerts || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if threads != alerts || final != alerts {
+		t.Fatalf("%d threads, %d final; want %d and %d", threads, final, alerts, alerts)
+	}
+
+	var sent []time.Time
+	posts429 := 0
+	for _, c := range fs.Calls("chat.postMessage") {
+		if c.Args.Get("channel") != slackChannel {
+			continue
+		}
+		sent = append(sent, c.At)
+		if c.Status == 429 {
+			posts429++
+		}
+	}
+	// Every call, answered or refused, counts against the rate: the bot
+	// paces itself rather than leaning on Slack's 429s. Half a second of
+	// tolerance absorbs the machine's jitter between sending a post and
+	// its arrival; unpaced, the 40 posts arrive within a second or two.
+	for i := range sent {
+		for j := i + 1; j < len(sent); j++ {
+			span := sent[j].Sub(sent[i])
+			if allowed := burst + int((span+500*time.Millisecond)/every); j-i+1 > allowed {
+				t.Fatalf("%d chat.postMessage calls in %s within %s (Slack allows %d: one per %s, bursts of %d)",
+					j-i+1, slackChannel, span, allowed, every, burst)
+			}
+		}
+	}
+	var updates429 int
+	for _, c := range fs.Calls("chat.update") {
+		if c.Status == 429 {
+			updates429++
+		}
+	}
+	if updates429 == 0 {
+		t.Error("no chat.update was answered 429: the test does not exercise the retries")
+	}
+	t.Logf("%d chat.postMessage calls (%d answered 429) over %s, %d chat.update answered 429",
+		len(sent), posts429, sent[len(sent)-1].Sub(sent[0]), updates429)
+}
+
+// finalThreads counts the root messages in slackChannel and those whose
+// thread is final: the root shows the outcome and the analysis reply
+// carries the verdict buttons.
+func finalThreads(t *testing.T, fs *fakeslack.Server) (threads, final int) {
+	t.Helper()
+	msgs := fs.Messages()
+	done := map[string]bool{}
+	for _, m := range msgs {
+		if m.ThreadTS != "" && strings.Contains(m.Blocks, buttonCorrect) {
+			done[m.ThreadTS] = true
+		}
+	}
+	for _, m := range msgs {
+		if m.Channel != slackChannel || m.ThreadTS != "" {
+			continue
+		}
+		threads++
+		if done[m.TS] && !strings.Contains(m.Blocks, "in progress") {
+			final++
+		}
+	}
+	return threads, final
+}

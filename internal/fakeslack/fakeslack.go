@@ -1,7 +1,8 @@
 // Package fakeslack is K8flex's own in-process fake of the Slack Web API and
 // of Socket Mode, for tests. It serves the Web API methods the bot uses,
 // records every call (method, arguments, arrival time), can answer 429 with
-// Retry-After, keeps the messages it was asked to post so tests can read
+// Retry-After (on demand, for Slack's per-channel limit on posts, or for
+// a share of updates), keeps the messages it was asked to post so tests can read
 // them, and runs the Socket Mode websocket: it greets with
 // {"type":"hello"}, pushes envelopes, records the client's acks, sends
 // websocket pings and can drop connections to test reconnects.
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Fixed identities the fake reports.
@@ -92,6 +94,11 @@ type Server struct {
 	seq       int
 	closed    bool
 	changed   chan struct{}
+
+	postLimit *postLimit
+	// updateShare of chat.update calls are answered 429 (RejectUpdates).
+	updateShare float64
+	updateCalls int
 }
 
 type wsConn struct {
@@ -160,6 +167,68 @@ func (s *Server) RateLimit(method string, retryAfter ...time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits[method] = append(s.limits[method], retryAfter...)
+}
+
+// postLimit is Slack's per-channel limit on chat.postMessage.
+type postLimit struct {
+	every time.Duration
+	burst int
+	chans map[string]*rate.Limiter
+}
+
+// LimitPosts enforces Slack's per-channel limit on chat.postMessage: per
+// channel, a token bucket of one post per every with burst posts at once;
+// a post beyond it is answered 429 with Retry-After (whole seconds, at
+// least 1), the wait until the channel takes a post again. every <= 0
+// lifts the limit.
+func (s *Server) LimitPosts(every time.Duration, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if every <= 0 {
+		s.postLimit = nil
+		return
+	}
+	s.postLimit = &postLimit{every: every, burst: max(burst, 1), chans: map[string]*rate.Limiter{}}
+}
+
+// RejectUpdates answers share (0 to 1) of the chat.update calls from now
+// on with 429 and Retry-After: 1, spread evenly (with share 0.3, three of
+// every ten calls).
+func (s *Server) RejectUpdates(share float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updateShare, s.updateCalls = share, 0
+}
+
+// limitedLocked decides whether a call of method with args is rate
+// limited, and for how long.
+func (s *Server) limitedLocked(method string, args url.Values, now time.Time) (time.Duration, bool) {
+	if q := s.limits[method]; len(q) > 0 {
+		s.limits[method] = q[1:]
+		return q[0], true
+	}
+	switch {
+	case method == "chat.postMessage" && s.postLimit != nil:
+		l := s.postLimit
+		ch := args.Get("channel")
+		lim := l.chans[ch]
+		if lim == nil {
+			lim = rate.NewLimiter(rate.Every(l.every), l.burst)
+			l.chans[ch] = lim
+		}
+		r := lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			r.CancelAt(now)
+			return max(d, time.Second), true
+		}
+	case method == "chat.update" && s.updateShare > 0:
+		n := s.updateCalls
+		s.updateCalls++
+		if int(float64(n+1)*s.updateShare) > int(float64(n)*s.updateShare) {
+			return time.Second, true
+		}
+	}
+	return 0, false
 }
 
 // Calls returns the recorded calls of the given methods (all when none).
@@ -300,9 +369,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if q := s.limits[method]; len(q) > 0 {
-		ra := q[0]
-		s.limits[method] = q[1:]
+	if ra, limited := s.limitedLocked(method, args, now); limited {
 		s.mu.Unlock()
 		s.record(Call{Method: method, Args: args, At: now, Status: http.StatusTooManyRequests})
 		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))

@@ -84,3 +84,44 @@ func TestClickButtonNeedsTheButton(t *testing.T) {
 		t.Errorf("clicking without a connection: err = %v", err)
 	}
 }
+
+// LimitPosts holds each channel to its own bucket; RejectUpdates answers
+// its share of updates 429.
+func TestSlackLimits(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	s.LimitPosts(time.Second, 2)
+	var ts string
+	for i := range 2 {
+		var err error
+		if _, ts, err = api.PostMessageContext(ctx, "C1", slack.MsgOptionText("burst", false)); err != nil {
+			t.Fatalf("post %d within the burst: %v", i, err)
+		}
+	}
+	_, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("one too many", false))
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); !ok || rl.RetryAfter != time.Second {
+		t.Errorf("third post in a second = %v, want 429 with Retry-After 1s", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C2", slack.MsgOptionText("other channel", false)); err != nil {
+		t.Errorf("a post in another channel: %v", err)
+	}
+	if n := len(s.Messages()); n != 3 {
+		t.Errorf("%d messages stored, want 3 (the rejected post is not)", n)
+	}
+
+	s.RejectUpdates(0.3)
+	limited := 0
+	for range 10 {
+		_, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("again", false))
+		if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			limited++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if limited != 3 {
+		t.Errorf("%d of 10 updates answered 429, want 3", limited)
+	}
+}
