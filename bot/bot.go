@@ -110,12 +110,42 @@ func (o observeCalls) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// CheckAuth calls auth.test; a rejected bot token gives an error naming
-// slack.bot_token.
+// Errors of Slack calls, for errors.Is.
+var (
+	// ErrRejected: Slack refused a token (invalid_auth, token_revoked …);
+	// trying again cannot help.
+	ErrRejected = errors.New("rejected by Slack")
+	// ErrUnreachable: Slack did not answer (network error, timeout, server
+	// error); trying again may help.
+	ErrUnreachable = errors.New("slack is unreachable")
+)
+
+// authErrors are the Web API error codes of a token Slack refuses.
+var authErrors = map[string]bool{"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "not_allowed_token_type": true}
+
+// rejected reports whether err is Slack refusing the token: an auth error
+// code, or the HTTP status of one.
+func rejected(err error) bool {
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return authErrors[se.Err]
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return sc.Code == http.StatusUnauthorized || sc.Code == http.StatusForbidden
+	}
+	return false
+}
+
+// CheckAuth calls auth.test once. A token Slack refuses gives an error
+// naming slack.bot_token and wrapping ErrRejected; any other failure
+// (Slack not answering) wraps ErrUnreachable.
 func (b *Bot) CheckAuth(ctx context.Context) error {
 	resp, err := b.api.AuthTestContext(ctx)
 	if err != nil {
-		return fmt.Errorf("slack.bot_token rejected by Slack auth.test: %w", err)
+		if rejected(err) {
+			return fmt.Errorf("slack.bot_token %w (auth.test): %w", ErrRejected, err)
+		}
+		return fmt.Errorf("auth.test: %w: %w", ErrUnreachable, err)
 	}
 	b.idMu.Lock()
 	b.userID, b.teamID = resp.UserID, resp.TeamID
@@ -134,15 +164,23 @@ func (b *Bot) botUserID() string {
 // (reactions, slash commands, buttons) arrive only while it is.
 func (b *Bot) Connected() bool { return b.connected.Load() }
 
-// Run checks the tokens, then keeps the Socket Mode connection (Slack's
-// client reconnects a dropped link) and handles events with a bounded
-// pool of workers until ctx is done. It returns nil on cancellation and
-// an error naming the config key for rejected tokens.
+// Run checks the bot token (while Slack is unreachable, again and again
+// with back-off), then keeps the Socket Mode connection (Slack's client
+// reconnects a dropped link) and handles events with a bounded pool of
+// workers until ctx is done. It returns nil on cancellation and an error
+// naming the config key (wrapping ErrRejected) for rejected tokens.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.CheckAuth(ctx); err != nil {
+	if err := b.waitAuth(ctx); err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return nil
+	}
 	sm := socketmode.New(b.api, socketmode.OptionPingInterval(b.cfg.PingInterval))
+	// The event loop and workers end with the socket: a rejected app
+	// token returns at once instead of waiting for ctx.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	jobs := make(chan func(context.Context), b.cfg.QueueSize)
 	var workers sync.WaitGroup
 	for range b.cfg.Workers {
@@ -164,9 +202,30 @@ func (b *Bot) Run(ctx context.Context) error {
 	}()
 	err := b.runSocket(ctx, sm)
 	b.connected.Store(false)
+	stop()
 	<-loopDone
 	workers.Wait()
 	return err
+}
+
+// waitAuth calls auth.test until Slack answers: it returns nil once the
+// token is accepted or ctx is done, and the error of a rejected token.
+func (b *Bot) waitAuth(ctx context.Context) error {
+	backoff := 500 * time.Millisecond
+	for {
+		err := b.CheckAuth(ctx)
+		if err == nil || errors.Is(err, ErrRejected) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Slack unreachable; trying again")
+		if sleepCtx(ctx, backoff) != nil {
+			return nil
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
 }
 
 // runSocket runs the Socket Mode client, restarting it after failures
@@ -178,9 +237,8 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var se slack.SlackErrorResponse
-		if err != nil && (errors.As(err, &se) || isAuthError(err)) {
-			return fmt.Errorf("slack.app_token rejected by Slack apps.connections.open: %w", err)
+		if err != nil && rejected(err) {
+			return fmt.Errorf("slack.app_token %w (apps.connections.open): %w", ErrRejected, err)
 		}
 		b.log.Warn().Err(err).Dur("retry_in", backoff).Msg("socket mode connection failed")
 		t := time.NewTimer(backoff)
@@ -192,14 +250,6 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 		}
 		backoff = min(backoff*2, time.Minute)
 	}
-}
-
-func isAuthError(err error) bool {
-	switch err.Error() {
-	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type":
-		return true
-	}
-	return false
 }
 
 // Close stops the reporters still flushing (their contexts are

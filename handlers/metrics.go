@@ -98,6 +98,21 @@ func (m *Metrics) ObserveInvestigation(r *investigate.Result) {
 	m.apiRequests.Observe(float64(r.Evidence.APIRequests))
 }
 
+// SlackLink publishes k8flex_slack_connected: 1 while connected()
+// reports Slack's Socket Mode link up, else 0. Call it once.
+func (m *Metrics) SlackLink(connected func() bool) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_slack_connected",
+		Help: "1 while the Slack Socket Mode link is up, else 0."}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // SlackCall records one Slack Web API call.
 func (m *Metrics) SlackCall(method, result string) {
 	if m == nil {

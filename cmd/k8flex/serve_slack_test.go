@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -387,4 +389,93 @@ func finalThreads(t *testing.T, fs *fakeslack.Server) (threads, final int) {
 		}
 	}
 	return threads, final
+}
+
+// getJSON fetches url and decodes its JSON answer.
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestServeSlackUnreachable: with Slack not answering at start-up, serve
+// starts anyway and stays ready (alerts are accepted and recorded), says
+// Slack is unreachable (not that a token was rejected) in its log,
+// /health and k8flex_slack_connected, keeps trying with back-off, and
+// connects once Slack answers.
+func TestServeSlackUnreachable(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	fs.SetUnreachable(true)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-down", Workers: 1, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	srv := startInProcess(t, cfg.write(t, dir))
+
+	srv.waitLog(t, 10*time.Second, "two attempts to reach Slack", func(l logLine) bool {
+		return strings.Contains(l.Message, "Slack unreachable; trying again")
+	})
+	if code, body := getJSON(t, srv.URL+"/ready"); code != http.StatusOK {
+		t.Errorf("/ready = %d %v while Slack is down; want 200 (intake works)", code, body)
+	}
+	if code, body := getJSON(t, srv.URL+"/health"); code != http.StatusOK || body["slack"] != "disconnected" {
+		t.Errorf("/health = %d %v, want 200 with slack disconnected", code, body)
+	}
+	if v := metric(t, srv.URL, "k8flex_slack_connected"); v != 0 {
+		t.Errorf("k8flex_slack_connected = %v while Slack is down, want 0", v)
+	}
+	a := scenarioAlert(t)
+	postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: a.Labels,
+		Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	srv.waitLog(t, 10*time.Second, "the alert recorded", func(l logLine) bool { return l.Message == "alert recorded" })
+
+	fs.SetUnreachable(false)
+	waitSocket(t, fs, 1)
+	waitSlack(t, "k8flex_slack_connected 1", func() bool { return metric(t, srv.URL, "k8flex_slack_connected") == 1 })
+	if _, body := getJSON(t, srv.URL+"/health"); body["slack"] != "connected" {
+		t.Errorf("/health = %v once Slack answers, want slack connected", body)
+	}
+	if log := srv.stderr.String(); strings.Contains(log, "rejected") {
+		t.Errorf("serve said a token was rejected while Slack was only unreachable:\n%s", tailString(log, 20))
+	}
+}
+
+// TestServeSlackRejected: a bot token Slack refuses (invalid_auth) stops
+// serve at once, saying so.
+func TestServeSlackRejected(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{BotToken: "xoxb-the-right-one"})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-rejected", Workers: 1, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	cfgPath := cfg.write(t, dir)
+	// The configuration names the fake's token; swap in one it refuses.
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, bytes.Replace(b, []byte("xoxb-the-right-one"), []byte("xoxb-revoked"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	code := run(ctx, []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--scenario", e2eScenario}, &stdout, &stderr)
+	if code == 0 || ctx.Err() != nil {
+		t.Fatalf("serve with a rejected token exited %d after %s, want a failure at once:\n%s", code, time.Since(start), stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "slack.bot_token rejected by Slack") || strings.Contains(out, "unreachable") {
+		t.Errorf("serve's error does not say the bot token was rejected (or says unreachable):\n%s", out)
+	}
+	if strings.Contains(out, "xoxb-revoked") {
+		t.Error("the token reached the log")
+	}
 }

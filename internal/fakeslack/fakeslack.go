@@ -95,6 +95,7 @@ type Server struct {
 	closed    bool
 	changed   chan struct{}
 
+	down      bool // SetUnreachable
 	postLimit *postLimit
 	// updateShare of chat.update calls are answered 429 (RejectUpdates).
 	updateShare float64
@@ -189,6 +190,38 @@ func (s *Server) LimitPosts(every time.Duration, burst int) {
 		return
 	}
 	s.postLimit = &postLimit{every: every, burst: max(burst, 1), chans: map[string]*rate.Limiter{}}
+}
+
+// SetUnreachable takes the fake off the network (down) or back: while
+// down, every Web API request and websocket upgrade is cut without an
+// answer (the client sees a network error) and open websockets are
+// dropped. Such requests are recorded with Status 0.
+func (s *Server) SetUnreachable(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+	if down {
+		s.DropConnections()
+	}
+}
+
+// cutIfDown closes the request's connection without an answer while the
+// fake is unreachable, and reports whether it did.
+func (s *Server) cutIfDown(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if !down {
+		return false
+	}
+	s.record(Call{Method: strings.TrimPrefix(r.URL.Path, "/api/"), At: time.Now()})
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return true
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // RejectUpdates answers share (0 to 1) of the chat.update calls from now
@@ -360,6 +393,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 type obj = map[string]any
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if s.cutIfDown(w, r) {
+		return
+	}
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	args, token, err := readArgs(r)
 	now := time.Now()
@@ -464,6 +500,9 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.cutIfDown(w, r) {
+		return
+	}
 	c, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return

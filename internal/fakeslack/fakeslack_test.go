@@ -125,3 +125,26 @@ func TestSlackLimits(t *testing.T) {
 		t.Errorf("%d of 10 updates answered 429, want 3", limited)
 	}
 }
+
+// While unreachable, calls fail with a network error, not a Slack answer.
+func TestUnreachable(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	s.SetUnreachable(true)
+	_, err := api.AuthTestContext(ctx)
+	if err == nil {
+		t.Fatal("auth.test succeeded while unreachable")
+	}
+	if _, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		t.Errorf("auth.test while unreachable = Slack's answer %v, want a network error", err)
+	}
+	if c := s.Calls("auth.test"); len(c) != 1 || c[0].Status != 0 {
+		t.Errorf("recorded calls = %+v, want one unanswered", c)
+	}
+	s.SetUnreachable(false)
+	if _, err := api.AuthTestContext(ctx); err != nil {
+		t.Errorf("auth.test after coming back: %v", err)
+	}
+}
