@@ -200,6 +200,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(loopDone)
 		b.eventLoop(ctx, sm, jobs)
 	}()
+	workers.Go(func() { b.runOutbox(ctx) })
 	err := b.runSocket(ctx, sm)
 	b.connected.Store(false)
 	stop()
@@ -253,13 +254,17 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 }
 
 // Close stops the reporters still flushing (their contexts are
-// cancelled) after waiting up to ctx for them to finish.
+// cancelled) after waiting up to ctx for them to finish, and releases
+// the outbox: the threads they left unfinished are finished by the next
+// process.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
+	// Whatever is still undelivered goes to the next process.
+	defer b.releaseOutbox()
 	select {
 	case <-done:
 		return nil

@@ -11,7 +11,9 @@
 // messages within Slack's limits, and ending with ✅/❌ buttons and the
 // similar past cases. Posts are paced per channel (about one per second,
 // short bursts); a call Slack answers 429 is made again after its
-// Retry-After until Slack accepts it or the bot shuts down. Verdicts arrive as reactions or button clicks and
+// Retry-After until Slack accepts it or the bot shuts down. With an
+// Outbox, a thread's final messages are recorded before they are sent,
+// and what a stopped process left undelivered is sent by the next. Verdicts arrive as reactions or button clicks and
 // go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
 // /k8flex starts investigations, searches the knowledge base and shows
 // accuracy.

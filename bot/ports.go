@@ -136,6 +136,9 @@ type Deps struct {
 	Cases        CaseLookup
 	Links        MessageLinker
 	Knowledge    KnowledgeBrowser
+	// Outbox, when set, keeps final threads until Slack took them, so
+	// they are finished after a restart.
+	Outbox Outbox
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)

@@ -65,6 +65,9 @@ type Embedded struct {
 	maxTries int
 	// wmu orders writes that change embeddings with their index updates.
 	wmu sync.Mutex
+	// held is who holds which Slack effect (see outbox.go).
+	heldMu sync.Mutex
+	held   map[string]heldEffect
 }
 
 var _ investigate.CaseStore = (*Embedded)(nil)
@@ -132,7 +135,7 @@ func OpenEmbedded(path string, cfg EmbeddedConfig, log zerolog.Logger) (*Embedde
 
 func (s *Embedded) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bMessages, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt} {
+		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bMessages, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt, bOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -110,6 +112,70 @@ func (l *threadLinks) CaseByMessage(ctx context.Context, channel, ts string) (bo
 		return bot.CaseMessage{}, false, err
 	}
 	return bot.CaseMessage{CaseRef: c.ID, Channel: channel, ThreadTS: c.ThreadTS, TS: ts}, true, nil
+}
+
+// slackOutbox is the bot's outbox in the store, held under this
+// process's name for lease (the bot renews it every 15 s).
+type slackOutbox struct {
+	st    store
+	owner string
+	lease time.Duration
+}
+
+var _ bot.Outbox = (*slackOutbox)(nil)
+
+// newSlackOutbox names this process's hold: host, pid and a random part.
+func newSlackOutbox(st store) *slackOutbox {
+	host, _ := os.Hostname()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return &slackOutbox{st: st, owner: fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r), lease: time.Minute}
+}
+
+func toEffect(e kb.SlackEffect) bot.Effect {
+	return bot.Effect{CaseRef: e.CaseID, Key: e.Key, Channel: e.Channel, ThreadTS: e.ThreadTS, TS: e.TS,
+		Blocks: e.Blocks, Text: e.Text, Version: e.Version}
+}
+
+func (o *slackOutbox) Put(ctx context.Context, effects []bot.Effect) ([]bot.Effect, error) {
+	in := make([]kb.SlackEffect, len(effects))
+	for i, e := range effects {
+		in[i] = kb.SlackEffect{CaseID: e.CaseRef, Key: e.Key, Channel: e.Channel, ThreadTS: e.ThreadTS, TS: e.TS,
+			Blocks: e.Blocks, Text: e.Text}
+	}
+	put, err := o.st.PutSlackEffects(ctx, o.owner, o.lease, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Effect, len(put))
+	for i, e := range put {
+		out[i] = toEffect(e)
+	}
+	return out, nil
+}
+
+func (o *slackOutbox) Claim(ctx context.Context, n int) ([]bot.Effect, error) {
+	got, err := o.st.ClaimSlackEffects(ctx, o.owner, o.lease, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Effect, len(got))
+	for i, e := range got {
+		out[i] = toEffect(e)
+	}
+	return out, nil
+}
+
+func (o *slackOutbox) Done(ctx context.Context, e bot.Effect, ts string) error {
+	return o.st.SlackEffectDone(ctx, e.CaseRef, e.Key, e.Version, ts)
+}
+
+func (o *slackOutbox) Renew(ctx context.Context) error {
+	return o.st.RenewSlackEffects(ctx, o.owner, o.lease)
+}
+
+func (o *slackOutbox) Release(ctx context.Context) error {
+	return o.st.ReleaseSlackEffects(ctx, o.owner)
 }
 
 // knowledge serves the App Home and /k8flex kb|stats from the store.

@@ -177,6 +177,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Cases:        links,
 			Links:        links,
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+			Outbox:       newSlackOutbox(st),
 			OnAPICall:    metrics.SlackCall,
 		}, log)
 		if err != nil {
@@ -191,6 +192,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Warn().Err(err).Msg("Slack unreachable at start-up; serving alerts and connecting in the background")
 		}
 		metrics.SlackLink(slackBot.Connected)
+		metrics.SlackOutbox(func() (int, time.Time, error) {
+			octx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return st.SlackOutbox(octx)
+		})
 	}
 	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
 		if slackBot != nil {

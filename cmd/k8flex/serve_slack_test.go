@@ -479,3 +479,88 @@ func TestServeSlackRejected(t *testing.T) {
 		t.Error("the token reached the log")
 	}
 }
+
+// TestServeSlackOutboxAfterRestart: threads whose final updates were
+// still waiting for Slack's budget when serve stopped are finished by
+// the next start, from the outbox in the knowledge base, without posting
+// any message twice.
+func TestServeSlackOutboxAfterRestart(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testServeSlackOutboxAfterRestart(t, backend) })
+	}
+}
+
+func testServeSlackOutboxAfterRestart(t *testing.T, backend string) {
+	const alerts = 3
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-outbox", Workers: 2, Slack: fs,
+		// One chat.update an hour: the final updates cannot all be sent.
+		SlackYAML: "  update_interval: 100ms\n  updates_per_window: 1\n  update_window: 1h\n"}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(t, "outbox")
+	}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+	a := scenarioAlert(t)
+	var batch []investigate.Alert
+	for i := range alerts {
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		labels["alertname"] = fmt.Sprintf("OutboxAlert%02d", i)
+		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	}
+	postAlerts(t, srv.URL, cfg.Token, batch...)
+	waitSlack(t, "every analysis posted in its thread", func() bool {
+		roots, replies := 0, 0
+		for _, m := range fs.Messages() {
+			if m.ThreadTS == "" {
+				roots++
+			} else {
+				replies++
+			}
+		}
+		return roots == alerts && replies == alerts
+	})
+	srv.waitLog(t, 20*time.Second, "all investigations finished", func(l logLine) bool {
+		n := 0
+		for _, l := range parseLogLines(srv.stderr.Bytes()) {
+			if l.Message == "investigation finished" {
+				n++
+			}
+		}
+		return n == alerts
+	})
+	waitSlack(t, "the final threads in the outbox", func() bool { return metric(t, srv.URL, "k8flex_slack_outbox_depth") > 0 })
+	srv.stop(t)
+	_, before := finalThreads(t, fs)
+	if before == alerts {
+		t.Fatalf("all %d threads were final before the restart: the test does not exercise the outbox", alerts)
+	}
+	posts := len(fs.Messages())
+
+	cfg.SlackYAML = "  update_interval: 100ms\n"
+	srv = startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 2)
+	waitSlack(t, "every thread final after the restart", func() bool {
+		_, final := finalThreads(t, fs)
+		return final == alerts
+	})
+	srv.waitLog(t, 5*time.Second, "a delivery from the outbox", func(l logLine) bool {
+		return l.Message == "delivered from the slack outbox"
+	})
+	waitSlack(t, "an empty outbox", func() bool { return metric(t, srv.URL, "k8flex_slack_outbox_depth") == 0 })
+	if age := metric(t, srv.URL, "k8flex_slack_outbox_oldest_seconds"); age != 0 {
+		t.Errorf("k8flex_slack_outbox_oldest_seconds = %v with an empty outbox, want 0", age)
+	}
+	if n := len(fs.Messages()); n != posts {
+		t.Errorf("%d messages after the restart, %d before: a message was posted twice", n, posts)
+	}
+	t.Logf("%d of %d threads final before the restart, all after", before, alerts)
+}
