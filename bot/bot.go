@@ -26,6 +26,7 @@ type Bot struct {
 	deps    Deps
 	api     *slack.Client
 	limiter *windowLimiter
+	posts   *postPacer
 	reg     *registry
 	groups  *groupCache
 
@@ -57,6 +58,11 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
+	// A linker that also looks messages up serves reactions: without it
+	// they would search an index nobody writes to.
+	if l, ok := deps.Links.(CaseLookup); ok && deps.Cases == nil {
+		deps.Cases = l
+	}
 	if deps.Cases == nil || deps.Links == nil {
 		idx := NewMessageIndex()
 		if deps.Cases == nil {
@@ -76,6 +82,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 		deps:    deps,
 		api:     slack.New(cfg.BotToken, opts...),
 		limiter: newWindowLimiter(cfg.UpdatesPerWindow, cfg.UpdateWindow),
+		posts:   newPostPacer(cfg.PostInterval, cfg.PostBurst),
 		reg:     newRegistry(),
 		cancels: map[int]context.CancelFunc{},
 	}
@@ -103,12 +110,42 @@ func (o observeCalls) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// CheckAuth calls auth.test; a rejected bot token gives an error naming
-// slack.bot_token.
+// Errors of Slack calls, for errors.Is.
+var (
+	// ErrRejected: Slack refused a token (invalid_auth, token_revoked …);
+	// trying again cannot help.
+	ErrRejected = errors.New("rejected by Slack")
+	// ErrUnreachable: Slack did not answer (network error, timeout, server
+	// error); trying again may help.
+	ErrUnreachable = errors.New("slack is unreachable")
+)
+
+// authErrors are the Web API error codes of a token Slack refuses.
+var authErrors = map[string]bool{"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "not_allowed_token_type": true}
+
+// rejected reports whether err is Slack refusing the token: an auth error
+// code, or the HTTP status of one.
+func rejected(err error) bool {
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return authErrors[se.Err]
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return sc.Code == http.StatusUnauthorized || sc.Code == http.StatusForbidden
+	}
+	return false
+}
+
+// CheckAuth calls auth.test once. A token Slack refuses gives an error
+// naming slack.bot_token and wrapping ErrRejected; any other failure
+// (Slack not answering) wraps ErrUnreachable.
 func (b *Bot) CheckAuth(ctx context.Context) error {
 	resp, err := b.api.AuthTestContext(ctx)
 	if err != nil {
-		return fmt.Errorf("slack.bot_token rejected by Slack auth.test: %w", err)
+		if rejected(err) {
+			return fmt.Errorf("slack.bot_token %w (auth.test): %w", ErrRejected, err)
+		}
+		return fmt.Errorf("auth.test: %w: %w", ErrUnreachable, err)
 	}
 	b.idMu.Lock()
 	b.userID, b.teamID = resp.UserID, resp.TeamID
@@ -127,15 +164,23 @@ func (b *Bot) botUserID() string {
 // (reactions, slash commands, buttons) arrive only while it is.
 func (b *Bot) Connected() bool { return b.connected.Load() }
 
-// Run checks the tokens, then keeps the Socket Mode connection (Slack's
-// client reconnects a dropped link) and handles events with a bounded
-// pool of workers until ctx is done. It returns nil on cancellation and
-// an error naming the config key for rejected tokens.
+// Run checks the bot token (while Slack is unreachable, again and again
+// with back-off), then keeps the Socket Mode connection (Slack's client
+// reconnects a dropped link) and handles events with a bounded pool of
+// workers until ctx is done. It returns nil on cancellation and an error
+// naming the config key (wrapping ErrRejected) for rejected tokens.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.CheckAuth(ctx); err != nil {
+	if err := b.waitAuth(ctx); err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return nil
+	}
 	sm := socketmode.New(b.api, socketmode.OptionPingInterval(b.cfg.PingInterval))
+	// The event loop and workers end with the socket: a rejected app
+	// token returns at once instead of waiting for ctx.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	jobs := make(chan func(context.Context), b.cfg.QueueSize)
 	var workers sync.WaitGroup
 	for range b.cfg.Workers {
@@ -155,11 +200,33 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(loopDone)
 		b.eventLoop(ctx, sm, jobs)
 	}()
+	workers.Go(func() { b.runOutbox(ctx) })
 	err := b.runSocket(ctx, sm)
 	b.connected.Store(false)
+	stop()
 	<-loopDone
 	workers.Wait()
 	return err
+}
+
+// waitAuth calls auth.test until Slack answers: it returns nil once the
+// token is accepted or ctx is done, and the error of a rejected token.
+func (b *Bot) waitAuth(ctx context.Context) error {
+	backoff := 500 * time.Millisecond
+	for {
+		err := b.CheckAuth(ctx)
+		if err == nil || errors.Is(err, ErrRejected) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Slack unreachable; trying again")
+		if sleepCtx(ctx, backoff) != nil {
+			return nil
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
 }
 
 // runSocket runs the Socket Mode client, restarting it after failures
@@ -171,9 +238,8 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var se slack.SlackErrorResponse
-		if err != nil && (errors.As(err, &se) || isAuthError(err)) {
-			return fmt.Errorf("slack.app_token rejected by Slack apps.connections.open: %w", err)
+		if err != nil && rejected(err) {
+			return fmt.Errorf("slack.app_token %w (apps.connections.open): %w", ErrRejected, err)
 		}
 		b.log.Warn().Err(err).Dur("retry_in", backoff).Msg("socket mode connection failed")
 		t := time.NewTimer(backoff)
@@ -187,22 +253,18 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 	}
 }
 
-func isAuthError(err error) bool {
-	switch err.Error() {
-	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type":
-		return true
-	}
-	return false
-}
-
 // Close stops the reporters still flushing (their contexts are
-// cancelled) after waiting up to ctx for them to finish.
+// cancelled) after waiting up to ctx for them to finish, and releases
+// the outbox: the threads they left unfinished are finished by the next
+// process.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
+	// Whatever is still undelivered goes to the next process.
+	defer b.releaseOutbox()
 	select {
 	case <-done:
 		return nil
@@ -239,58 +301,72 @@ func (b *Bot) untrack(id int) {
 	b.wg.Done()
 }
 
-// withRetry calls a Web API method, waiting out Retry-After (bounded by
-// ctx) up to three times.
+// withRetry calls a Web API method until Slack accepts it or ctx is
+// done: an answer 429 is retried after its Retry-After, as often as Slack
+// sends it. Other errors are returned.
 func (b *Bot) withRetry(ctx context.Context, method string, call func() (string, string, error)) (string, string, error) {
-	for attempt := 0; ; attempt++ {
+	for {
 		ch, ts, err := call()
 		rl, ok := errors.AsType[*slack.RateLimitedError](err)
-		if !ok || attempt == 3 {
+		if !ok {
 			if err != nil {
 				return ch, ts, fmt.Errorf("%s: %w", method, err)
 			}
 			return ch, ts, nil
 		}
 		b.log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
-		t := time.NewTimer(rl.RetryAfter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", "", fmt.Errorf("%s: %w", method, ctx.Err())
-		case <-t.C:
+		if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
+			return "", "", fmt.Errorf("%s: %w", method, err)
 		}
 	}
 }
 
-// post posts a message (a thread reply when threadTS is set).
+// post posts a message (a thread reply when threadTS is set), paced per
+// channel (Config.PostInterval, Config.PostBurst). A 429 pauses the
+// channel for its Retry-After and the message is posted again, until
+// Slack accepts it or ctx is done: a message is never abandoned.
 func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack.Block, fallback string) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false)}
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	_, ts, err := b.withRetry(ctx, "chat.postMessage", func() (string, string, error) {
-		return b.api.PostMessageContext(ctx, channel, opts...)
-	})
-	return ts, err
+	for {
+		if err := b.posts.wait(ctx, channel); err != nil {
+			return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
+		}
+		_, ts, err := b.api.PostMessageContext(ctx, channel, opts...)
+		rl, ok := errors.AsType[*slack.RateLimitedError](err)
+		if !ok {
+			if err != nil {
+				return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
+			}
+			return ts, nil
+		}
+		b.log.Warn().Str("method", "chat.postMessage").Str("channel", channel).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.posts.pauseUntil(channel, time.Now().Add(rl.RetryAfter))
+	}
 }
 
-// update rewrites a message under the app-wide chat.update limit,
-// honouring Retry-After.
+// update rewrites a message under the app-wide chat.update limit, ahead
+// of intermediate streaming updates (it is a final or status change). A
+// 429 pauses every update for its Retry-After and the update is sent
+// again, until Slack accepts it or ctx is done.
 func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Block, fallback string) error {
-	for attempt := 0; ; attempt++ {
-		release, err := b.limiter.acquire(ctx)
+	for {
+		release, err := b.limiter.acquire(ctx, true)
 		if err != nil {
 			return fmt.Errorf("chat.update: %w", err)
 		}
 		_, _, _, err = b.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(fallback, false))
 		release()
 		rl, ok := errors.AsType[*slack.RateLimitedError](err)
-		if !ok || attempt == 3 {
+		if !ok {
 			if err != nil {
 				return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
 			}
 			return nil
 		}
+		b.log.Warn().Str("method", "chat.update").Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 	}
 }

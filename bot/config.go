@@ -27,6 +27,12 @@ type Config struct {
 	// slack.updates_per_window and slack.update_window.
 	UpdatesPerWindow int           `mapstructure:"updates_per_window"`
 	UpdateWindow     time.Duration `mapstructure:"update_window"`
+	// PostInterval is the average time between two chat.postMessage
+	// calls in one channel (default 1s, Slack's limit), with up to
+	// PostBurst (default 3) posted at once, slack.post_interval and
+	// slack.post_burst.
+	PostInterval time.Duration `mapstructure:"post_interval"`
+	PostBurst    int           `mapstructure:"post_burst"`
 	// NativeStreaming streams slash-command analyses with
 	// chat.startStream/appendStream/stopStream (default true when unset
 	// through DefaultConfig), slack.native_streaming.
@@ -78,6 +84,8 @@ func DefaultConfig() Config {
 		UpdateInterval:    3 * time.Second,
 		UpdatesPerWindow:  50,
 		UpdateWindow:      time.Minute,
+		PostInterval:      time.Second,
+		PostBurst:         3,
 		NativeStreaming:   true,
 		StreamInterval:    time.Second,
 		MaxMessageChars:   11000,
@@ -104,6 +112,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UpdateWindow == 0 {
 		c.UpdateWindow = d.UpdateWindow
+	}
+	if c.PostInterval == 0 {
+		c.PostInterval = d.PostInterval
+	}
+	if c.PostBurst == 0 {
+		c.PostBurst = d.PostBurst
 	}
 	if c.StreamInterval == 0 {
 		c.StreamInterval = d.StreamInterval
@@ -161,6 +175,9 @@ func (c Config) Validate() error {
 	}
 	if c.UpdateWindow < 0 {
 		add("slack.update_window must not be negative")
+	}
+	if c.PostInterval < 0 || c.PostBurst < 0 {
+		add("slack.post_interval and slack.post_burst must not be negative")
 	}
 	if c.StreamInterval < 0 {
 		add("slack.stream_interval must not be negative")

@@ -6,9 +6,14 @@
 // alert or request (Block Kit: severity, alert, namespace and target,
 // summary, runbook and graph links, category, who asked, status), then the
 // analysis streamed into a reply, updated as chunks arrive, coalesced and
-// throttled per message and across the app (chat.update is Tier 3), split
-// across messages within Slack's limits, and ending with ✅/❌ buttons and
-// the similar past cases. Verdicts arrive as reactions or button clicks and
+// throttled per message and across the app (chat.update is Tier 3; final
+// updates go before those of analyses still streaming), split across
+// messages within Slack's limits, and ending with ✅/❌ buttons and the
+// similar past cases. Posts are paced per channel (about one per second,
+// short bursts); a call Slack answers 429 is made again after its
+// Retry-After until Slack accepts it or the bot shuts down. With an
+// Outbox, a thread's final messages are recorded before they are sent,
+// and what a stopped process left undelivered is sent by the next. Verdicts arrive as reactions or button clicks and
 // go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
 // /k8flex starts investigations, searches the knowledge base and shows
 // accuracy.

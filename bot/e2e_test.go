@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,12 +302,78 @@ func TestBadTokens(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
+			start := time.Now()
 			err = b.Run(ctx)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Run = %v, want an error naming %s", err, tt.want)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrRejected) {
+				t.Fatalf("Run = %v, want ErrRejected naming %s", err, tt.want)
+			}
+			if errors.Is(err, ErrUnreachable) {
+				t.Errorf("Run = %v: a rejected token is not Slack being unreachable", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Run took %s to give up on a rejected token; it must not retry", d)
 			}
 		})
 	}
+}
+
+// TestUnreachableAtStart: while Slack does not answer, Run keeps trying
+// auth.test with back-off and says Slack is unreachable (not that the
+// token was rejected); once Slack answers, the bot connects.
+func TestUnreachableAtStart(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	fs.SetUnreachable(true)
+	var logs syncLog
+	b, err := New(testConfig(fs), Deps{}, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckAuth(context.Background()); !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrRejected) {
+		t.Errorf("CheckAuth while Slack is down = %v, want ErrUnreachable", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(ctx) }()
+	// One check above, then Run's: at once, after 0.5 s, after 1 s.
+	eventually(t, 10*time.Second, "three auth.test attempts by Run", func() bool { return len(fs.Calls("auth.test")) >= 4 })
+	if b.Connected() {
+		t.Error("Connected() while Slack is down")
+	}
+	fs.SetUnreachable(false)
+	eventually(t, 10*time.Second, "Connected() once Slack answers", b.Connected)
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "Slack unreachable") || strings.Contains(out, "rejected") {
+		t.Errorf("the log does not say Slack was unreachable (or says rejected):\n%s", out)
+	}
+	calls := fs.Calls("auth.test")
+	for i, want := range []time.Duration{450 * time.Millisecond, 900 * time.Millisecond} {
+		if gap := calls[i+2].At.Sub(calls[i+1].At); gap < want {
+			t.Errorf("auth.test attempt %d came %s after the one before; want back-off (≥ %s)", i+2, gap, want)
+		}
+	}
+}
+
+// syncLog is a log sink safe for concurrent use.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestThreadUpdates: the intake marks a thread resolved and notes

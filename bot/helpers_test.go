@@ -36,6 +36,7 @@ func testConfig(fs *fakeslack.Server) Config {
 	c.APIURL = fs.APIURL()
 	c.UpdateInterval = 50 * time.Millisecond
 	c.StreamInterval = 20 * time.Millisecond
+	c.PostInterval = 10 * time.Millisecond
 	c.PingInterval = 2 * time.Second
 	return c
 }

@@ -127,7 +127,8 @@ type KnowledgeBrowser interface {
 }
 
 // Deps are the ports the bot consumes. Nil ports disable what needs them
-// (the bot says so to the user); a nil Cases/Links uses an in-memory
+// (the bot says so to the user). A nil Cases uses Links when Links is
+// also a CaseLookup; otherwise a nil Cases/Links uses an in-memory
 // MessageIndex, which forgets links at restart.
 type Deps struct {
 	Investigator Investigator
@@ -135,6 +136,9 @@ type Deps struct {
 	Cases        CaseLookup
 	Links        MessageLinker
 	Knowledge    KnowledgeBrowser
+	// Outbox, when set, keeps final threads until Slack took them, so
+	// they are finished after a restart.
+	Outbox Outbox
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)

@@ -191,8 +191,13 @@ func (r *Reporter) flush(ctx context.Context) {
 	var pages []*msgState
 	cfg := r.b.cfg
 	rootDone := false
+	recorded := false
+	var final []Effect // the final thread, in the outbox until delivered
 	for ctx.Err() == nil {
 		snap := r.snapshot()
+		if snap.finished && !recorded {
+			final, recorded = r.recordFinal(ctx, snap, pages), true
+		}
 		texts := splitPages(snap.text, cfg.MaxMessageChars)
 		if len(texts) == 0 {
 			texts = []string{""}
@@ -224,9 +229,13 @@ func (r *Reporter) flush(ctx context.Context) {
 		}
 		if next < 0 {
 			if snap.finished {
+				rootOK := true
 				if !rootDone {
-					r.finishRoot(ctx, snap)
+					rootOK = r.finishRoot(ctx, snap)
 					rootDone = true
+				}
+				if final != nil {
+					r.doneFinal(ctx, final, pages, rootOK)
 				}
 				return
 			}
@@ -401,7 +410,9 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 		return
 	}
 
-	release, err := r.b.limiter.acquire(ctx)
+	// A page that shows the final result goes ahead of pages still
+	// streaming: when the budget is short, threads finish first.
+	release, err := r.b.limiter.acquire(ctx, r.snapshot().finished)
 	if err != nil {
 		return
 	}
@@ -443,24 +454,33 @@ func finalHeader(r *investigate.Result) string {
 	return "✅ *Analysis complete*"
 }
 
-// finishRoot shows the outcome on the root message.
-func (r *Reporter) finishRoot(ctx context.Context, snap snapshot) {
+// finalRootState is st showing the investigation's outcome.
+func finalRootState(st rootState, snap snapshot) rootState {
+	if snap.result != nil && snap.result.Err != "" {
+		st.phase = phaseFailed
+		return st
+	}
+	st.phase = phaseDone
+	if snap.result != nil {
+		st.rootCause = snap.result.RootCause()
+	}
+	return st
+}
+
+// finishRoot shows the outcome on the root message and reports whether
+// Slack took it.
+func (r *Reporter) finishRoot(ctx context.Context, snap snapshot) bool {
 	r.mu.Lock()
 	entry := r.root
 	r.mu.Unlock()
 	r.b.reg.mu.Lock()
-	if snap.result != nil && snap.result.Err != "" {
-		entry.state.phase = phaseFailed
-	} else {
-		entry.state.phase = phaseDone
-		if snap.result != nil {
-			entry.state.rootCause = snap.result.RootCause()
-		}
-	}
+	*entry.state = finalRootState(*entry.state, snap)
 	r.b.reg.mu.Unlock()
 	if err := r.b.updateRoot(ctx, entry); err != nil {
 		r.log.Warn().Err(err).Msg("update root message")
+		return false
 	}
+	return true
 }
 
 // streamText is the markdown streamed for a page: redacted and escaped,

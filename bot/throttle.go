@@ -11,13 +11,15 @@ import (
 // Counting completions (not starts) keeps the guarantee true also for the
 // times the calls reach Slack: a call admitted now reaches Slack after
 // every call that completed before it. PauseUntil honours Retry-After for
-// every caller.
+// every caller. Urgent callers (final results) are admitted before the
+// others: while one waits, the others do not take a slot.
 type windowLimiter struct {
 	limit  int
 	window time.Duration
 
 	mu       sync.Mutex
 	inflight int
+	urgent   int         // urgent callers waiting
 	ends     []time.Time // completions still inside the window, oldest first
 	pause    time.Time
 	wake     chan struct{}
@@ -28,8 +30,20 @@ func newWindowLimiter(limit int, window time.Duration) *windowLimiter {
 }
 
 // acquire blocks until a call may start, then returns the function that
-// must be called when the call completed.
-func (l *windowLimiter) acquire(ctx context.Context) (release func(), err error) {
+// must be called when the call completed. An urgent call goes before
+// every waiting call that is not.
+func (l *windowLimiter) acquire(ctx context.Context, urgent bool) (release func(), err error) {
+	if urgent {
+		l.mu.Lock()
+		l.urgent++
+		l.mu.Unlock()
+		defer func() {
+			l.mu.Lock()
+			l.urgent--
+			l.wakeLocked()
+			l.mu.Unlock()
+		}()
+	}
 	for {
 		l.mu.Lock()
 		now := time.Now()
@@ -40,6 +54,8 @@ func (l *windowLimiter) acquire(ctx context.Context) (release func(), err error)
 		switch {
 		case now.Before(l.pause):
 			wait = l.pause.Sub(now)
+		case !urgent && l.urgent > 0:
+			wait = l.window // woken when the urgent calls got their slots
 		case l.limit <= 0 || l.inflight+len(l.ends) < l.limit:
 			l.inflight++
 			l.mu.Unlock()
@@ -69,6 +85,11 @@ func (l *windowLimiter) done() {
 	defer l.mu.Unlock()
 	l.inflight--
 	l.ends = append(l.ends, time.Now())
+	l.wakeLocked()
+}
+
+// wakeLocked wakes every waiting caller to look again.
+func (l *windowLimiter) wakeLocked() {
 	close(l.wake)
 	l.wake = make(chan struct{})
 }

@@ -176,3 +176,42 @@ func TestRetryAfterPausesUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestUrgentCallsGoFirst: while the only slot is taken, five ordinary
+// calls and then one urgent call wait; the urgent call gets the next slot.
+func TestUrgentCallsGoFirst(t *testing.T) {
+	l := newWindowLimiter(1, 20*time.Millisecond)
+	ctx := context.Background()
+	hold, err := l.acquire(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan string, 6)
+	var wg sync.WaitGroup
+	call := func(name string, urgent bool) {
+		wg.Go(func() {
+			release, err := l.acquire(ctx, urgent)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- name
+			release()
+		})
+	}
+	for i := range 5 {
+		call(fmt.Sprintf("ordinary %d", i), false)
+	}
+	call("urgent", true)
+	eventually(t, 5*time.Second, "the urgent call waiting", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.urgent == 1
+	})
+	hold()
+	wg.Wait()
+	close(order)
+	if first := <-order; first != "urgent" {
+		t.Errorf("the first call after the slot freed was %q, want the urgent one", first)
+	}
+}

@@ -8,17 +8,27 @@ import (
 	"time"
 )
 
-// ReadyCheck is one readiness check: Fn returns nil when the dependency
-// (the store, the Slack connection) is usable.
+// ReadyCheck is one readiness check: Fn returns nil when a dependency
+// of intake (the store alerts are recorded in) is usable.
 type ReadyCheck struct {
 	Name string
 	Fn   func(ctx context.Context) error
 }
 
-// Health serves /health (liveness: the process answers) and /ready (not
-// shutting down and every check passes within a second).
+// Detail is state /health reports without failing on it: a link the
+// process keeps trying on its own (Slack), which must not take it out of
+// service. Fn returns a short word ("connected").
+type Detail struct {
+	Name string
+	Fn   func() string
+}
+
+// Health serves /health (liveness: the process answers, with its
+// details) and /ready (not shutting down and every check passes within a
+// second).
 type Health struct {
 	checks   []ReadyCheck
+	details  []Detail
 	stopping atomic.Bool
 }
 
@@ -29,9 +39,20 @@ func NewHealth(checks ...ReadyCheck) *Health { return &Health{checks: checks} }
 // sending work before the process stops.
 func (h *Health) ShuttingDown() { h.stopping.Store(true) }
 
-// Live answers 200 while the process serves HTTP.
+// WithDetails adds details to /health's answer; call it before serving.
+func (h *Health) WithDetails(d ...Detail) *Health {
+	h.details = append(h.details, d...)
+	return h
+}
+
+// Live answers 200 while the process serves HTTP, with "status": "ok"
+// and each detail by name.
 func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	body := map[string]string{"status": "ok"}
+	for _, d := range h.details {
+		body[d.Name] = d.Fn()
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // Ready answers 200 when ready, else 503 naming what is not.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -116,6 +117,49 @@ func (m *Metrics) ObserveInvestigation(r *investigate.Result) {
 		m.tokens.WithLabelValues(r.Analysis.Analyzer, "output").Add(float64(u.OutputTokens))
 	}
 	m.apiRequests.Observe(float64(r.Evidence.APIRequests))
+}
+
+// SlackLink publishes k8flex_slack_connected: 1 while connected()
+// reports Slack's Socket Mode link up, else 0. Call it once.
+func (m *Metrics) SlackLink(connected func() bool) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_slack_connected",
+		Help: "1 while the Slack Socket Mode link is up, else 0."}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
+}
+
+// SlackOutbox publishes k8flex_slack_outbox_depth (Slack messages
+// waiting to be delivered) and k8flex_slack_outbox_oldest_seconds (how
+// long the oldest has waited, 0 when none) from outbox, read at each
+// scrape (-1 when it fails). Call it once.
+func (m *Metrics) SlackOutbox(outbox func() (depth int, oldest time.Time, err error)) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_slack_outbox_depth",
+		Help: "Slack messages recorded with their case and not yet delivered."}, func() float64 {
+		d, _, err := outbox()
+		if err != nil {
+			return -1
+		}
+		return float64(d)
+	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_slack_outbox_oldest_seconds",
+		Help: "Age of the oldest undelivered Slack message, 0 when none."}, func() float64 {
+		_, oldest, err := outbox()
+		if err != nil {
+			return -1
+		}
+		if oldest.IsZero() {
+			return 0
+		}
+		return time.Since(oldest).Seconds()
+	}))
 }
 
 // SlackCall records one Slack Web API call.

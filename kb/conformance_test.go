@@ -25,6 +25,14 @@ type backend interface {
 	Case(ctx context.Context, id string) (*Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*Case, error)
 	SetThread(ctx context.Context, id, channel, ts string) error
+	LinkMessage(ctx context.Context, id, channel, ts string) error
+	CaseByMessage(ctx context.Context, channel, ts string) (*Case, error)
+	PutSlackEffects(ctx context.Context, owner string, lease time.Duration, effects []SlackEffect) ([]SlackEffect, error)
+	ClaimSlackEffects(ctx context.Context, owner string, lease time.Duration, n int) ([]SlackEffect, error)
+	SlackEffectDone(ctx context.Context, caseID, key string, version int64, ts string) error
+	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
+	ReleaseSlackEffects(ctx context.Context, owner string) error
+	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
 	ListCases(ctx context.Context, f Filter) ([]Case, error)
 	Stats(ctx context.Context, since time.Time) (Stats, error)
 	Export(ctx context.Context, w io.Writer) error
@@ -143,6 +151,8 @@ func runConformance(t *testing.T, h harness) {
 		{"ClosedStore", testClosed},
 		{"FoldIncidents", testFoldIncidents},
 		{"FoldIncidentBatch", testFoldIncidentBatch},
+		{"MessageLinks", testMessageLinks},
+		{"SlackOutbox", testSlackOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1027,5 +1037,157 @@ func testFoldIncidentBatch(t *testing.T, h harness) {
 	}
 	if _, _, err := b.OpenIncidents(ctx, []string{"x"}, nil, time.Hour); err == nil {
 		t.Fatal("keys without cases were accepted")
+	}
+}
+
+// A case's Slack messages (its thread root and linked replies) lead back
+// to it, also after a restart; other messages and unknown cases do not.
+func testMessageLinks(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, reopen := h.open(t, testDims)
+	id := recordCase(t, b, "KubePodCrashLooping", "links-1", investigate.PodCrash, "bad image")
+	other := recordCase(t, b, "KubePodCrashLooping", "links-2", investigate.PodCrash, "bad image")
+	if err := b.SetThread(ctx, id, "C1", "100.000001"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range []string{"100.000002", "100.000003"} {
+		if err := b.LinkMessage(ctx, id, "C1", ts); err != nil {
+			t.Fatalf("link %s: %v", ts, err)
+		}
+	}
+	if err := b.LinkMessage(ctx, other, "C1", "200.000002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.LinkMessage(ctx, "no-such-case", "C1", "300.000001"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("link to an unknown case: err = %v, want ErrNotFound", err)
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := reopen(testDims, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	for _, tt := range []struct {
+		channel, ts, want string
+	}{
+		{"C1", "100.000001", id}, // the thread root
+		{"C1", "100.000002", id},
+		{"C1", "100.000003", id},
+		{"C1", "200.000002", other},
+	} {
+		c, err := b.CaseByMessage(ctx, tt.channel, tt.ts)
+		if err != nil || c.ID != tt.want {
+			t.Errorf("case of message %s/%s = %v, %v; want %s", tt.channel, tt.ts, c, err, tt.want)
+			continue
+		}
+		if c.ID == id && c.ThreadTS != "100.000001" {
+			t.Errorf("case of message %s/%s has thread %s, want 100.000001", tt.channel, tt.ts, c.ThreadTS)
+		}
+	}
+	for _, m := range [][2]string{{"C1", "300.000001"}, {"C2", "100.000002"}} {
+		if _, err := b.CaseByMessage(ctx, m[0], m[1]); !errors.Is(err, ErrNotFound) {
+			t.Errorf("message %s/%s: err = %v, want ErrNotFound", m[0], m[1], err)
+		}
+	}
+}
+
+// The Slack outbox: effects are held by the process that records them,
+// superseded versions are never delivered, a released or expired hold
+// lets another process claim them (each exactly once), and a delivered
+// effect is gone.
+func testSlackOutbox(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, _ := h.open(t, testDims)
+	id := recordCase(t, b, "KubePodCrashLooping", "outbox-1", investigate.PodCrash, "bad image")
+	root := SlackEffect{CaseID: id, Key: "root", Channel: "C1", TS: "100.000001", Blocks: `[{"type":"section"}]`, Text: "done"}
+	page := SlackEffect{CaseID: id, Key: "page/0", Channel: "C1", ThreadTS: "100.000001", Blocks: `["v1"]`, Text: "v1"}
+	put, err := b.PutSlackEffects(ctx, "w1", time.Minute, []SlackEffect{root, page})
+	if err != nil || len(put) != 2 || put[0].Version != 1 || put[1].Version != 1 || put[0].Since.IsZero() {
+		t.Fatalf("put = %+v, %v", put, err)
+	}
+	if _, err := b.PutSlackEffects(ctx, "w1", time.Minute, []SlackEffect{{CaseID: "no-such-case", Key: "root", Channel: "C1", TS: "1.1"}}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("effect of an unknown case: err = %v, want ErrNotFound", err)
+	}
+	if got, err := b.ClaimSlackEffects(ctx, "w2", time.Minute, 10); err != nil || len(got) != 0 {
+		t.Fatalf("claimed %+v, %v while w1 holds them", got, err)
+	}
+	if d, oldest, err := b.SlackOutbox(ctx); err != nil || d != 2 || oldest.IsZero() {
+		t.Fatalf("outbox = %d since %s, %v; want 2", d, oldest, err)
+	}
+	// A newer text supersedes the page; the post of the older version
+	// (it created the message) leaves its ts to the newer one.
+	page.Blocks, page.Text = `["v2"]`, "v2"
+	put2, err := b.PutSlackEffects(ctx, "w1", time.Minute, []SlackEffect{page})
+	if err != nil || put2[0].Version != 2 || !put2[0].Since.Equal(put[1].Since) {
+		t.Fatalf("second put = %+v, %v; want version 2 since the first", put2, err)
+	}
+	if err := b.SlackEffectDone(ctx, id, "page/0", 1, "100.000002"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReleaseSlackEffects(ctx, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	// Two processes claim at once: each effect goes to one of them.
+	var mu sync.Mutex
+	claimed := map[string]SlackEffect{}
+	var wg sync.WaitGroup
+	for _, w := range []string{"w2", "w3"} {
+		wg.Go(func() {
+			got, err := b.ClaimSlackEffects(ctx, w, time.Minute, 10)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range got {
+				if _, dup := claimed[e.Key]; dup {
+					t.Errorf("effect %s claimed twice", e.Key)
+				}
+				claimed[e.Key] = e
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != 2 {
+		t.Fatalf("claimed %v, want root and page/0", claimed)
+	}
+	if p := claimed["page/0"]; p.Version != 2 || p.Blocks != `["v2"]` || p.TS != "100.000002" || p.ThreadTS != "100.000001" {
+		t.Errorf("page effect = %+v, want version 2 with the posted ts", p)
+	}
+	if r := claimed["root"]; r.TS != "100.000001" || r.Blocks != root.Blocks || r.Text != "done" {
+		t.Errorf("root effect = %+v", r)
+	}
+	for _, e := range claimed {
+		if err := b.SlackEffectDone(ctx, e.CaseID, e.Key, e.Version, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, _, err := b.SlackOutbox(ctx); err != nil || d != 0 {
+		t.Fatalf("outbox depth %d, %v after delivery; want 0", d, err)
+	}
+
+	// A hold expires unless renewed.
+	short := 100 * time.Millisecond
+	if _, err := b.PutSlackEffects(ctx, "w1", short, []SlackEffect{root}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RenewSlackEffects(ctx, "w1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * short)
+	if got, err := b.ClaimSlackEffects(ctx, "w2", time.Minute, 10); err != nil || len(got) != 0 {
+		t.Fatalf("claimed %+v, %v although w1 renewed its hold", got, err)
+	}
+	if err := b.RenewSlackEffects(ctx, "w1", short); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * short)
+	got, err := b.ClaimSlackEffects(ctx, "w2", time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != "root" || got[0].LeaseOwner != "w2" {
+		t.Fatalf("after w1's hold expired: claimed %+v, %v; want root held by w2", got, err)
 	}
 }

@@ -1,8 +1,10 @@
 // Package kb is K8flex's knowledge base and durable queue: every
 // investigation as a case (its alert, analysis, redacted evidence, Slack
-// thread and verdict), the ✅/❌ votes people give it, similarity search over
-// validated cases, accuracy statistics, and the queue the webhook writes and
-// the workers claim from.
+// thread and the messages in it, and verdict), the ✅/❌ votes people give
+// it, similarity search over validated cases, accuracy statistics, the
+// queue the webhook writes and the workers claim from, and the Slack
+// outbox (the final messages of threads, kept until Slack took them and
+// held by the process sending them, so replicas never send one twice).
 //
 // Two backends offer the same methods and behaviour, proven by one
 // conformance suite:

@@ -65,6 +65,9 @@ type Embedded struct {
 	maxTries int
 	// wmu orders writes that change embeddings with their index updates.
 	wmu sync.Mutex
+	// held is who holds which Slack effect (see outbox.go).
+	heldMu sync.Mutex
+	held   map[string]heldEffect
 }
 
 var _ investigate.CaseStore = (*Embedded)(nil)
@@ -83,6 +86,9 @@ var (
 	// bIncidentsAt: opened + hashed key -> nil, oldest first (see OpenIncident).
 	bIncidents   = []byte("incidents")
 	bIncidentsAt = []byte("incidents_at")
+	// bMessages: channel \x00 ts -> id, the other Slack messages of a
+	// case's thread (LinkMessage).
+	bMessages = []byte("messages")
 )
 
 // caseBody holds the large fields of a case, stored apart so scans of
@@ -129,7 +135,7 @@ func OpenEmbedded(path string, cfg EmbeddedConfig, log zerolog.Logger) (*Embedde
 
 func (s *Embedded) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt} {
+		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bMessages, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt, bOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -450,6 +456,43 @@ func (s *Embedded) SetThread(ctx context.Context, id, channel, ts string) error 
 		c.Channel, c.ThreadTS, c.UpdatedAt = channel, ts, time.Now().UTC()
 		return putCaseHead(tx, &c, old)
 	})
+}
+
+// LinkMessage records that the Slack message channel/ts (a reply in its
+// thread, such as the analysis) belongs to case id, so that CaseByMessage
+// finds the case after a restart. Linking a message again replaces its
+// case. ErrNotFound when the case does not exist.
+func (s *Embedded) LinkMessage(ctx context.Context, id, channel, ts string) error {
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bCases).Get([]byte(id)) == nil {
+			return fmt.Errorf("case %s: %w", id, ErrNotFound)
+		}
+		if err := tx.Bucket(bMessages).Put(threadKey(channel, ts), []byte(id)); err != nil {
+			return fmt.Errorf("link message %s/%s to case %s: %w", channel, ts, id, err)
+		}
+		return nil
+	})
+}
+
+// CaseByMessage returns the case the Slack message channel/ts belongs to:
+// one linked with LinkMessage, else the root of its thread (SetThread).
+// ErrNotFound for any other message.
+func (s *Embedded) CaseByMessage(ctx context.Context, channel, ts string) (*Case, error) {
+	var c *Case
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		k := threadKey(channel, ts)
+		id := tx.Bucket(bMessages).Get(k)
+		if id == nil {
+			id = tx.Bucket(bThreads).Get(k)
+		}
+		if id == nil {
+			return fmt.Errorf("message %s/%s: %w", channel, ts, ErrNotFound)
+		}
+		var err error
+		c, err = getCase(tx, string(id), true)
+		return err
+	})
+	return c, err
 }
 
 // FindSimilar returns up to topN validated cases whose cosine similarity to

@@ -192,3 +192,35 @@ func TestEmbeddedClaimSkipsLeasedCasesByQueueEntry(t *testing.T) {
 		t.Fatalf("queue depth %d, want 10 running", d)
 	}
 }
+
+// The embedded store serves one process: after a restart (also after a
+// crash, without a release) the Slack effects the previous process held
+// are free for the new one at once.
+func TestEmbeddedRestartFreesSlackEffects(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kb.db")
+	s, err := OpenEmbedded(path, EmbeddedConfig{Dimensions: testDims}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := recordCase(t, s, "KubePodCrashLooping", "restart-1", investigate.PodCrash, "bad image")
+	e := SlackEffect{CaseID: id, Key: "root", Channel: "C1", TS: "1.000001", Blocks: "[]", Text: "done"}
+	if _, err := s.PutSlackEffects(ctx, "before", time.Hour, []SlackEffect{e}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenEmbedded(path, EmbeddedConfig{Dimensions: testDims}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d, oldest, err := s.SlackOutbox(ctx); err != nil || d != 1 || oldest.IsZero() {
+		t.Fatalf("outbox after the restart = %d since %s, %v; want the effect", d, oldest, err)
+	}
+	got, err := s.ClaimSlackEffects(ctx, "after", time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != "root" || got[0].Version != 1 {
+		t.Fatalf("claimed %+v, %v after the restart; want the root effect", got, err)
+	}
+}

@@ -429,6 +429,42 @@ func (s *Postgres) SetThread(ctx context.Context, id, channel, ts string) error 
 	return nil
 }
 
+// LinkMessage records that the Slack message channel/ts (a reply in its
+// thread, such as the analysis) belongs to case id, so that CaseByMessage
+// finds the case after a restart. Linking a message again replaces its
+// case. ErrNotFound when the case does not exist.
+func (s *Postgres) LinkMessage(ctx context.Context, id, channel, ts string) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO slack_messages (channel, ts, case_id)
+		SELECT $1, $2, id FROM alert_cases WHERE id = $3
+		ON CONFLICT (channel, ts) DO UPDATE SET case_id = EXCLUDED.case_id`, channel, ts, id)
+	if err != nil {
+		return fmt.Errorf("link message %s/%s to case %s: %w", channel, ts, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("case %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// CaseByMessage returns the case the Slack message channel/ts belongs to:
+// one linked with LinkMessage, else the root of its thread (SetThread).
+// ErrNotFound for any other message.
+func (s *Postgres) CaseByMessage(ctx context.Context, channel, ts string) (*Case, error) {
+	c, err := scanCase(s.pool.QueryRow(ctx, "SELECT "+caseCols+", embedding FROM alert_cases WHERE id = "+
+		"(SELECT case_id FROM slack_messages WHERE channel = $1 AND ts = $2)", channel, ts), true)
+	if errors.Is(err, pgx.ErrNoRows) {
+		c, err = s.CaseByThread(ctx, channel, ts)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("message %s/%s: %w", channel, ts, ErrNotFound)
+		}
+		return c, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read case of message %s/%s: %w", channel, ts, err)
+	}
+	return c, nil
+}
+
 // FindSimilar returns up to topN validated cases whose cosine similarity to
 // embedding is at least threshold, most similar first (HNSW index).
 func (s *Postgres) FindSimilar(ctx context.Context, embedding []float32, threshold float64, topN int) ([]investigate.SimilarCase, error) {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -74,37 +76,106 @@ func (f *feedbackAdapter) vote(ctx context.Context, caseRef, user string, correc
 	return bot.Verdict{CaseRef: c.ID, Correct: correct, User: user, Source: source, At: now, Withdrawn: withdraw}, nil
 }
 
-// threadLinks remembers which case each Slack message belongs to: root
-// messages in the store (they survive restarts), replies in memory.
-type threadLinks struct {
-	st  store
-	mem *bot.MessageIndex
-}
+// threadLinks remembers which case each Slack message belongs to, in the
+// store: a reaction on a thread's root or on its analysis finds the case
+// also after a restart, and on every replica.
+type threadLinks struct{ st store }
 
+var (
+	_ bot.MessageLinker = (*threadLinks)(nil)
+	_ bot.CaseLookup    = (*threadLinks)(nil)
+)
+
+// LinkMessage records a root message as the case's thread and any other
+// message as one of the thread's. Messages of requests that are not cases
+// (nothing recorded) are skipped.
 func (l *threadLinks) LinkMessage(ctx context.Context, m bot.CaseMessage) error {
-	if err := l.mem.LinkMessage(ctx, m); err != nil {
-		return err
-	}
+	var err error
 	if m.TS == m.ThreadTS {
-		if err := l.st.SetThread(ctx, m.CaseRef, m.Channel, m.ThreadTS); err != nil && !errors.Is(err, kb.ErrNotFound) {
-			return fmt.Errorf("remember thread of case %s: %w", m.CaseRef, err)
-		}
+		err = l.st.SetThread(ctx, m.CaseRef, m.Channel, m.ThreadTS)
+	} else {
+		err = l.st.LinkMessage(ctx, m.CaseRef, m.Channel, m.TS)
+	}
+	if err != nil && !errors.Is(err, kb.ErrNotFound) {
+		return fmt.Errorf("remember slack message %s/%s of case %s: %w", m.Channel, m.TS, m.CaseRef, err)
 	}
 	return nil
 }
 
+// CaseByMessage finds the case of a thread root or of a linked reply.
 func (l *threadLinks) CaseByMessage(ctx context.Context, channel, ts string) (bot.CaseMessage, bool, error) {
-	if m, ok, err := l.mem.CaseByMessage(ctx, channel, ts); ok || err != nil {
-		return m, ok, err
-	}
-	c, err := l.st.CaseByThread(ctx, channel, ts)
+	c, err := l.st.CaseByMessage(ctx, channel, ts)
 	if errors.Is(err, kb.ErrNotFound) {
 		return bot.CaseMessage{}, false, nil
 	}
 	if err != nil {
 		return bot.CaseMessage{}, false, err
 	}
-	return bot.CaseMessage{CaseRef: c.ID, Channel: channel, ThreadTS: ts, TS: ts}, true, nil
+	return bot.CaseMessage{CaseRef: c.ID, Channel: channel, ThreadTS: c.ThreadTS, TS: ts}, true, nil
+}
+
+// slackOutbox is the bot's outbox in the store, held under this
+// process's name for lease (the bot renews it every 15 s).
+type slackOutbox struct {
+	st    store
+	owner string
+	lease time.Duration
+}
+
+var _ bot.Outbox = (*slackOutbox)(nil)
+
+// newSlackOutbox names this process's hold: host, pid and a random part.
+func newSlackOutbox(st store) *slackOutbox {
+	host, _ := os.Hostname()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return &slackOutbox{st: st, owner: fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r), lease: time.Minute}
+}
+
+func toEffect(e kb.SlackEffect) bot.Effect {
+	return bot.Effect{CaseRef: e.CaseID, Key: e.Key, Channel: e.Channel, ThreadTS: e.ThreadTS, TS: e.TS,
+		Blocks: e.Blocks, Text: e.Text, Version: e.Version}
+}
+
+func (o *slackOutbox) Put(ctx context.Context, effects []bot.Effect) ([]bot.Effect, error) {
+	in := make([]kb.SlackEffect, len(effects))
+	for i, e := range effects {
+		in[i] = kb.SlackEffect{CaseID: e.CaseRef, Key: e.Key, Channel: e.Channel, ThreadTS: e.ThreadTS, TS: e.TS,
+			Blocks: e.Blocks, Text: e.Text}
+	}
+	put, err := o.st.PutSlackEffects(ctx, o.owner, o.lease, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Effect, len(put))
+	for i, e := range put {
+		out[i] = toEffect(e)
+	}
+	return out, nil
+}
+
+func (o *slackOutbox) Claim(ctx context.Context, n int) ([]bot.Effect, error) {
+	got, err := o.st.ClaimSlackEffects(ctx, o.owner, o.lease, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Effect, len(got))
+	for i, e := range got {
+		out[i] = toEffect(e)
+	}
+	return out, nil
+}
+
+func (o *slackOutbox) Done(ctx context.Context, e bot.Effect, ts string) error {
+	return o.st.SlackEffectDone(ctx, e.CaseRef, e.Key, e.Version, ts)
+}
+
+func (o *slackOutbox) Renew(ctx context.Context) error {
+	return o.st.RenewSlackEffects(ctx, o.owner, o.lease)
+}
+
+func (o *slackOutbox) Release(ctx context.Context) error {
+	return o.st.ReleaseSlackEffects(ctx, o.owner)
 }
 
 // knowledge serves the App Home and /k8flex kb|stats from the store.

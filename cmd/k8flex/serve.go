@@ -168,19 +168,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var slackBot *bot.Bot
 	slash := &slashInvestigator{eng: eng, sem: make(chan struct{}, cfg.Server.Workers), log: log}
 	if cfg.Slack.Enabled() {
+		// Reactions find their case through the links the reporters record:
+		// both ports are the store, so they work after a restart.
+		links := &threadLinks{st: st}
 		slackBot, err = bot.New(cfg.Slack, bot.Deps{
 			Investigator: slash,
 			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
-			Links:        &threadLinks{st: st, mem: bot.NewMessageIndex()},
+			Cases:        links,
+			Links:        links,
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+			Outbox:       newSlackOutbox(st),
 			OnAPICall:    metrics.SlackCall,
 		}, log)
 		if err != nil {
 			return err
 		}
-		if err := slackBot.CheckAuth(ctx); err != nil {
+		// A token Slack refuses stops start-up; Slack not answering does
+		// not: alerts are accepted and recorded meanwhile, and the bot
+		// keeps trying to connect (Run).
+		if err := slackBot.CheckAuth(ctx); errors.Is(err, bot.ErrRejected) {
 			return err
+		} else if err != nil {
+			log.Warn().Err(err).Msg("Slack unreachable at start-up; serving alerts and connecting in the background")
 		}
+		metrics.SlackLink(slackBot.Connected)
+		metrics.SlackOutbox(func() (int, time.Time, error) {
+			octx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return st.SlackOutbox(octx)
+		})
 	}
 	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
 		if slackBot != nil {
@@ -244,15 +260,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_, err := st.QueueDepth(ctx)
 		return err
 	}}}
+	// Readiness is about intake: a Slack outage must not take the webhook
+	// out of its Service. Slack's link is a detail of /health (and a
+	// metric).
+	health := handlers.NewHealth(checks...)
 	if slackBot != nil {
-		checks = append(checks, handlers.ReadyCheck{Name: "slack", Fn: func(context.Context) error {
-			if !slackBot.Connected() {
-				return errors.New("socket mode is not connected")
+		health.WithDetails(handlers.Detail{Name: "slack", Fn: func() string {
+			if slackBot.Connected() {
+				return "connected"
 			}
-			return nil
+			return "disconnected"
 		}})
 	}
-	health := handlers.NewHealth(checks...)
 	srv := &http.Server{
 		Addr:              cfg.Server.Listen,
 		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, metrics, log), health, metrics),

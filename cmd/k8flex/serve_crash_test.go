@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k8flex/k8flex/internal/fakeslack"
 	"github.com/k8flex/k8flex/internal/loadtest"
 	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
@@ -88,7 +89,14 @@ type serveConfig struct {
 	// Lease is the claim lease (server.lease), when the configuration
 	// knows that key.
 	Lease time.Duration
+	// Slack, when set, reports to this fake Slack in slackChannel;
+	// SlackYAML adds keys under slack: (indented lines).
+	Slack     *fakeslack.Server
+	SlackYAML string
 }
+
+// slackChannel is the channel the served bot reports to in tests.
+const slackChannel = "C0ALERTS"
 
 // write writes the configuration as YAML into dir and returns its path.
 func (c serveConfig) write(t testing.TB, dir string) string {
@@ -105,6 +113,11 @@ func (c serveConfig) write(t testing.TB, dir string) string {
 	}
 	if c.DatabaseURL != "" {
 		fmt.Fprintf(&b, "  database_url: %q\n", c.DatabaseURL)
+	}
+	if c.Slack != nil {
+		fmt.Fprintf(&b, "slack:\n  bot_token: %q\n  app_token: %q\n  channel: %q\n  api_url: %q\n",
+			c.Slack.BotToken(), c.Slack.AppToken(), slackChannel, c.Slack.APIURL())
+		b.WriteString(c.SlackYAML)
 	}
 	p := filepath.Join(dir, fmt.Sprintf("k8flex-%d.yaml", time.Now().UnixNano()))
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
@@ -228,6 +241,8 @@ type logLine struct {
 	AlertName     string `json:"alertname"`
 	Fingerprint   string `json:"fingerprint"`
 	Error         string `json:"error"`
+	User          string `json:"user"`
+	Source        string `json:"source"`
 }
 
 // readLogLines parses the JSON lines of a log file (other lines are skipped).

@@ -31,6 +31,14 @@ type store interface {
 	Case(ctx context.Context, id string) (*kb.Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*kb.Case, error)
 	SetThread(ctx context.Context, id, channel, ts string) error
+	LinkMessage(ctx context.Context, id, channel, ts string) error
+	CaseByMessage(ctx context.Context, channel, ts string) (*kb.Case, error)
+	PutSlackEffects(ctx context.Context, owner string, lease time.Duration, effects []kb.SlackEffect) ([]kb.SlackEffect, error)
+	ClaimSlackEffects(ctx context.Context, owner string, lease time.Duration, n int) ([]kb.SlackEffect, error)
+	SlackEffectDone(ctx context.Context, caseID, key string, version int64, ts string) error
+	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
+	ReleaseSlackEffects(ctx context.Context, owner string) error
+	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
 	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
 	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
 	Export(ctx context.Context, w io.Writer) error

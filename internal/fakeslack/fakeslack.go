@@ -1,7 +1,8 @@
 // Package fakeslack is K8flex's own in-process fake of the Slack Web API and
 // of Socket Mode, for tests. It serves the Web API methods the bot uses,
 // records every call (method, arguments, arrival time), can answer 429 with
-// Retry-After, keeps the messages it was asked to post so tests can read
+// Retry-After (on demand, for Slack's per-channel limit on posts, or for
+// a share of updates), keeps the messages it was asked to post so tests can read
 // them, and runs the Socket Mode websocket: it greets with
 // {"type":"hello"}, pushes envelopes, records the client's acks, sends
 // websocket pings and can drop connections to test reconnects.
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Fixed identities the fake reports.
@@ -92,6 +94,12 @@ type Server struct {
 	seq       int
 	closed    bool
 	changed   chan struct{}
+
+	down      bool // SetUnreachable
+	postLimit *postLimit
+	// updateShare of chat.update calls are answered 429 (RejectUpdates).
+	updateShare float64
+	updateCalls int
 }
 
 type wsConn struct {
@@ -160,6 +168,100 @@ func (s *Server) RateLimit(method string, retryAfter ...time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limits[method] = append(s.limits[method], retryAfter...)
+}
+
+// postLimit is Slack's per-channel limit on chat.postMessage.
+type postLimit struct {
+	every time.Duration
+	burst int
+	chans map[string]*rate.Limiter
+}
+
+// LimitPosts enforces Slack's per-channel limit on chat.postMessage: per
+// channel, a token bucket of one post per every with burst posts at once;
+// a post beyond it is answered 429 with Retry-After (whole seconds, at
+// least 1), the wait until the channel takes a post again. every <= 0
+// lifts the limit.
+func (s *Server) LimitPosts(every time.Duration, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if every <= 0 {
+		s.postLimit = nil
+		return
+	}
+	s.postLimit = &postLimit{every: every, burst: max(burst, 1), chans: map[string]*rate.Limiter{}}
+}
+
+// SetUnreachable takes the fake off the network (down) or back: while
+// down, every Web API request and websocket upgrade is cut without an
+// answer (the client sees a network error) and open websockets are
+// dropped. Such requests are recorded with Status 0.
+func (s *Server) SetUnreachable(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+	if down {
+		s.DropConnections()
+	}
+}
+
+// cutIfDown closes the request's connection without an answer while the
+// fake is unreachable, and reports whether it did.
+func (s *Server) cutIfDown(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if !down {
+		return false
+	}
+	s.record(Call{Method: strings.TrimPrefix(r.URL.Path, "/api/"), At: time.Now()})
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return true
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// RejectUpdates answers share (0 to 1) of the chat.update calls from now
+// on with 429 and Retry-After: 1, spread evenly (with share 0.3, three of
+// every ten calls).
+func (s *Server) RejectUpdates(share float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updateShare, s.updateCalls = share, 0
+}
+
+// limitedLocked decides whether a call of method with args is rate
+// limited, and for how long.
+func (s *Server) limitedLocked(method string, args url.Values, now time.Time) (time.Duration, bool) {
+	if q := s.limits[method]; len(q) > 0 {
+		s.limits[method] = q[1:]
+		return q[0], true
+	}
+	switch {
+	case method == "chat.postMessage" && s.postLimit != nil:
+		l := s.postLimit
+		ch := args.Get("channel")
+		lim := l.chans[ch]
+		if lim == nil {
+			lim = rate.NewLimiter(rate.Every(l.every), l.burst)
+			l.chans[ch] = lim
+		}
+		r := lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			r.CancelAt(now)
+			return max(d, time.Second), true
+		}
+	case method == "chat.update" && s.updateShare > 0:
+		n := s.updateCalls
+		s.updateCalls++
+		if int(float64(n+1)*s.updateShare) > int(float64(n)*s.updateShare) {
+			return time.Second, true
+		}
+	}
+	return 0, false
 }
 
 // Calls returns the recorded calls of the given methods (all when none).
@@ -291,6 +393,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 type obj = map[string]any
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if s.cutIfDown(w, r) {
+		return
+	}
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	args, token, err := readArgs(r)
 	now := time.Now()
@@ -300,9 +405,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if q := s.limits[method]; len(q) > 0 {
-		ra := q[0]
-		s.limits[method] = q[1:]
+	if ra, limited := s.limitedLocked(method, args, now); limited {
 		s.mu.Unlock()
 		s.record(Call{Method: method, Args: args, At: now, Status: http.StatusTooManyRequests})
 		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
@@ -397,6 +500,9 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.cutIfDown(w, r) {
+		return
+	}
 	c, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -539,4 +645,68 @@ func (s *Server) AckFor(id string) (Ack, bool) {
 		}
 	}
 	return Ack{}, false
+}
+
+// PushReaction sends the reaction_added (added) or reaction_removed event
+// of user's reaction (e.g. "white_check_mark") on message channel/ts, as
+// Slack does when someone reacts, and returns the envelope id.
+func (s *Server) PushReaction(user, reaction, channel, ts string, added bool) (string, error) {
+	typ := "reaction_removed"
+	if added {
+		typ = "reaction_added"
+	}
+	item := obj{"type": "message", "channel": channel, "ts": ts}
+	s.mu.Lock()
+	itemUser := ""
+	if _, ok := s.messages[channel+"/"+ts]; ok {
+		itemUser = BotUserID
+	}
+	s.seq++
+	eventTS := fmt.Sprintf("1700000900.%06d", s.seq)
+	s.mu.Unlock()
+	return s.PushEvent(obj{"type": typ, "user": user, "reaction": reaction, "item_user": itemUser, "item": item,
+		"event_ts": eventTS})
+}
+
+// ClickButton sends the block_actions interaction of user clicking the
+// button actionID on the stored message channel/ts, with the value the
+// message's blocks give it, and returns the envelope id. It fails when
+// the message does not show that button.
+func (s *Server) ClickButton(user, channel, ts, actionID string) (string, error) {
+	m, ok := s.Message(channel, ts)
+	if !ok {
+		return "", fmt.Errorf("click %s: no message %s/%s", actionID, channel, ts)
+	}
+	var blocks []struct {
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			Type     string `json:"type"`
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if m.Blocks != "" {
+		if err := json.Unmarshal([]byte(m.Blocks), &blocks); err != nil {
+			return "", fmt.Errorf("click %s: blocks of %s/%s: %w", actionID, channel, ts, err)
+		}
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if b.Type != "actions" || e.Type != "button" || e.ActionID != actionID {
+				continue
+			}
+			return s.PushInteractive(obj{
+				"type": "block_actions", "trigger_id": "trig-" + user,
+				"user":      obj{"id": user, "name": user},
+				"team":      obj{"id": TeamID},
+				"channel":   obj{"id": channel},
+				"container": obj{"type": "message", "message_ts": ts, "channel_id": channel, "thread_ts": m.ThreadTS},
+				"message":   obj{"ts": ts, "thread_ts": m.ThreadTS, "blocks": json.RawMessage(m.Blocks)},
+				"actions": []any{obj{"action_id": e.ActionID, "block_id": b.BlockID, "value": e.Value, "type": "button",
+					"action_ts": fmt.Sprintf("%d.000000", time.Now().Unix())}},
+			})
+		}
+	}
+	return "", fmt.Errorf("click %s: message %s/%s has no such button", actionID, channel, ts)
 }

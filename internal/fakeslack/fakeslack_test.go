@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,91 @@ func TestWebAPI(t *testing.T) {
 	}
 	if m, _ := s.Message("C1", sts); m.Markdown != "abc" || m.ThreadTS != ts {
 		t.Errorf("stream = %+v", m)
+	}
+}
+
+// ClickButton clicks only buttons the message shows.
+func TestClickButtonNeedsTheButton(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	_, ts, err := api.PostMessageContext(context.Background(), "C1", slack.MsgOptionBlocks(
+		slack.NewActionBlock("b", slack.NewButtonBlockElement("yes", "case-1", slack.NewTextBlockObject("plain_text", "Yes", false, false)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClickButton("U1", "C1", ts, "no"); err == nil || !strings.Contains(err.Error(), "no such button") {
+		t.Errorf("clicking a button the message lacks: err = %v", err)
+	}
+	if _, err := s.ClickButton("U1", "C1", "9.9", "yes"); err == nil {
+		t.Error("clicking on an unknown message succeeded")
+	}
+	// The button exists; without a Socket Mode connection it cannot be sent.
+	if _, err := s.ClickButton("U1", "C1", ts, "yes"); err == nil || !strings.Contains(err.Error(), "no socket mode connection") {
+		t.Errorf("clicking without a connection: err = %v", err)
+	}
+}
+
+// LimitPosts holds each channel to its own bucket; RejectUpdates answers
+// its share of updates 429.
+func TestSlackLimits(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	s.LimitPosts(time.Second, 2)
+	var ts string
+	for i := range 2 {
+		var err error
+		if _, ts, err = api.PostMessageContext(ctx, "C1", slack.MsgOptionText("burst", false)); err != nil {
+			t.Fatalf("post %d within the burst: %v", i, err)
+		}
+	}
+	_, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("one too many", false))
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); !ok || rl.RetryAfter != time.Second {
+		t.Errorf("third post in a second = %v, want 429 with Retry-After 1s", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C2", slack.MsgOptionText("other channel", false)); err != nil {
+		t.Errorf("a post in another channel: %v", err)
+	}
+	if n := len(s.Messages()); n != 3 {
+		t.Errorf("%d messages stored, want 3 (the rejected post is not)", n)
+	}
+
+	s.RejectUpdates(0.3)
+	limited := 0
+	for range 10 {
+		_, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("again", false))
+		if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			limited++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if limited != 3 {
+		t.Errorf("%d of 10 updates answered 429, want 3", limited)
+	}
+}
+
+// While unreachable, calls fail with a network error, not a Slack answer.
+func TestUnreachable(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	s.SetUnreachable(true)
+	_, err := api.AuthTestContext(ctx)
+	if err == nil {
+		t.Fatal("auth.test succeeded while unreachable")
+	}
+	if _, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		t.Errorf("auth.test while unreachable = Slack's answer %v, want a network error", err)
+	}
+	if c := s.Calls("auth.test"); len(c) != 1 || c[0].Status != 0 {
+		t.Errorf("recorded calls = %+v, want one unanswered", c)
+	}
+	s.SetUnreachable(false)
+	if _, err := api.AuthTestContext(ctx); err != nil {
+		t.Errorf("auth.test after coming back: %v", err)
 	}
 }

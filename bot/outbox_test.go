@@ -1,0 +1,160 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/k8flex/k8flex/internal/fakeslack"
+)
+
+// memOutbox is an Outbox in memory for one process: every effect it was
+// given back by Claim is "held"; Put effects are held from the start.
+type memOutbox struct {
+	mu       sync.Mutex
+	effects  map[string]Effect // case/key
+	held     map[string]bool
+	done     []Effect
+	released int
+}
+
+func newMemOutbox() *memOutbox {
+	return &memOutbox{effects: map[string]Effect{}, held: map[string]bool{}}
+}
+
+func (o *memOutbox) Put(_ context.Context, effects []Effect) ([]Effect, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]Effect, len(effects))
+	for i, e := range effects {
+		k := e.CaseRef + "/" + e.Key
+		e.Version = o.effects[k].Version + 1
+		o.effects[k], o.held[k], out[i] = e, true, e
+	}
+	return out, nil
+}
+
+func (o *memOutbox) Claim(_ context.Context, n int) ([]Effect, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []Effect
+	for k, e := range o.effects {
+		if len(out) < n && !o.held[k] {
+			o.held[k] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (o *memOutbox) Done(_ context.Context, e Effect, ts string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := e.CaseRef + "/" + e.Key
+	if cur, ok := o.effects[k]; ok && cur.Version == e.Version {
+		delete(o.effects, k)
+		delete(o.held, k)
+	}
+	e.TS = ts
+	o.done = append(o.done, e)
+	return nil
+}
+
+func (o *memOutbox) Renew(context.Context) error { return nil }
+
+func (o *memOutbox) Release(context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.held = map[string]bool{}
+	o.released++
+	return nil
+}
+
+func (o *memOutbox) pending() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.effects)
+}
+
+// TestOutboxFinalThread: a reporter records its final thread in the
+// outbox before sending it and marks it delivered once Slack took it.
+func TestOutboxFinalThread(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	ob := newMemOutbox()
+	b := startBot(t, fs, testConfig(fs), Deps{Outbox: ob})
+	inv := testInvestigation("case-ob", testAlert("KubePodCrashLooping"))
+	r := b.Reporter("")
+	ctx := context.Background()
+	if err := r.Started(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	r.Chunk(ctx, sampleAnalysis)
+	_ = r.Finished(ctx, testResult(inv, sampleAnalysis))
+	finish(t, 10*time.Second, r)
+	if n := ob.pending(); n != 0 {
+		t.Errorf("%d effects left in the outbox after the thread became final", n)
+	}
+	keys := map[string]bool{}
+	for _, e := range ob.done {
+		keys[e.Key] = true
+		if e.Key == "page/0" && e.TS == "" {
+			t.Error("the analysis page was marked delivered without its ts")
+		}
+	}
+	if !keys["root"] || !keys["page/0"] {
+		t.Errorf("delivered %v, want root and page/0", keys)
+	}
+}
+
+// TestOutboxDeliversLeftEffects: effects a stopped process left behind
+// are delivered: the missing analysis reply is posted in its thread (and
+// linked to its case), the root updated.
+func TestOutboxDeliversLeftEffects(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	cfg := testConfig(fs)
+	// The root message a previous process posted.
+	api := startBot(t, fs, cfg, Deps{})
+	rootTS, err := api.post(context.Background(), testChannel, "", nil, "🔄 Analysis in progress…")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := newMemOutbox()
+	links := NewMessageIndex()
+	ob.effects["case-left/root"] = Effect{CaseRef: "case-left", Key: "root", Channel: testChannel, TS: rootTS,
+		Blocks: `[{"type":"section","text":{"type":"mrkdwn","text":"done: bad image"}}]`, Text: "done", Version: 1}
+	// A message Slack no longer has is dropped, not retried forever.
+	ob.effects["case-gone/root"] = Effect{CaseRef: "case-gone", Key: "root", Channel: testChannel, TS: "1600000000.000001",
+		Blocks: `[]`, Text: "gone", Version: 1}
+	ob.effects["case-left/page/0"] = Effect{CaseRef: "case-left", Key: "page/0", Channel: testChannel, ThreadTS: rootTS,
+		Blocks: `[{"type":"section","text":{"type":"mrkdwn","text":"the analysis"}}]`, Text: "analysis", Version: 3}
+	startBot(t, fs, cfg, Deps{Outbox: ob, Links: links, Cases: links})
+	eventually(t, 10*time.Second, "the outbox delivered", func() bool { return ob.pending() == 0 })
+
+	var dropped bool
+	for _, e := range ob.done {
+		dropped = dropped || e.CaseRef == "case-gone"
+	}
+	if !dropped {
+		t.Error("the effect of a message Slack does not have was not dropped")
+	}
+	root, _ := fs.Message(testChannel, rootTS)
+	if !strings.Contains(root.Blocks, "done: bad image") {
+		t.Errorf("root = %s, want the final blocks", root.Blocks)
+	}
+	var reply fakeslack.Message
+	for _, m := range fs.Messages() {
+		if m.ThreadTS == rootTS {
+			reply = m
+		}
+	}
+	if !strings.Contains(reply.Blocks, "the analysis") {
+		t.Fatalf("no analysis reply posted in the thread: %+v", fs.Messages())
+	}
+	if m, ok, _ := links.CaseByMessage(context.Background(), testChannel, reply.TS); !ok || m.CaseRef != "case-left" {
+		t.Errorf("the posted reply is not linked to its case: %+v", m)
+	}
+}

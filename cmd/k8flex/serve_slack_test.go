@@ -1,0 +1,566 @@
+package main
+
+// `k8flex serve` reporting to the fake Slack (internal/fakeslack, which
+// speaks Socket Mode): started in-process through run(), as main does.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k8flex/k8flex/internal/fakeslack"
+	"github.com/k8flex/k8flex/internal/pgtest"
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+)
+
+// Buttons of the final analysis message (bot/render.go).
+const (
+	buttonCorrect   = "k8flex_verdict_correct"
+	buttonIncorrect = "k8flex_verdict_incorrect"
+)
+
+// waitSocket waits until the fake Slack accepted n Socket Mode connections.
+func waitSocket(t *testing.T, fs *fakeslack.Server, n int) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for fs.Connections() < n {
+		select {
+		case <-fs.Changed():
+		case <-deadline:
+			t.Fatalf("%d socket mode connections, want %d", fs.Connections(), n)
+		}
+	}
+}
+
+// finalThread waits until the fake Slack shows a thread in slackChannel
+// whose analysis reply is final (it carries the verdict buttons) and
+// returns the root and that reply.
+func finalThread(t *testing.T, fs *fakeslack.Server, timeout time.Duration) (root, analysis fakeslack.Message) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		roots := map[string]fakeslack.Message{}
+		for _, m := range fs.Messages() {
+			if m.Channel != slackChannel {
+				continue
+			}
+			if m.ThreadTS == "" {
+				roots[m.TS] = m
+			} else if r, ok := roots[m.ThreadTS]; ok && strings.Contains(m.Blocks, buttonCorrect) {
+				return r, m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no final analysis thread in Slack within %s; messages: %+v", timeout, fs.Messages())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitReply waits for a reply in thread whose text or blocks contain want.
+func waitReply(t *testing.T, fs *fakeslack.Server, thread, want string) {
+	t.Helper()
+	waitSlack(t, fmt.Sprintf("a reply saying %q in thread %s", want, thread), func() bool {
+		for _, m := range fs.Messages() {
+			if m.ThreadTS == thread && strings.Contains(unescapeJSON(m.Blocks)+m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitShown waits until message ts in slackChannel shows want.
+func waitShown(t *testing.T, fs *fakeslack.Server, ts, want string) {
+	t.Helper()
+	waitSlack(t, fmt.Sprintf("message %s showing %q", ts, want), func() bool {
+		m, _ := fs.Message(slackChannel, ts)
+		return strings.Contains(unescapeJSON(m.Blocks)+m.Text, want)
+	})
+}
+
+// waitSlack polls cond for 10 seconds.
+func waitSlack(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// unescapeJSON undoes the \u003c-style escapes encoding/json writes for
+// <, > and &.
+func unescapeJSON(s string) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
+}
+
+// acker returns a function that waits until serve acknowledged the
+// envelope a fake Slack push returned: ack(fs.PushReaction(…)).
+func acker(t *testing.T, fs *fakeslack.Server) func(env string, err error) {
+	return func(env string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(5 * time.Second)
+		for {
+			if _, ok := fs.AckFor(env); ok {
+				return
+			}
+			select {
+			case <-fs.Changed():
+			case <-deadline:
+				t.Fatalf("envelope %s was not acknowledged", env)
+			}
+		}
+	}
+}
+
+// voteLogged waits for serve's log line of user's vote (msg is "recorded ✅
+// feedback", "withdrew ❌ feedback" …) on case id.
+func voteLogged(t *testing.T, s *inProcServe, id, user, msg, source string) {
+	t.Helper()
+	s.waitLog(t, 10*time.Second, msg+" by "+user, func(l logLine) bool {
+		return l.Message == msg && l.Case == id && l.User == user && (source == "" || l.Source == source)
+	})
+}
+
+// exportRecord runs `k8flex kb export` (serve must have stopped) and
+// returns the one case's record.
+func exportRecord(t *testing.T, cfgPath string) kb.Record {
+	t.Helper()
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"kb", "export", "--config", cfgPath}, &out, &errOut); code != 0 {
+		t.Fatalf("k8flex kb export exited with %d:\n%s", code, errOut.String())
+	}
+	var recs []kb.Record
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
+	for dec.More() {
+		var r kb.Record
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("decode export: %v", err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%d cases exported, want 1", len(recs))
+	}
+	return recs[0]
+}
+
+// votesOf maps each user with a standing vote to "✅/source" or "❌/source".
+func votesOf(r kb.Record) map[string]string {
+	out := map[string]string{}
+	for _, v := range r.Votes {
+		mark := "❌"
+		if v.Correct {
+			mark = "✅"
+		}
+		out[v.User] = mark + "/" + string(v.Source)
+	}
+	return out
+}
+
+func sameVotes(got, want map[string]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestServeSlackVotes: an alert's thread in Slack collects verdicts as
+// ✅/❌ reactions (on the analysis and on the root message) and as button
+// clicks; removing a reaction withdraws its vote. Each is logged, counted
+// in k8flex_feedback_total and recorded in the knowledge base, also for a
+// thread posted by the process before a restart.
+func TestServeSlackVotes(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testServeSlackVotes(t, backend) })
+	}
+}
+
+func testServeSlackVotes(t *testing.T, backend string) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-e2e", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n"}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(t, "slack")
+	}
+	cfgPath := cfg.write(t, dir)
+
+	srv := startInProcess(t, cfgPath)
+	waitSocket(t, fs, 1)
+	a := scenarioAlert(t)
+	postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: a.Labels,
+		Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	done := srv.waitLog(t, 30*time.Second, "finished investigation", func(l logLine) bool {
+		return l.Message == "investigation finished"
+	})
+	id := done.Investigation
+	root, analysis := finalThread(t, fs, 20*time.Second)
+
+	const check, cross = "white_check_mark", "x"
+	ack := acker(t, fs)
+	// The buttons give way to the first verdict: click first.
+	ack(fs.ClickButton("U0CAROL", slackChannel, analysis.TS, buttonIncorrect))
+	voteLogged(t, srv, id, "U0CAROL", "recorded ❌ feedback", "button")
+	waitShown(t, fs, analysis.TS, "Marked incorrect by <@U0CAROL>")
+	ack(fs.PushReaction("U0ALICE", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0ALICE", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0BOB", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0BOB", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0BOB", check, slackChannel, analysis.TS, false))
+	voteLogged(t, srv, id, "U0BOB", "withdrew ✅ feedback", "")
+	// A reaction that is no verdict, and one on a message K8flex did not
+	// post, record nothing (the counts below would show it).
+	ack(fs.PushReaction("U0DAN", "tada", slackChannel, analysis.TS, true))
+	ack(fs.PushReaction("U0DAN", cross, slackChannel, "1600000000.000001", true))
+	ack(fs.PushReaction("U0FRED", cross, slackChannel, root.TS, true))
+	voteLogged(t, srv, id, "U0FRED", "recorded ❌ feedback", "reaction")
+	for series, want := range map[string]float64{
+		`k8flex_feedback_total{source="reaction",verdict="correct"}`:   2,
+		`k8flex_feedback_total{source="reaction",verdict="incorrect"}`: 1,
+		`k8flex_feedback_total{source="button",verdict="incorrect"}`:   1,
+	} {
+		if got := metric(t, srv.URL, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	srv.stop(t)
+	rec := exportRecord(t, cfgPath)
+	want := map[string]string{"U0ALICE": "✅/reaction", "U0CAROL": "❌/button", "U0FRED": "❌/reaction"}
+	if got := votesOf(rec); rec.Case.ID != id || !sameVotes(got, want) {
+		t.Errorf("case %s has votes %v, want %v on case %s", rec.Case.ID, got, want, id)
+	}
+	if rec.Case.Validated {
+		t.Errorf("case validated with 1 ✅ against 2 ❌")
+	}
+
+	// After a restart the thread posted before still collects verdicts:
+	// the messages' cases come from the knowledge base.
+	srv = startInProcess(t, cfgPath)
+	waitSocket(t, fs, 2)
+	ack(fs.PushReaction("U0DAVE", check, slackChannel, analysis.TS, true))
+	voteLogged(t, srv, id, "U0DAVE", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0ERIN", "heavy_check_mark", slackChannel, root.TS, true))
+	voteLogged(t, srv, id, "U0ERIN", "recorded ✅ feedback", "reaction")
+	ack(fs.PushReaction("U0FRED", cross, slackChannel, root.TS, false))
+	voteLogged(t, srv, id, "U0FRED", "withdrew ❌ feedback", "")
+	// The verdicts on a thread posted before the restart are told in it.
+	waitReply(t, fs, root.TS, "Confirmed correct by <@U0DAVE>")
+	if got := metric(t, srv.URL, `k8flex_feedback_total{source="reaction",verdict="correct"}`); got != 2 {
+		t.Errorf("reaction ✅ after the restart counted %v times, want 2", got)
+	}
+	srv.stop(t)
+	rec = exportRecord(t, cfgPath)
+	want = map[string]string{"U0ALICE": "✅/reaction", "U0CAROL": "❌/button", "U0DAVE": "✅/reaction", "U0ERIN": "✅/reaction"}
+	if got := votesOf(rec); !sameVotes(got, want) {
+		t.Errorf("after the restart the case has votes %v, want %v", got, want)
+	}
+	if !rec.Case.Validated || rec.Case.Correct != 3 || rec.Case.Incorrect != 1 {
+		t.Errorf("case validated=%v with %d ✅ and %d ❌; want validated with 3 and 1",
+			rec.Case.Validated, rec.Case.Correct, rec.Case.Incorrect)
+	}
+}
+
+// TestServeSlackWithinLimits: with the fake Slack enforcing one post per
+// second per channel (bursts of 3, 429 with Retry-After beyond) and
+// answering 30% of chat.update with 429, 20 alerts get 20 threads, all
+// final; no message is abandoned and the posts never exceed the
+// per-channel rate.
+func TestServeSlackWithinLimits(t *testing.T) {
+	const (
+		alerts = 20
+		every  = time.Second
+		burst  = 3
+	)
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	fs.LimitPosts(every, burst)
+	fs.RejectUpdates(0.3)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-limits", Workers: 4, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+
+	a := scenarioAlert(t)
+	var batch []investigate.Alert
+	for i := range alerts {
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		// Distinct alert names: one incident each, nothing folds.
+		labels["alertname"] = fmt.Sprintf("PacedAlert%02d", i)
+		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	}
+	postAlerts(t, srv.URL, cfg.Token, batch...)
+
+	// 40 posts at one per second take about 40 s.
+	deadline := time.Now().Add(3 * time.Minute)
+	var threads, final int
+	for {
+		threads, final = finalThreads(t, fs)
+		if final == alerts || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if threads != alerts || final != alerts {
+		t.Fatalf("%d threads, %d final; want %d and %d", threads, final, alerts, alerts)
+	}
+
+	var sent []time.Time
+	posts429 := 0
+	for _, c := range fs.Calls("chat.postMessage") {
+		if c.Args.Get("channel") != slackChannel {
+			continue
+		}
+		sent = append(sent, c.At)
+		if c.Status == 429 {
+			posts429++
+		}
+	}
+	// Every call, answered or refused, counts against the rate: the bot
+	// paces itself rather than leaning on Slack's 429s. Half a second of
+	// tolerance absorbs the machine's jitter between sending a post and
+	// its arrival; unpaced, the 40 posts arrive within a second or two.
+	for i := range sent {
+		for j := i + 1; j < len(sent); j++ {
+			span := sent[j].Sub(sent[i])
+			if allowed := burst + int((span+500*time.Millisecond)/every); j-i+1 > allowed {
+				t.Fatalf("%d chat.postMessage calls in %s within %s (Slack allows %d: one per %s, bursts of %d)",
+					j-i+1, slackChannel, span, allowed, every, burst)
+			}
+		}
+	}
+	var updates429 int
+	for _, c := range fs.Calls("chat.update") {
+		if c.Status == 429 {
+			updates429++
+		}
+	}
+	if updates429 == 0 {
+		t.Error("no chat.update was answered 429: the test does not exercise the retries")
+	}
+	t.Logf("%d chat.postMessage calls (%d answered 429) over %s, %d chat.update answered 429",
+		len(sent), posts429, sent[len(sent)-1].Sub(sent[0]), updates429)
+}
+
+// finalThreads counts the root messages in slackChannel and those whose
+// thread is final: the root shows the outcome and the analysis reply
+// carries the verdict buttons.
+func finalThreads(t *testing.T, fs *fakeslack.Server) (threads, final int) {
+	t.Helper()
+	msgs := fs.Messages()
+	done := map[string]bool{}
+	for _, m := range msgs {
+		if m.ThreadTS != "" && strings.Contains(m.Blocks, buttonCorrect) {
+			done[m.ThreadTS] = true
+		}
+	}
+	for _, m := range msgs {
+		if m.Channel != slackChannel || m.ThreadTS != "" {
+			continue
+		}
+		threads++
+		if done[m.TS] && !strings.Contains(m.Blocks, "in progress") {
+			final++
+		}
+	}
+	return threads, final
+}
+
+// getJSON fetches url and decodes its JSON answer.
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestServeSlackUnreachable: with Slack not answering at start-up, serve
+// starts anyway and stays ready (alerts are accepted and recorded), says
+// Slack is unreachable (not that a token was rejected) in its log,
+// /health and k8flex_slack_connected, keeps trying with back-off, and
+// connects once Slack answers.
+func TestServeSlackUnreachable(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	fs.SetUnreachable(true)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-down", Workers: 1, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	srv := startInProcess(t, cfg.write(t, dir))
+
+	srv.waitLog(t, 10*time.Second, "two attempts to reach Slack", func(l logLine) bool {
+		return strings.Contains(l.Message, "Slack unreachable; trying again")
+	})
+	if code, body := getJSON(t, srv.URL+"/ready"); code != http.StatusOK {
+		t.Errorf("/ready = %d %v while Slack is down; want 200 (intake works)", code, body)
+	}
+	if code, body := getJSON(t, srv.URL+"/health"); code != http.StatusOK || body["slack"] != "disconnected" {
+		t.Errorf("/health = %d %v, want 200 with slack disconnected", code, body)
+	}
+	if v := metric(t, srv.URL, "k8flex_slack_connected"); v != 0 {
+		t.Errorf("k8flex_slack_connected = %v while Slack is down, want 0", v)
+	}
+	a := scenarioAlert(t)
+	postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: a.Labels,
+		Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	srv.waitLog(t, 10*time.Second, "the alert recorded", func(l logLine) bool { return l.Message == "alert recorded" })
+
+	fs.SetUnreachable(false)
+	waitSocket(t, fs, 1)
+	waitSlack(t, "k8flex_slack_connected 1", func() bool { return metric(t, srv.URL, "k8flex_slack_connected") == 1 })
+	if _, body := getJSON(t, srv.URL+"/health"); body["slack"] != "connected" {
+		t.Errorf("/health = %v once Slack answers, want slack connected", body)
+	}
+	if log := srv.stderr.String(); strings.Contains(log, "rejected") {
+		t.Errorf("serve said a token was rejected while Slack was only unreachable:\n%s", tailString(log, 20))
+	}
+}
+
+// TestServeSlackRejected: a bot token Slack refuses (invalid_auth) stops
+// serve at once, saying so.
+func TestServeSlackRejected(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{BotToken: "xoxb-the-right-one"})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-rejected", Workers: 1, DataDir: filepath.Join(dir, "data"), Slack: fs}
+	cfgPath := cfg.write(t, dir)
+	// The configuration names the fake's token; swap in one it refuses.
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, bytes.Replace(b, []byte("xoxb-the-right-one"), []byte("xoxb-revoked"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	code := run(ctx, []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--scenario", e2eScenario}, &stdout, &stderr)
+	if code == 0 || ctx.Err() != nil {
+		t.Fatalf("serve with a rejected token exited %d after %s, want a failure at once:\n%s", code, time.Since(start), stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "slack.bot_token rejected by Slack") || strings.Contains(out, "unreachable") {
+		t.Errorf("serve's error does not say the bot token was rejected (or says unreachable):\n%s", out)
+	}
+	if strings.Contains(out, "xoxb-revoked") {
+		t.Error("the token reached the log")
+	}
+}
+
+// TestServeSlackOutboxAfterRestart: threads whose final updates were
+// still waiting for Slack's budget when serve stopped are finished by
+// the next start, from the outbox in the knowledge base, without posting
+// any message twice.
+func TestServeSlackOutboxAfterRestart(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testServeSlackOutboxAfterRestart(t, backend) })
+	}
+}
+
+func testServeSlackOutboxAfterRestart(t *testing.T, backend string) {
+	const alerts = 3
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-outbox", Workers: 2, Slack: fs,
+		// One chat.update an hour: the final updates cannot all be sent.
+		SlackYAML: "  update_interval: 100ms\n  updates_per_window: 1\n  update_window: 1h\n"}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(t, "outbox")
+	}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+	a := scenarioAlert(t)
+	var batch []investigate.Alert
+	for i := range alerts {
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		labels["alertname"] = fmt.Sprintf("OutboxAlert%02d", i)
+		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	}
+	postAlerts(t, srv.URL, cfg.Token, batch...)
+	waitSlack(t, "every analysis posted in its thread", func() bool {
+		roots, replies := 0, 0
+		for _, m := range fs.Messages() {
+			if m.ThreadTS == "" {
+				roots++
+			} else {
+				replies++
+			}
+		}
+		return roots == alerts && replies == alerts
+	})
+	srv.waitLog(t, 20*time.Second, "all investigations finished", func(l logLine) bool {
+		n := 0
+		for _, l := range parseLogLines(srv.stderr.Bytes()) {
+			if l.Message == "investigation finished" {
+				n++
+			}
+		}
+		return n == alerts
+	})
+	waitSlack(t, "the final threads in the outbox", func() bool { return metric(t, srv.URL, "k8flex_slack_outbox_depth") > 0 })
+	srv.stop(t)
+	_, before := finalThreads(t, fs)
+	if before == alerts {
+		t.Fatalf("all %d threads were final before the restart: the test does not exercise the outbox", alerts)
+	}
+	posts := len(fs.Messages())
+
+	cfg.SlackYAML = "  update_interval: 100ms\n"
+	srv = startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 2)
+	waitSlack(t, "every thread final after the restart", func() bool {
+		_, final := finalThreads(t, fs)
+		return final == alerts
+	})
+	srv.waitLog(t, 5*time.Second, "a delivery from the outbox", func(l logLine) bool {
+		return l.Message == "delivered from the slack outbox"
+	})
+	waitSlack(t, "an empty outbox", func() bool { return metric(t, srv.URL, "k8flex_slack_outbox_depth") == 0 })
+	if age := metric(t, srv.URL, "k8flex_slack_outbox_oldest_seconds"); age != 0 {
+		t.Errorf("k8flex_slack_outbox_oldest_seconds = %v with an empty outbox, want 0", age)
+	}
+	if n := len(fs.Messages()); n != posts {
+		t.Errorf("%d messages after the restart, %d before: a message was posted twice", n, posts)
+	}
+	t.Logf("%d of %d threads final before the restart, all after", before, alerts)
+}
