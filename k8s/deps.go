@@ -400,5 +400,16 @@ func unresolvedHost(line string) string {
 		}
 		return h
 	}
+	// The failure and the host apart ("Name or service not known (GET
+	// http://host:port/...)"): a cluster DNS name, else a URL's host.
+	if m := svcDNS.FindString(line); m != "" {
+		if loc := reSvcHost.FindString(line); loc != "" {
+			return strings.ToLower(loc)
+		}
+		return strings.ToLower(m)
+	}
+	if m := reURLHost.FindStringSubmatch(line); m != nil && !reIP.MatchString(m[1]) {
+		return strings.ToLower(m[1])
+	}
 	return ""
 }
