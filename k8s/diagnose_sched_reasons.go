@@ -638,6 +638,9 @@ func (d *diag) explainCordoned(x *schedExplain) {
 			x.why = fmt.Sprintf("every node is cordoned (spec.unschedulable): %s", joinNames(cordoned))
 		}
 		x.proof = append(x.proof, "node "+strings.Join(cordoned, ", ")+": spec.unschedulable=true")
+		for _, n := range cordoned {
+			x.objects = appendUnique(x.objects, "node/"+n)
+		}
 	}
 	uncordon := "kubectl get nodes   # find the cordoned nodes (SchedulingDisabled), then kubectl uncordon them"
 	if len(cordoned) > 0 {

@@ -165,3 +165,20 @@ func TestRankSchedPutsByDesignLast(t *testing.T) {
 		}
 	}
 }
+
+func TestNodesNamedIn(t *testing.T) {
+	for _, tt := range []struct {
+		objs []string
+		text string
+		want bool
+	}{
+		{[]string{"node/worker-2"}, "pinned to node worker-2, and worker-2 is cordoned", true},
+		{[]string{"node/worker-2", "node/worker-3"}, "pinned to node worker-2", false},
+		{[]string{"pod/shop/web-0"}, "worker-2", false},
+		{nil, "anything", false},
+	} {
+		if got := nodesNamedIn(tt.objs, tt.text); got != tt.want {
+			t.Errorf("nodesNamedIn(%q, %q) = %v", tt.objs, tt.text, got)
+		}
+	}
+}

@@ -116,10 +116,16 @@ func diagnoseScheduling(d *diag) []investigate.Finding {
 		proof := x.proof
 		for i, e := range xs {
 			w := e.why
-			if i > 0 && e.nodes > 0 {
+			if i > 0 && nodesNamedIn(e.objects, strings.Join(why, "; ")) {
+				// An earlier reason already explains these nodes (the
+				// volume's only node is the cordoned one).
+				w = ""
+			} else if i > 0 && e.nodes > 0 {
 				w = fmt.Sprintf("on the other %s: %s", nodesWord(e.nodes), w)
 			}
-			why = appendUnique(why, w)
+			if w != "" {
+				why = appendUnique(why, w)
+			}
 			details = appendUnique(details, e.details...)
 			actions = appendUnique(actions, e.actions...)
 			proof = appendUnique(proof, e.proof...)
@@ -360,4 +366,21 @@ func nodeCondition(n *corev1.Node, t corev1.NodeConditionType) *corev1.NodeCondi
 		}
 	}
 	return nil
+}
+
+// nodesNamedIn reports whether objects name at least one node and every
+// node they name occurs in text.
+func nodesNamedIn(objects []string, text string) bool {
+	n := 0
+	for _, o := range objects {
+		name, ok := strings.CutPrefix(o, "node/")
+		if !ok {
+			continue
+		}
+		if !strings.Contains(text, name) {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
