@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -52,7 +53,7 @@ func diagnoseWarningEvents(d *diag, cited []investigate.Finding) []investigate.F
 			continue
 		}
 		msg := strings.TrimSpace(e.Message)
-		if strings.Contains(citedText, clip(msg, 120)) {
+		if strings.Contains(citedText, cutUTF8Prefix(msg, 120)) {
 			continue
 		}
 		key := e.Reason + "|" + repeatKey(msg)
@@ -141,4 +142,16 @@ func qualified(ns, name string) string {
 		return name
 	}
 	return ns + "/" + name
+}
+
+// cutUTF8Prefix returns at most the first n bytes of s, ending on a rune
+// boundary and without an ellipsis (for substring tests).
+func cutUTF8Prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -40,6 +40,13 @@ func TestDiagnoseWarningEvents(t *testing.T) {
 				p.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "enc-cfg"}}}}}
 			})}, Events: []corev1.Event{ev("Pod", "media", "enc-1", "FailedMount", `MountVolume.SetUp failed for volume "cfg" : configmap "enc-cfg" not found`, 9)}},
 			absent: "reports FailedMount"},
+		{name: "a long message a rule cites is not repeated either",
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", func(p *corev1.Pod) {
+				p.Spec.Containers[0].Image = "registry.example.org/media/enc:9"
+				p.Status.Phase = corev1.PodPending
+				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull"}}}}
+			})}, Events: []corev1.Event{ev("Pod", "media", "enc-1", "Failed", `Failed to pull image "registry.example.org/media/enc:9": failed to pull and unpack image "registry.example.org/media/enc:9": failed to resolve reference "registry.example.org/media/enc:9": registry.example.org/media/enc:9: not found`, 4)}},
+			absent: "reports Failed"},
 		{name: "the events of the pod's owner count too",
 			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", ownedByRS("enc-5d4"), withLabels("pod-template-hash", "5d4"))},
 				Events: []corev1.Event{ev("ReplicaSet", "media", "enc-5d4", "FailedCreate", `Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": context deadline exceeded`, 7)}},

@@ -369,7 +369,14 @@ func diagnoseImagePull(d *diag) []investigate.Finding {
 				why = fmt.Sprintf("the registry %s did not answer in time (network or registry outage)", registryHost(image))
 				act = "Check node egress to the registry and the registry's health."
 			default:
-				why = "the image pull fails: " + clip(w.Message, 200)
+				// Unclassified: the runtime's own error is the best account.
+				detailed := w.Message
+				for _, m := range msgs {
+					if len(m) > len(detailed) {
+						detailed = m
+					}
+				}
+				why = "the image pull fails: " + clip(detailed, 400)
 				act = "Check the image reference and registry credentials."
 			}
 			sum := fmt.Sprintf("Pod %s cannot start container %s because image %s cannot be pulled (%s): %s", podKey(p), cs.Name, image, w.Reason, why)
