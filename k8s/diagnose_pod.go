@@ -200,6 +200,8 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		maxPct    int
 		// ran is how long the killed instances ran (shortest, longest).
 		ranMin, ranMax time.Duration
+		// lastLine is what it logged last before a kill.
+		lastLine string
 	}
 	infos := map[string]*info{}
 	for _, p := range d.pods {
@@ -244,9 +246,15 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 				}
 				proof = append(proof, fmt.Sprintf("PodMetrics %s %s memory: %s", p.Name, cs.Name, u.String()))
 			}
-			if prev := d.logs(p.Namespace, p.Name, cs.Name, true); len(prev) > 0 {
-				for _, l := range lastLines(prev, 1) {
+			// The killed instance's log: the previous one of a restarted
+			// container, the current one of a container that stays dead
+			// (a Job's pod).
+			if killedLog, _ := d.crashLogs(p, cs.Name); len(killedLog) > 0 {
+				for _, l := range lastLines(killedLog, 1) {
 					proof = append(proof, fmt.Sprintf("%s last log line before the kill: %s", p.Name, clip(l, 400)))
+					if in.lastLine == "" {
+						in.lastLine = clip(l, 300)
+					}
 				}
 			}
 			g.add(key, p, proof...)
@@ -269,6 +277,9 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 			sum += fmt.Sprintf(", %s after start: the limit is smaller than what it needs to start and load its data", in.ranMax.Round(time.Second))
 		}
 		detail := "The out-of-memory kill happens inside the container's cgroup: the process used more memory than its limit allows."
+		if in.lastLine != "" {
+			detail += " The last line it logged before the kill, what it was doing: \"" + in.lastLine + "\"."
+		}
 		if len(in.usage) > 0 {
 			detail += " Current usage from PodMetrics: " + strings.Join(in.usage, "; ") + "."
 			if in.maxPct >= 85 {

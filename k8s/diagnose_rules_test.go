@@ -728,3 +728,19 @@ func TestProbeDesignFault(t *testing.T) {
 		}
 	}
 }
+
+func TestDiagnoseOOMNamesWhatItWasDoing(t *testing.T) {
+	jobPod := newPod("etl", "load-1", oomKilled("4Gi"), func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		cs := &p.Status.ContainerStatuses[0]
+		cs.State = corev1.ContainerState{Terminated: cs.LastTerminationState.Terminated}
+		cs.LastTerminationState = corev1.ContainerState{}
+		cs.RestartCount = 0
+	})
+	s := &Snapshot{Pods: []corev1.Pod{*jobPod}, Logs: []ContainerLog{{Namespace: "etl", Pod: "load-1", Container: "app",
+		Lines: []string{"start", "loading full feed: 41226310 rows into memory"}}}}
+	fs := s.Diagnose()
+	if len(fs) == 0 || fs[0].Rule != "oom-killed" || !strings.Contains(fs[0].Detail, "loading full feed: 41226310 rows") {
+		t.Fatalf("the OOM finding should say what the killed container was doing: %+v", fs)
+	}
+}
