@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -145,6 +146,14 @@ func TargetFromLabels(labels map[string]string) Target {
 	if s := get("service"); s != "" && !isExporterService(s) && t.Service == "" {
 		t.Service = s
 	}
+	if t.Service == "" && t.Pod == "" && t.Workload.IsZero() {
+		// SLO and application alerts name the service under their own
+		// keys (sloth_service, app.kubernetes.io/name relabelled): a
+		// Service of that name is looked up across namespaces.
+		if s := serviceLikeLabel(labels); s != "" && !isExporterService(s) {
+			t.Service = s
+		}
+	}
 	// Exporters carry their own pod in the pod label; drop it when the alert
 	// is about something else (node-exporter's pod on a node alert).
 	if isExporterPod(labels) {
@@ -224,6 +233,27 @@ func serviceFromURL(s string) (svc, ns string) {
 		return parts[0], parts[1]
 	}
 	return "", ""
+}
+
+// serviceLikeLabel returns the value of a label that names the alerting
+// application's service when no standard label does: a key ending in
+// "_service", then app.kubernetes.io/name's relabelled forms and "app".
+// Values that are not valid object names are skipped.
+func serviceLikeLabel(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		if strings.HasSuffix(k, "_service") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	keys = append(keys, "app_kubernetes_io_name", "app_kubernetes_io_instance", "app", "application")
+	for _, k := range keys {
+		if v := labels[k]; v != "" && ValidName(v) {
+			return v
+		}
+	}
+	return ""
 }
 
 // urlHost returns the lower-case host name of an http(s) URL, or "" when

@@ -174,6 +174,11 @@ func TestTargetFromLabels(t *testing.T) {
 		{"Argo CD names the destination namespace", map[string]string{
 			"alertname": "ArgoCdAppSyncFailed", "namespace": "argocd", "dest_namespace": "billing", "name": "billing-service"},
 			investigate.Target{Kind: investigate.KindNamespace, Name: "billing", Namespace: "billing"}},
+		{"an SLO alert names its service under its own key", map[string]string{
+			"alertname": "CheckoutAvailabilityBudgetBurn", "sloth_service": "checkout", "sloth_slo": "availability", "team": "payments"},
+			investigate.Target{Kind: investigate.KindService, Name: "checkout", Service: "checkout"}},
+		{"an app label when nothing else names the subject", map[string]string{"alertname": "HighErrorRate", "app": "ledger", "namespace": "pay"},
+			investigate.Target{Kind: investigate.KindService, Name: "ledger", Namespace: "pay", Service: "ledger"}},
 		{"exported_namespace is the subject's", map[string]string{"namespace": "monitoring", "exported_namespace": "shop", "deployment": "web"},
 			investigate.Target{Kind: investigate.KindDeployment, Name: "web", Namespace: "shop", Workload: investigate.Ref{Kind: investigate.KindDeployment, Name: "web"}}},
 		{"invalid values dropped", map[string]string{
