@@ -52,6 +52,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseCPUThrottling,
 		diagnoseWorkloads,
 		diagnoseFailedCreate,
+		diagnoseDaemonSets,
 	} {
 		out = append(out, rule(d)...)
 	}

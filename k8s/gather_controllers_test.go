@@ -41,3 +41,23 @@ func TestGatherEmptyServiceFollowsTemplate(t *testing.T) {
 		t.Error("no scaled-to-zero finding from the gathered Deployment")
 	}
 }
+
+// A DaemonSet target reads every node, also those without its pods: a
+// node it does not cover is the diagnosis.
+func TestGatherDaemonSetReadsAllNodes(t *testing.T) {
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "logging", Name: "shipper"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shipper"}}}}
+	p := newPod("logging", "shipper-a", controlledBy("DaemonSet", "shipper"), withLabels("app", "shipper"), onNode("n1"))
+	n1, n2 := newNode("n1", "10.0.0.1"), newNode("n2", "10.0.0.2")
+	n2.Spec.Taints = []corev1.Taint{{Key: "workload", Value: "batch", Effect: corev1.TaintEffectNoSchedule}}
+	s := gatherWith(t, []runtime.Object{ds, p, n1, n2}, mapLogs{}, investigate.Target{Kind: investigate.KindDaemonSet, Namespace: "logging", Name: "shipper",
+		Workload: investigate.Ref{Kind: investigate.KindDaemonSet, Name: "shipper"}}, investigate.PodPending)
+	var names []string
+	for _, n := range s.Nodes {
+		names = append(names, n.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"n1", "n2"}) {
+		t.Errorf("nodes: %v, want n1 and n2", names)
+	}
+}
