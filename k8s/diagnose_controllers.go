@@ -537,6 +537,15 @@ func (d *diag) hpaMetricsFinding(h *autoscalingv2.HorizontalPodAutoscaler, targe
 			}
 		}
 	}
+	if cat == "" {
+		// The load the HPA cannot follow is that of its resource metric.
+		for _, ms := range h.Spec.Metrics {
+			if ms.Resource != nil {
+				cat = resourceCategory(ms.Resource.Name)
+				break
+			}
+		}
+	}
 	switch {
 	case len(missing) > 0:
 		cause = fmt.Sprintf(": in the pod template of %s %s, and a Utilization target is a percentage of the request of every container", target, strings.Join(missing, ", "))

@@ -173,6 +173,14 @@ func TestDiagnoseAutoscalers(t *testing.T) {
 					Deployments: []appsv1.Deployment{*withReq("fares", corev1.Container{Name: "app", Resources: req}, corev1.Container{Name: "sidecar"})}}
 			},
 			summary: []string{"container sidecar sets no cpu request"}},
+		{name: "no resource metrics API", rule: "hpa-metrics-unavailable",
+			snap: func() *Snapshot {
+				h := hpa("fares", 15, 3, autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetResourceMetric",
+					Message: "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: the server could not find the requested resource (get pods.metrics.k8s.io)"})
+				return &Snapshot{HorizontalPodAutoscalers: []autoscalingv2.HorizontalPodAutoscaler{h},
+					Deployments: []appsv1.Deployment{*withReq("fares", corev1.Container{Name: "app", Resources: req})}}
+			},
+			summary: []string{"the resource metrics API (metrics-server) returns no metrics"}},
 		{name: "at its minimum under target is fine", rule: "",
 			snap: func() *Snapshot {
 				return &Snapshot{HorizontalPodAutoscalers: []autoscalingv2.HorizontalPodAutoscaler{withCPU(hpa("render", 3, 2), 20)}}

@@ -6,7 +6,11 @@ import (
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/k8flex/k8flex/investigate"
 )
 
 // collectServiceWorkloads follows a Service that selects no pod to the
@@ -73,4 +77,39 @@ func distinctNamespaces(svcs []corev1.Service) []string {
 // template's labels.
 func templateSelected(svcs []corev1.Service, ns string, t *corev1.PodTemplateSpec) bool {
 	return slices.ContainsFunc(svcs, func(s corev1.Service) bool { return s.Namespace == ns && selects(s.Spec.Selector, t.Labels) })
+}
+
+// followAutoscaler turns a target that names only a
+// HorizontalPodAutoscaler into the workload it scales (its
+// scaleTargetRef): the HPA's state explains the alert, the workload's pods
+// and events what the HPA sees. The HPA itself is read again with the
+// workload's autoscalers. A missing HPA is recorded in NotFound.
+func (r *run) followAutoscaler(ctx context.Context, t investigate.Target) investigate.Target {
+	r.count(1)
+	h, err := readOne[autoscalingv2.HorizontalPodAutoscaler](ctx, r.g.api, resHPAs, r.ns, t.Autoscaler)
+	switch {
+	case apierrors.IsNotFound(err):
+		r.snap.NotFound = append(r.snap.NotFound, "horizontalpodautoscaler/"+r.ns+"/"+t.Autoscaler)
+		return t
+	case err != nil:
+		r.gap("resolve", wrapGet("horizontalpodautoscaler", r.ns, t.Autoscaler, err))
+		return t
+	}
+	ref := h.Spec.ScaleTargetRef
+	var kind investigate.Kind
+	switch ref.Kind {
+	case "Deployment":
+		kind = investigate.KindDeployment
+	case "StatefulSet":
+		kind = investigate.KindStatefulSet
+	default:
+		return t
+	}
+	if !investigate.ValidName(ref.Name) {
+		return t
+	}
+	t.Workload = investigate.Ref{Kind: kind, Name: ref.Name}
+	t.Kind, t.Name = kind, ref.Name
+	r.snap.Target = t
+	return t
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -59,5 +60,38 @@ func TestGatherDaemonSetReadsAllNodes(t *testing.T) {
 	slices.Sort(names)
 	if !slices.Equal(names, []string{"n1", "n2"}) {
 		t.Errorf("nodes: %v, want n1 and n2", names)
+	}
+}
+
+// An alert that names only an HPA is investigated through the workload
+// the HPA scales, and the HPA's own state reaches the diagnosis.
+func TestGatherFollowsAutoscalerToItsTarget(t *testing.T) {
+	dep := newDeployment("shop", "cart-v2", map[string]string{"app": "cart"})
+	p := newPod("shop", "cart-v2-5f8b7c9d64-abcde", ownedByRS("cart-v2-5f8b7c9d64"), withLabels("app", "cart", "pod-template-hash", "5f8b7c9d64"))
+	h := hpa("cart", 4, 4, autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingLimited, Status: corev1.ConditionTrue, Reason: "TooManyReplicas"})
+	h.Namespace = "shop"
+	h.Spec.ScaleTargetRef.Name = "cart-v2"
+	h = withCPU(h, 180)
+	s := gatherWith(t, []runtime.Object{dep, p, &h}, mapLogs{}, investigate.Target{Kind: investigate.KindNamespace, Name: "shop", Namespace: "shop", Autoscaler: "cart"}, investigate.CPUThrottling)
+	if s.Target.Kind != investigate.KindDeployment || s.Target.Name != "cart-v2" {
+		t.Errorf("target %+v, want deployment/cart-v2", s.Target)
+	}
+	if got := podNames(append(s.Pods, s.RelatedPods...)); !slices.Equal(got, []string{p.Name}) {
+		t.Errorf("pods %v, want the Deployment's", got)
+	}
+	if len(s.HorizontalPodAutoscalers) != 1 {
+		t.Fatalf("HPAs gathered: %d, want 1", len(s.HorizontalPodAutoscalers))
+	}
+	found := false
+	for _, f := range s.Diagnose() {
+		found = found || f.Rule == "hpa-max-replicas"
+	}
+	if !found {
+		t.Error("no hpa-max-replicas finding")
+	}
+	// An HPA that does not exist is reported, the namespace still investigated.
+	s = gatherWith(t, []runtime.Object{dep, p}, mapLogs{}, investigate.Target{Kind: investigate.KindNamespace, Name: "shop", Namespace: "shop", Autoscaler: "gone"}, investigate.CPUThrottling)
+	if !slices.Contains(s.NotFound, "horizontalpodautoscaler/shop/gone") {
+		t.Errorf("NotFound %v lacks the HPA", s.NotFound)
 	}
 }
