@@ -34,6 +34,7 @@ var knownAlerts = map[string]Category{
 	"KubeJobFailed":                     PodCrash,
 	"KubeJobNotCompleted":               PodCrash,
 	"KubeHpaMaxedOut":                   CPUThrottling,
+	"KubeHpaReplicasMismatch":           CPUThrottling,
 	// kubernetes-mixin: resources
 	"CPUThrottlingHigh":      CPUThrottling,
 	"KubeCPUOvercommit":      PodPending,
@@ -96,7 +97,7 @@ var symptomAlerts = map[string]bool{
 	"KubeDeploymentGenerationMismatch": true, "KubeStatefulSetReplicasMismatch": true,
 	"KubeStatefulSetUpdateNotRolledOut": true, "KubeDaemonSetRolloutStuck": true, "KubeDaemonSetNotScheduled": true,
 	"KubeDaemonSetMisScheduled": true, "KubeContainerWaiting": true, "KubeJobFailed": true, "KubeJobNotCompleted": true,
-	"KubeHpaMaxedOut": true, "KubeNodePressure": true, "KubePersistentVolumeErrors": true,
+	"KubeHpaMaxedOut": true, "KubeHpaReplicasMismatch": true, "KubeNodePressure": true, "KubePersistentVolumeErrors": true,
 	"KubeletPodStartUpLatencyHigh": true, "TargetDown": true, "BlackboxProbeFailed": true, "ProbeFailed": true,
 }
 

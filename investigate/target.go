@@ -35,6 +35,10 @@ type Target struct {
 	Workload  Ref    `json:"workload,omitempty"`
 	Service   string `json:"service,omitempty"`
 	Node      string `json:"node,omitempty"`
+	// Autoscaler is the HorizontalPodAutoscaler the alert names
+	// (kube-state-metrics' horizontalpodautoscaler label); the gatherer
+	// follows it to the workload it scales.
+	Autoscaler string `json:"autoscaler,omitempty"`
 	// Instance is the alert's instance label (ip:port); collectors map its IP
 	// to a node by InternalIP when no node is named.
 	Instance string `json:"instance,omitempty"`
@@ -117,6 +121,7 @@ func TargetFromLabels(labels map[string]string) Target {
 		Node:      get("node", "nodename", "kubernetes_node", "exported_node"),
 		Instance:  labels["instance"],
 	}
+	t.Autoscaler = get("horizontalpodautoscaler")
 	if t.IPFromInstance() == "" {
 		t.Instance = ""
 	}

@@ -130,6 +130,8 @@ func TestTargetFromLabels(t *testing.T) {
 		{"job label of a KubeJob alert is the Job", map[string]string{"alertname": "KubeJobNotCompleted", "namespace": "etl", "job": "nightly"},
 			investigate.Target{Kind: investigate.KindJob, Name: "nightly", Namespace: "etl",
 				Workload: investigate.Ref{Kind: investigate.KindJob, Name: "nightly"}}},
+		{"horizontalpodautoscaler label is a hint the gatherer follows", map[string]string{"alertname": "KubeHpaMaxedOut", "namespace": "shop", "horizontalpodautoscaler": "web"},
+			investigate.Target{Kind: investigate.KindNamespace, Name: "shop", Namespace: "shop", Autoscaler: "web"}},
 		{"job label of other alerts is the scrape job", map[string]string{"alertname": "TargetDown", "namespace": "shop", "job": "api"},
 			investigate.Target{Kind: investigate.KindNamespace, Name: "shop", Namespace: "shop"}},
 		{"service", map[string]string{"namespace": "shop", "service": "api"},

@@ -51,6 +51,8 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseSaturation,
 		diagnoseCPUThrottling,
 		diagnoseWorkloads,
+		diagnoseFailedCreate,
+		diagnoseDaemonSets,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -75,6 +77,8 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.NetworkPolicy
 	case strings.HasPrefix(rule, "dependency-"):
 		return ""
+	case strings.HasPrefix(rule, "failedcreate"):
+		return investigate.PodPending
 	}
 	switch rule {
 	case "node-not-ready", "node-network-unavailable", "node-pid-pressure":

@@ -49,8 +49,8 @@ func TestDiagnoseWarningEvents(t *testing.T) {
 			absent: "reports Failed"},
 		{name: "the events of the pod's owner count too",
 			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", ownedByRS("enc-5d4"), withLabels("pod-template-hash", "5d4"))},
-				Events: []corev1.Event{ev("ReplicaSet", "media", "enc-5d4", "FailedCreate", `Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": context deadline exceeded`, 7)}},
-			want: []string{"ReplicaSet media/enc-5d4 reports FailedCreate (7 times): Error creating: Internal error occurred: failed calling webhook"}},
+				Events: []corev1.Event{ev("ReplicaSet", "media", "enc-5d4", "FailedDelete", `Error deleting: pods "enc-5d4-x2k9p" is forbidden: unable to delete pod in a terminating namespace`, 7)}},
+			want: []string{"ReplicaSet media/enc-5d4 reports FailedDelete (7 times): Error deleting"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -265,80 +264,6 @@ func (d *diag) nodeHeadroom(pods []*corev1.Pod) string {
 		}
 	}
 	return strings.Join(out, ", ")
-}
-
-// diagnoseWorkloads reports workloads scaled to zero and Jobs that hit
-// their backoff limit.
-func diagnoseWorkloads(d *diag) []investigate.Finding {
-	var out []investigate.Finding
-	zero := func(kind, ns, name string, replicas *int32) {
-		if replicas == nil || *replicas != 0 {
-			return
-		}
-		out = append(out, investigate.Finding{
-			Rule: "scaled-to-zero", Severity: investigate.FindingWarning, Score: scoreCause,
-			Summary: fmt.Sprintf("%s %s/%s is scaled to zero (spec.replicas: 0), so it runs no pods", kind, ns, name),
-			Objects: []string{strings.ToLower(kind) + "/" + ns + "/" + name},
-			Proof:   []string{fmt.Sprintf("%s %s/%s spec.replicas: 0", strings.ToLower(kind), ns, name)},
-			Actions: []string{fmt.Sprintf("kubectl scale -n %s %s/%s --replicas=<n>   # and check who scaled it down (HPA/KEDA, a script, kubectl)", ns, strings.ToLower(kind), name)},
-			Impact:  "Everything served by it is down.",
-		})
-	}
-	for _, x := range d.s.Deployments {
-		zero("Deployment", x.Namespace, x.Name, x.Spec.Replicas)
-	}
-	for _, x := range d.s.StatefulSets {
-		zero("StatefulSet", x.Namespace, x.Name, x.Spec.Replicas)
-	}
-	for i := range d.s.Jobs {
-		if f, ok := d.jobFailed(&d.s.Jobs[i]); ok {
-			out = append(out, f)
-		}
-	}
-	_ = appsv1.Deployment{}
-	return out
-}
-
-func (d *diag) jobFailed(j *batchv1.Job) (investigate.Finding, bool) {
-	for _, c := range j.Status.Conditions {
-		if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue {
-			continue
-		}
-		proof := []string{fmt.Sprintf("job %s/%s condition Failed reason=%s: %s", j.Namespace, j.Name, c.Reason, c.Message)}
-		var errs []string
-		for _, p := range d.pods {
-			if p.Namespace != j.Namespace || p.Labels["job-name"] != j.Name {
-				continue
-			}
-			for _, cs := range p.Status.ContainerStatuses {
-				lines, _ := d.crashLogs(p, cs.Name)
-				if e := lastErrorLine(lines); e != "" {
-					errs = appendUnique(errs, e)
-					proof = appendUnique(proof, p.Name+" log: "+e)
-				}
-				if t := lastTermination(&cs); t != nil {
-					proof = appendUnique(proof, fmt.Sprintf("%s %s: exitCode=%d reason=%s", p.Name, cs.Name, t.ExitCode, t.Reason))
-				}
-			}
-		}
-		limit := int32(6)
-		if j.Spec.BackoffLimit != nil {
-			limit = *j.Spec.BackoffLimit
-		}
-		sum := fmt.Sprintf("Job %s/%s failed (%s: %s, backoffLimit %d)", j.Namespace, j.Name, c.Reason, c.Message, limit)
-		if len(errs) > 0 {
-			sum += "; its pods fail with: " + clip(errs[len(errs)-1], 300)
-		}
-		return investigate.Finding{
-			Rule: "job-failed", Severity: investigate.FindingCritical, Score: scoreCause,
-			Summary: sum + ".", Objects: []string{"job/" + j.Namespace + "/" + j.Name}, Proof: proof,
-			Actions: []string{fmt.Sprintf("kubectl logs -n %s job/%s", j.Namespace, j.Name), fmt.Sprintf("kubectl describe job -n %s %s", j.Namespace, j.Name),
-				rerunAction(j)},
-			Prevention: "Test the job's command in CI with the same image and configuration; alert on failed Jobs.",
-			Impact:     "The job's work did not happen.",
-		}, true
-	}
-	return investigate.Finding{}, false
 }
 
 // rerunAction is how to run a failed Job again once its cause is fixed:

@@ -25,8 +25,9 @@ func collectNodes(ctx context.Context, r *run) error {
 	for _, n := range r.snap.Nodes {
 		have[n.Name] = true
 	}
+	// A DaemonSet is about every node: the ones it does not cover matter.
+	unscheduled := len(r.snap.DaemonSets) > 0
 	r.mu.Unlock()
-	unscheduled := false
 	var names []string
 	for _, p := range pods {
 		switch {

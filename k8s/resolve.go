@@ -22,7 +22,7 @@ import (
 // pods (Snapshot.Pods, RelatedPods), the node, the workload or Service it
 // names. It fails only when the target cannot be investigated at all.
 func (r *run) resolve(ctx context.Context, t investigate.Target) error {
-	for _, n := range []string{t.Name, t.Namespace, t.Pod, t.Node, t.Service, t.Workload.Name} {
+	for _, n := range []string{t.Name, t.Namespace, t.Pod, t.Node, t.Service, t.Workload.Name, t.Autoscaler} {
 		if n != "" && !investigate.ValidName(n) {
 			return fmt.Errorf("resolve target: %q is not a valid kubernetes name", n)
 		}
@@ -51,6 +51,9 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 			return fmt.Errorf("resolve target %s: category %s needs a namespace", t, r.cat)
 		}
 		return nil // DNS: the dns collector looks at kube-system
+	}
+	if t.Autoscaler != "" && t.Workload.IsZero() && t.Pod == "" {
+		t = r.followAutoscaler(ctx, t)
 	}
 	r.resolveNamespaced(ctx, t)
 	return nil

@@ -235,7 +235,7 @@ func (r *run) phases() [][]collector {
 	}
 	var p2 []collector
 	if r.ns != "" {
-		p2 = append(p2, collector{"dependencies", collectDependencies})
+		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
 	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}, {"scheduling-peers", collectSchedulingPeers}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {
