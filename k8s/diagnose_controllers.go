@@ -303,7 +303,7 @@ func (d *diag) rolloutStuck(dep *appsv1.Deployment) (investigate.Finding, bool) 
 		objs = append(objs, "replicaset/"+ns+"/"+newName)
 	}
 	return investigate.Finding{
-		Rule: "rollout-stuck", Severity: investigate.FindingWarning, Score: scoreSymptom + 5, Category: category,
+		Rule: "rollout-stuck", Severity: investigate.FindingWarning, Score: scoreSymptom - 2, Category: category,
 		Summary: sum + ".",
 		Detail:  "A stuck rollout is a symptom: the new ReplicaSet's pods do not become available (not created, not scheduled, crashing or never ready); their own state says why.",
 		Objects: objs, Proof: proof,

@@ -126,6 +126,18 @@ func diagnoseCrashLoop(d *diag) []investigate.Finding {
 		}
 		sum += fmt.Sprintf(", %d restarts", in.restarts)
 		detail := ""
+		// An application that logs an error and exits 0 failed all the
+		// same; only a clean exit without one is a process that completes.
+		exitsClean := in.code == 0 && p.Spec.RestartPolicy != corev1.RestartPolicyOnFailure && p.Spec.RestartPolicy != corev1.RestartPolicyNever &&
+			(in.errLine == "" || classifyError(in.errLine) == "")
+		if exitsClean {
+			// A long-running workload whose process completes: the
+			// kubelet restarts it, forever.
+			sum += ": its main process finishes instead of running on, and with restartPolicy Always the kubelet restarts it"
+			if c := containerSpec(p, in.container); c != nil && (len(c.Command) > 0 || len(c.Args) > 0) {
+				sum += fmt.Sprintf("; the pod spec overrides the image's entrypoint with command/args %q, which exits when done instead of starting the server", clip(strings.Join(append(append([]string{}, c.Command...), c.Args...), " "), 200))
+			}
+		}
 		if in.errLine != "" {
 			sum += "; last error: " + clip(in.errLine, 300)
 			if c := classifyError(in.errLine); c != "" {
@@ -147,6 +159,9 @@ func diagnoseCrashLoop(d *diag) []investigate.Finding {
 		if in.errLine != "" && classifyError(in.errLine) != "" {
 			// An application error named in the log is the cause of the exit.
 			f.Score = scoreSymptom + 5
+		}
+		if exitsClean {
+			f.Score, f.Category = scoreCause, investigate.PodRestart
 		}
 		out = append(out, f)
 	})

@@ -744,3 +744,29 @@ func TestDiagnoseOOMNamesWhatItWasDoing(t *testing.T) {
 		t.Fatalf("the OOM finding should say what the killed container was doing: %+v", fs)
 	}
 }
+
+func TestDiagnoseCleanExitRestartLoop(t *testing.T) {
+	exitsZero := func(p *corev1.Pod) {
+		crashLooping(6)(p)
+		p.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "Completed", ExitCode: 0}
+		p.Spec.Containers[0].Command = []string{"sh", "-c", "envsubst < /tmpl > /etc/nginx/conf.d/site.conf && echo rendered"}
+	}
+	runRuleCases(t, []string{"crashloop"}, []ruleCase{
+		{name: "command override that completes", rule: "crashloop",
+			snap:    func() *Snapshot { return &Snapshot{Pods: []corev1.Pod{*newPod("docs", "portal-1", exitsZero)}} },
+			summary: []string{"exit code 0", "finishes instead of running on", "overrides the image's entrypoint", "envsubst"}},
+		{name: "an error logged before exit 0 is no clean exit", rule: "crashloop",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("docs", "portal-1", exitsZero)},
+					Logs: []ContainerLog{{Namespace: "docs", Pod: "portal-1", Container: "app", Previous: true, Lines: []string{"fatal: cannot open /etc/app.conf: no such file or directory"}}}}
+			},
+			summary: []string{"no such file"}},
+	})
+	fs := (&Snapshot{Pods: []corev1.Pod{*newPod("docs", "portal-1", exitsZero)}, Logs: []ContainerLog{{Namespace: "docs", Pod: "portal-1", Container: "app", Previous: true,
+		Lines: []string{"fatal: cannot open /etc/app.conf: no such file or directory"}}}}).Diagnose()
+	for _, f := range fs {
+		if strings.Contains(f.Summary, "finishes instead of running on") {
+			t.Errorf("a failure logged before exit 0 read as a clean exit: %s", f.Summary)
+		}
+	}
+}
