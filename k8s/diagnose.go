@@ -39,6 +39,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseJVMHeap,
 		diagnoseProbes,
 		diagnoseInitContainers,
+		diagnoseInitWaits,
 		diagnoseCrashLoop,
 		diagnoseAppErrors,
 		diagnoseEvictions,
@@ -51,6 +52,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseSaturation,
 		diagnoseCPUThrottling,
 		diagnoseWorkloads,
+		diagnoseJobDeadlines,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -83,9 +85,9 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.DiskPressure
 	case "node-memory-pressure", "oom-killed", "oom-jvm-heap":
 		return investigate.OOMKilled
-	case "failed-scheduling", "image-pull":
+	case "failed-scheduling", "image-pull", "init-container-waiting":
 		return investigate.PodPending
-	case "crashloop", "missing-config", "init-container", "job-failed":
+	case "crashloop", "missing-config", "init-container", "job-failed", "job-deadline-exceeded":
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart

@@ -301,8 +301,8 @@ func diagnoseWorkloads(d *diag) []investigate.Finding {
 
 func (d *diag) jobFailed(j *batchv1.Job) (investigate.Finding, bool) {
 	for _, c := range j.Status.Conditions {
-		if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue {
-			continue
+		if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue || c.Reason == batchv1.JobReasonDeadlineExceeded {
+			continue // a deadline: diagnoseJobDeadlines explains it
 		}
 		proof := []string{fmt.Sprintf("job %s/%s condition Failed reason=%s: %s", j.Namespace, j.Name, c.Reason, c.Message)}
 		var errs []string
@@ -329,8 +329,14 @@ func (d *diag) jobFailed(j *batchv1.Job) (investigate.Finding, bool) {
 		if len(errs) > 0 {
 			sum += "; its pods fail with: " + clip(errs[len(errs)-1], 300)
 		}
+		// The backoff limit only counts the pods' failures: a rule that
+		// explains why they fail (OOM, RBAC, a missing key) outranks it.
+		score := scoreCause
+		if c.Reason == batchv1.JobReasonBackoffLimitExceeded || c.Reason == batchv1.JobReasonPodFailurePolicy {
+			score = scoreCause - 5
+		}
 		return investigate.Finding{
-			Rule: "job-failed", Severity: investigate.FindingCritical, Score: scoreCause,
+			Rule: "job-failed", Severity: investigate.FindingCritical, Score: score,
 			Summary: sum + ".", Objects: []string{"job/" + j.Namespace + "/" + j.Name}, Proof: proof,
 			Actions: []string{fmt.Sprintf("kubectl logs -n %s job/%s", j.Namespace, j.Name), fmt.Sprintf("kubectl describe job -n %s %s", j.Namespace, j.Name),
 				"Fix the error above, then re-run: kubectl create job --from=cronjob/<name> <new-name>, or delete and re-apply the Job."},
