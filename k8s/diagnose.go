@@ -43,6 +43,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseCrashLoop,
 		diagnoseAppErrors,
 		diagnoseEvictions,
+		diagnoseDisruptionBudgets,
 		diagnoseServices,
 		diagnoseIngresses,
 		diagnoseNetworkPolicies,
@@ -79,7 +80,7 @@ func impliedCategory(rule string) investigate.Category {
 		return ""
 	}
 	switch rule {
-	case "node-not-ready", "node-network-unavailable", "node-pid-pressure":
+	case "node-not-ready", "node-network-unavailable", "node-pid-pressure", "pdb-blocks-eviction":
 		return investigate.NodeNotReady
 	case "node-disk-pressure":
 		return investigate.DiskPressure
