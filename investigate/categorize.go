@@ -332,8 +332,8 @@ func orNone(s string) string {
 // target's kind is known; the evidence may correct it.
 func guessByTarget(t Target) Category {
 	switch t.Kind {
-	case KindNode:
-		return NodeNotReady
+	case KindNode, KindPodDisruptionBudget:
+		return NodeNotReady // a budget at its limit blocks node drains
 	case KindService:
 		return ServiceDown
 	}

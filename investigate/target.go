@@ -21,6 +21,9 @@ const (
 	KindService     Kind = "service"
 	KindNode        Kind = "node"
 	KindNamespace   Kind = "namespace"
+	// KindPodDisruptionBudget targets a PodDisruptionBudget: the pods it
+	// selects are investigated, with the evictions and drains it blocks.
+	KindPodDisruptionBudget Kind = "poddisruptionbudget"
 )
 
 // Target is what an investigation looks at: the primary object (Kind/Name)
@@ -99,8 +102,8 @@ func ValidName(s string) bool { return len(s) <= 253 && dns1123.MatchString(s) }
 
 // TargetFromLabels derives the target of an alert from its labels. The most
 // specific object wins: pod, then workload (deployment, statefulset,
-// daemonset, job), then service, then node; a namespace alone targets the
-// namespace. Label values that are not valid Kubernetes names are dropped.
+// daemonset, job), then service, then poddisruptionbudget (with a
+// namespace), then node; a namespace alone targets the namespace. Label values that are not valid Kubernetes names are dropped.
 func TargetFromLabels(labels map[string]string) Target {
 	get := func(keys ...string) string {
 		for _, k := range keys {
@@ -180,6 +183,7 @@ func TargetFromLabels(labels map[string]string) Target {
 			}
 		}
 	}
+	pdb := get("poddisruptionbudget")
 	switch {
 	case t.Pod != "":
 		t.Kind, t.Name = KindPod, t.Pod
@@ -187,6 +191,8 @@ func TargetFromLabels(labels map[string]string) Target {
 		t.Kind, t.Name = t.Workload.Kind, t.Workload.Name
 	case t.Service != "":
 		t.Kind, t.Name = KindService, t.Service
+	case pdb != "" && t.Namespace != "":
+		t.Kind, t.Name = KindPodDisruptionBudget, pdb
 	case t.Node != "":
 		t.Kind, t.Name = KindNode, t.Node
 	case t.Namespace != "":
@@ -395,6 +401,7 @@ var kindAliases = map[string]Kind{
 	"service": KindService, "services": KindService, "svc": KindService,
 	"node": KindNode, "nodes": KindNode, "no": KindNode,
 	"namespace": KindNamespace, "namespaces": KindNamespace, "ns": KindNamespace,
+	"poddisruptionbudget": KindPodDisruptionBudget, "poddisruptionbudgets": KindPodDisruptionBudget, "pdb": KindPodDisruptionBudget,
 }
 
 // setObjectHint records a namespaced object as the matching hint: Pod,
@@ -405,6 +412,8 @@ func (t *Target) setObjectHint(kind Kind, name string) {
 		t.Pod = name
 	case KindService:
 		t.Service = name
+	case KindPodDisruptionBudget:
+		// no hint: the budget's pods are found from its selector
 	default:
 		t.Workload = Ref{Kind: kind, Name: name}
 	}

@@ -35,13 +35,19 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseScheduling,
 		diagnoseConfigRefs,
 		diagnoseImagePull,
+		diagnoseSandboxes,
+		diagnoseVolumeAttach,
+		diagnoseContainerMounts,
+		diagnosePIDExhaustion,
 		diagnoseOOM,
 		diagnoseJVMHeap,
 		diagnoseProbes,
 		diagnoseInitContainers,
+		diagnoseInitWaits,
 		diagnoseCrashLoop,
 		diagnoseAppErrors,
 		diagnoseEvictions,
+		diagnoseDisruptionBudgets,
 		diagnoseServices,
 		diagnoseIngresses,
 		diagnoseNetworkPolicies,
@@ -53,6 +59,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseWorkloads,
 		diagnoseFailedCreate,
 		diagnoseDaemonSets,
+		diagnoseJobDeadlines,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -81,15 +88,15 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodPending
 	}
 	switch rule {
-	case "node-not-ready", "node-network-unavailable", "node-pid-pressure":
+	case "node-not-ready", "node-network-unavailable", "node-pid-pressure", "pdb-blocks-eviction":
 		return investigate.NodeNotReady
 	case "node-disk-pressure":
 		return investigate.DiskPressure
 	case "node-memory-pressure", "oom-killed", "oom-jvm-heap":
 		return investigate.OOMKilled
-	case "failed-scheduling", "image-pull":
+	case "failed-scheduling", "image-pull", "init-container-waiting":
 		return investigate.PodPending
-	case "crashloop", "missing-config", "init-container", "job-failed":
+	case "crashloop", "missing-config", "init-container", "job-failed", "job-deadline-exceeded":
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart

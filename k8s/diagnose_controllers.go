@@ -598,8 +598,8 @@ func (d *diag) failedJobs() []investigate.Finding {
 	for i := range d.s.Jobs {
 		j := &d.s.Jobs[i]
 		for _, c := range j.Status.Conditions {
-			if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue {
-				continue
+			if c.Type != batchv1.JobFailed || c.Status != corev1.ConditionTrue || c.Reason == batchv1.JobReasonDeadlineExceeded {
+				continue // a deadline: diagnoseJobDeadlines explains it
 			}
 			key := "job/" + j.Namespace + "/" + j.Name
 			if o := metav1.GetControllerOf(j); o != nil && o.Kind == "CronJob" {

@@ -221,14 +221,14 @@ func TestDiagnoseFailedJobs(t *testing.T) {
 			summary: []string{"Job play/sync-29684595 failed", "as did 1 other runs of CronJob play/sync", "Failed to resolve 'catalog'", "from the pods of sync-29684625"},
 			objects: []string{"cronjob/play/sync"},
 			proof:   []string{"exitCode=1"}},
-		{name: "a lone Job with no pods left", rule: "job-failed",
+		{name: "a lone Job with no pods left: its deadline explains it", rule: "job-deadline-exceeded",
 			snap: func() *Snapshot {
 				j := failedJob("play", "migrate", "", t0)
 				j.Status.Conditions[0].Reason, j.Status.Conditions[0].Message = "DeadlineExceeded", "Job was active longer than specified deadline"
 				j.Spec.ActiveDeadlineSeconds = func() *int64 { n := int64(600); return &n }()
 				return &Snapshot{Jobs: []batchv1.Job{j}}
 			},
-			summary: []string{"Job play/migrate failed (DeadlineExceeded", "(600s)"}},
+			summary: []string{"Job play/migrate ran past its spec.activeDeadlineSeconds: 600", "DeadlineExceeded"}},
 		{name: "a completed Job is not reported", rule: "",
 			snap: func() *Snapshot {
 				j := failedJob("play", "migrate", "", t0)

@@ -16,8 +16,9 @@ func TestDiagnoseWarningEvents(t *testing.T) {
 		p.Status.Phase = corev1.PodPending
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
 	}
-	sandbox := ev("Pod", "media", "enc-1", "FailedCreatePodSandBox", `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "abc": plugin type="aws-cni" name="aws-cni" failed (add): add cmd: failed to assign an IP address to container`, 14)
-	attach := ev("Pod", "media", "enc-1", "FailedAttachVolume", `Multi-Attach error for volume "pvc-1" Volume is already exclusively attached to one node and can't be attached to another`, 3)
+	// Reasons no specific rule explains.
+	hook := ev("Pod", "media", "enc-1", "FailedPostStartHook", `PostStartHook failed: exec /opt/warmup.sh: context deadline exceeded`, 14)
+	kill := ev("Pod", "media", "enc-1", "FailedKillPod", `error killing pod: failed to "KillPodSandbox" for "enc-1" with KillPodSandboxError: "rpc error: code = DeadlineExceeded"`, 3)
 	for _, tt := range []struct {
 		name   string
 		snap   *Snapshot
@@ -25,8 +26,8 @@ func TestDiagnoseWarningEvents(t *testing.T) {
 		absent string
 	}{
 		{name: "the kubelet's message becomes the finding, the most repeated first",
-			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", pending)}, Events: []corev1.Event{attach, sandbox}},
-			want: []string{"Pod media/enc-1 reports FailedCreatePodSandBox (14 times): Failed to create pod sandbox", "reports FailedAttachVolume (3 times): Multi-Attach error"}},
+			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", pending)}, Events: []corev1.Event{kill, hook}},
+			want: []string{"Pod media/enc-1 reports FailedPostStartHook (14 times): PostStartHook failed", "reports FailedKillPod (3 times): error killing pod"}},
 		{name: "another pod's warning is not ours",
 			snap: &Snapshot{Pods: []corev1.Pod{*newPod("media", "enc-1", pending)}, RelatedPods: []corev1.Pod{*newPod("media", "other-1")},
 				Events: []corev1.Event{ev("Pod", "media", "other-1", "FailedAttachVolume", "Multi-Attach error", 2)}},

@@ -167,6 +167,9 @@ func (d *diag) nodePressure(n *corev1.Node, c *corev1.NodeCondition) investigate
 	} else if len(evicted) > 0 {
 		detail = append(detail, fmt.Sprintf("The kubelet is evicting pods to reclaim %s: %s were evicted.", res, strings.Join(evicted, ", ")))
 	}
+	if c.Type == corev1.NodePIDPressure {
+		d.explainPIDPressure(n, &f, &proof, &detail)
+	}
 	if c.Type == corev1.NodeDiskPressure {
 		if gc := d.imageGCFailures(n.Name); len(gc) > 0 {
 			proof = appendUnique(proof, gc...)

@@ -386,6 +386,8 @@ func diagnoseImagePull(d *diag) []investigate.Finding {
 			case reImageHost.MatchString(all):
 				why = fmt.Sprintf("the registry host %s cannot be resolved (no such host): the registry name is wrong or unreachable from the nodes", registryHost(image))
 				act = "Correct the registry host in the image reference (or make it resolvable from the nodes)."
+			case reImageRateLimit.MatchString(all):
+				why, act = d.explainPullRateLimit(p, image, &proof)
 			case reImageAuth.MatchString(all):
 				why, act = d.explainPullAuth(p, repo, &proof)
 			case reImageNotFound.MatchString(all):

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -48,5 +49,46 @@ func TestCollectDisruptionBudgets(t *testing.T) {
 				"PodDisruptionBudget data/db selects pods app=db: minAvailable 3; 2 healthy of 3 desired healthy, 3 expected pods, disruptions allowed 0",
 				"DisruptionAllowed=False InsufficientPods")
 		})
+	}
+}
+
+// A node investigation reads the budgets of the pods on the node (in any
+// namespace), and a budget named by the alert is investigated through the
+// pods it selects, healthy ones included.
+func TestDisruptionBudgetsOfNodeAndBudgetTargets(t *testing.T) {
+	pdb := newPDB("shop", "web-pdb", map[string]string{"app": "web"}, 2)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 2, DesiredHealthy: 2, ExpectedPods: 2}
+	other := newPDB("shop", "db-pdb", map[string]string{"app": "db"}, 1)
+	node := newNode("worker-1", "10.0.0.1")
+	node.Spec.Unschedulable = true
+	objs := []runtime.Object{pdb, other, node, newNode("worker-2", "10.0.0.2"),
+		newPod("shop", "web-a", withLabels("app", "web"), onNode("worker-1")),
+		newPod("shop", "web-b", withLabels("app", "web"), onNode("worker-2")),
+		newPod("shop", "db-0", withLabels("app", "db"), onNode("worker-2"))}
+
+	s := gatherWith(t, objs, mapLogs{}, investigate.Target{Kind: investigate.KindNode, Name: "worker-1", Node: "worker-1"}, investigate.NodeNotReady)
+	if len(s.PodDisruptionBudgets) != 1 || s.PodDisruptionBudgets[0].Name != "web-pdb" {
+		t.Fatalf("node target: PDBs = %v, want only web-pdb", s.PodDisruptionBudgets)
+	}
+
+	target := investigate.TargetFromLabels(map[string]string{"alertname": "PodDisruptionBudgetAtLimit", "namespace": "shop", "poddisruptionbudget": "web-pdb"})
+	if target.Kind != investigate.KindPodDisruptionBudget || target.Name != "web-pdb" {
+		t.Fatalf("target = %+v, want the budget", target)
+	}
+	s = gatherWith(t, objs, mapLogs{}, target, investigate.NodeNotReady)
+	if got := podNames(s.Pods); len(got) != 2 || got[0] != "web-a" && got[1] != "web-a" {
+		t.Fatalf("budget target: pods = %v, want web-a and web-b", got)
+	}
+	if len(s.PodDisruptionBudgets) != 1 {
+		t.Fatalf("budget target: PDBs = %v, want web-pdb once", s.PodDisruptionBudgets)
+	}
+	var top string
+	if fs := s.Diagnose(); len(fs) > 0 {
+		top = fs[0].Rule + ": " + fs[0].Summary
+	}
+	for _, w := range []string{"pdb-blocks-eviction", "shop/web-pdb", "minAvailable: 2", "worker-1"} {
+		if !strings.Contains(top, w) {
+			t.Errorf("top finding lacks %q: %s", w, top)
+		}
 	}
 }

@@ -63,7 +63,7 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 func namespacedObject(k investigate.Kind) bool {
 	switch k {
 	case investigate.KindPod, investigate.KindDeployment, investigate.KindStatefulSet, investigate.KindDaemonSet,
-		investigate.KindJob, investigate.KindService:
+		investigate.KindJob, investigate.KindService, investigate.KindPodDisruptionBudget:
 		return true
 	}
 	return false
@@ -79,6 +79,8 @@ func (r *run) resolveNamespaced(ctx context.Context, t investigate.Target) {
 		err = r.resolveWorkload(ctx, t.Workload.Kind, t.Workload.Name)
 	case investigate.KindService:
 		err = r.resolveService(ctx, t.Service)
+	case investigate.KindPodDisruptionBudget:
+		err = r.resolveDisruptionBudget(ctx, t.Name)
 	default:
 		err = r.resolveNamespace(ctx)
 	}

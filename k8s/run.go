@@ -244,9 +244,12 @@ func (r *run) phases() [][]collector {
 	if r.ns != "" || r.has(investigate.ScopeNetwork) {
 		p3 = append(p3, collector{"network", collectNetworkPolicies})
 	}
+	if r.ns != "" || r.node != "" {
+		p3 = append(p3, collector{"disruption-budgets", collectDisruptionBudgets})
+	}
 	var p4 []collector
 	if r.ns != "" {
-		p3 = append(p3, collector{"ingresses", collectIngresses}, collector{"disruption-budgets", collectDisruptionBudgets})
+		p3 = append(p3, collector{"ingresses", collectIngresses})
 		p4 = append(p4, collector{"autoscalers", collectAutoscalers}, collector{"cronjobs", collectCronJobs},
 			collector{"serviceaccounts", collectServiceAccounts})
 	}
