@@ -34,7 +34,11 @@ func render(results []result, w Window) investigate.Section {
 			name = " "
 		}
 		if len(r.series) == 0 {
-			fmt.Fprintf(&b, "%s: no series in the window\n", strings.TrimSpace(name))
+			if r.Role == roleAlert {
+				b.WriteString("  no series in the window\n")
+			} else {
+				fmt.Fprintf(&b, "%s: no series in the window\n", name)
+			}
 			continue
 		}
 		for i, s := range r.series {
@@ -54,14 +58,18 @@ func render(results []result, w Window) investigate.Section {
 
 func describe(s summary, unit string, w Window) string {
 	f := func(x float64) string { return formatValue(x, unit) }
+	span := ""
+	if s.firstAt.Sub(w.Start) > 2*w.Step || w.End.Sub(s.lastAt) > 2*w.Step {
+		span = fmt.Sprintf(" (series present %s–%s)", clock(s.firstAt), clock(s.lastAt))
+	}
 	if s.trend() == "constant" {
-		return f(s.last) + " (constant)"
+		return f(s.last) + span
 	}
 	out := fmt.Sprintf("min %s, max %s at %s, last %s", f(s.min), f(s.max), s.maxAt.UTC().Format("15:04"), f(s.last))
 	if s.hasFired && !w.Fired.IsZero() {
 		out += ", at firing " + f(s.fired)
 	}
-	return out + ", " + s.trend()
+	return out + ", " + s.trend() + span
 }
 
 // noisyLabels are left out of rendered label sets: they name the scrape,
@@ -119,7 +127,7 @@ func formatBytes(x float64) string {
 	if i == 0 {
 		return fmt.Sprintf("%.0fB", x)
 	}
-	return fmt.Sprintf("%.1f%s", x, units[i])
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", x), ".0") + units[i]
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

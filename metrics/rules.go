@@ -124,10 +124,10 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 		}
 		node := strings.Split(string(s.labels[model.LabelName(firstLabel(s.labels))]), ":")[0]
 		avail := same(by[roleNodeFSAvail], s.labels)
-		sum := fmt.Sprintf("Prometheus shows node %s's root filesystem going from %s used at %s to %s at %s", node, pct(s.first), clock(s.firstAt), pct(s.max), clock(s.maxAt))
+		from, fromAt := riseStart(s)
+		sum := fmt.Sprintf("Prometheus shows node %s's root filesystem going from %s used at %s to %s at %s", node, pct(from), clock(fromAt), pct(s.max), clock(s.maxAt))
 		if avail.points != nil && avail.first > avail.min {
-			d := s.maxAt.Sub(s.firstAt)
-			sum += fmt.Sprintf(" (%s consumed in %s, %s left)", formatBytes(avail.first-avail.min), d.Round(time.Minute), formatBytes(avail.min))
+			sum += fmt.Sprintf(" (%s consumed in %s, %s left)", formatBytes(avail.first-avail.min), minutes(s.maxAt.Sub(fromAt)), formatBytes(avail.min))
 		}
 		out = append(out, investigate.Finding{
 			Rule: "metrics-node-filesystem-filling", Severity: investigate.FindingWarning, Score: score(investigate.DiskPressure),
@@ -212,6 +212,29 @@ func restartsAfterPeaks(mem, restarts summary, near float64) (n, afterPeak int) 
 		}
 	}
 	return n, afterPeak
+}
+
+// riseStart returns where the climb to the series' peak began: the last
+// point before the peak within a twentieth of the span of the minimum.
+func riseStart(s summary) (float64, time.Time) {
+	v, at := s.first, s.firstAt
+	near := s.min + (s.max-s.min)/20
+	for _, p := range s.points {
+		if p.Timestamp.Time().After(s.maxAt) {
+			break
+		}
+		if float64(p.Value) <= near {
+			v, at = float64(p.Value), p.Timestamp.Time()
+		}
+	}
+	return v, at
+}
+
+func minutes(d time.Duration) string {
+	if d < time.Hour {
+		return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
 func peakOr(s summary) float64 {
