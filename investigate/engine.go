@@ -342,7 +342,7 @@ func (e *Engine) metrics(ctx context.Context, req *Request, t Target, c Category
 			err = fmt.Errorf("%w: %w", err, cause)
 		}
 		log.Warn().Str("error", redactErr(err)).Msg("metrics unavailable")
-		return Metrics{Gaps: []Gap{{Collector: "metrics", Reason: redact.String("metrics unavailable: " + err.Error())}}}
+		return Metrics{Gaps: []Gap{{Collector: "prometheus", Reason: redact.String("metrics unavailable: " + err.Error())}}}
 	}
 	ev := redactEvidence(Evidence{Sections: m.Sections, Gaps: m.Gaps})
 	return Metrics{Sections: ev.Sections, Gaps: ev.Gaps, Findings: redactFindings(m.Findings)}

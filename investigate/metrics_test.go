@@ -118,7 +118,7 @@ func TestEngineMetricsFailureIsAGap(t *testing.T) {
 			}
 			var gap string
 			for _, g := range res.Evidence.Gaps {
-				if g.Collector == "metrics" {
+				if g.Collector == "prometheus" {
 					gap = g.Reason
 				}
 			}

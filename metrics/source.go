@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
@@ -280,7 +281,7 @@ func (s *Source) Metrics(ctx context.Context, q investigate.MetricsQuery) (inves
 	for _, r := range results {
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.Role, r.err))
-			out.Gaps = append(out.Gaps, investigate.Gap{Collector: "metrics", Reason: fmt.Sprintf("query %s failed: %v", r.Role, r.err)})
+			out.Gaps = append(out.Gaps, investigate.Gap{Collector: "prometheus", Reason: fmt.Sprintf("query %s failed: %v", r.Role, r.err)})
 		}
 	}
 	if len(errs) == len(results) {
@@ -346,6 +347,8 @@ func (s summary) trend() string {
 	switch d := s.last - s.first; {
 	case span == 0:
 		return "constant"
+	case span < 0.05*max(math.Abs(s.max), math.Abs(s.min)):
+		return "steady"
 	case d > span/3:
 		return "rising"
 	case d < -span/3:
