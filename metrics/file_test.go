@@ -49,7 +49,7 @@ func TestFileEvaluatesTheQueryShapes(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, q string
-		want   map[string]float64 // pod (or "") -> value
+		want    map[string]float64 // pod (or "") -> value
 	}{
 		{"ratio of rates", `sum by (pod, container) (rate(c_throttled_total{namespace="shop",pod=~"web-.*"}[5m])) / sum by (pod, container) (rate(c_periods_total{namespace="shop",pod=~"web-.*"}[5m]))`,
 			map[string]float64{"web-1": 0.5, "web-2": (60 + 40) / 1200.0}},
