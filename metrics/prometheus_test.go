@@ -25,7 +25,7 @@ import (
 // metrics.k8s.io, only Prometheus series.
 var throttlingDir = filepath.Join("..", "scenario", "testdata", "cpu-throttling-prometheus")
 
-func throttlingIncident(t *testing.T) ([]byte, investigate.MetricsQuery) {
+func throttlingIncident(t testing.TB) ([]byte, investigate.MetricsQuery) {
 	t.Helper()
 	om, err := os.ReadFile(filepath.Join(throttlingDir, "metrics.om"))
 	if err != nil {
@@ -43,7 +43,7 @@ func throttlingIncident(t *testing.T) ([]byte, investigate.MetricsQuery) {
 	return om, investigate.MetricsQuery{Alert: a, Target: investigate.TargetFromAlert(a), Category: investigate.CPUThrottling}
 }
 
-func source(t *testing.T, cfg metrics.Config) *metrics.Source {
+func source(t testing.TB, cfg metrics.Config) *metrics.Source {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
