@@ -28,6 +28,9 @@ type Options struct {
 	Categorizer Categorizer
 	Embedder    Embedder
 	Store       CaseStore
+	// Metrics, when set, adds the time series behind the alert to the
+	// evidence and the diagnosis (see MetricsSource); nil = none.
+	Metrics MetricsSource
 
 	Log zerolog.Logger
 
@@ -40,10 +43,11 @@ type Options struct {
 	PromptMaxTokens int
 
 	// Stage timeouts (defaults: categorize 20s, recall 5s, gather 30s,
-	// analyze 5m, record 10s).
+	// metrics 5s, analyze 5m, record 10s).
 	CategorizeTimeout time.Duration
 	RecallTimeout     time.Duration
 	GatherTimeout     time.Duration
+	MetricsTimeout    time.Duration
 	AnalyzeTimeout    time.Duration
 	RecordTimeout     time.Duration
 
@@ -90,6 +94,7 @@ func New(o Options) (*Engine, error) {
 	def(&o.CategorizeTimeout, 20*time.Second)
 	def(&o.RecallTimeout, 5*time.Second)
 	def(&o.GatherTimeout, 30*time.Second)
+	def(&o.MetricsTimeout, 5*time.Second)
 	def(&o.AnalyzeTimeout, 5*time.Minute)
 	def(&o.RecordTimeout, 10*time.Second)
 	if o.Now == nil {
@@ -150,6 +155,19 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 		res.Similar = e.recall(ctx, req, res.Categorization.Category, log)
 		recallDur = time.Since(t0)
 	}()
+	// Metrics, when configured, are read beside them too.
+	var met Metrics
+	var metricsDur time.Duration
+	if e.o.Metrics != nil {
+		wg.Add(1)
+		t, c := res.Target, res.Categorization.Category
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			met = e.metrics(ctx, req, t, c, log)
+			metricsDur = time.Since(t0)
+		}()
+	}
 	var snap Snapshot
 	stage(StageGather, func() {
 		gctx, cancel := context.WithTimeoutCause(ctx, e.o.GatherTimeout, fmt.Errorf("gather exceeded %s", e.o.GatherTimeout))
@@ -173,6 +191,12 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	})
 	wg.Wait()
 	res.Timings = append(res.Timings, StageTiming{Stage: StageRecall, Duration: recallDur})
+	if e.o.Metrics != nil {
+		res.Timings = append(res.Timings, StageTiming{Stage: StageMetrics, Duration: metricsDur})
+		res.Evidence.Sections = append(res.Evidence.Sections, met.Sections...)
+		res.Evidence.Gaps = append(res.Evidence.Gaps, met.Gaps...)
+		res.Findings = MergeMetricFindings(res.Findings, met.Findings)
+	}
 	if !res.Evidence.Target.IsZero() {
 		res.Target = res.Evidence.Target
 	}
@@ -305,6 +329,23 @@ func (e *Engine) recall(ctx context.Context, req *Request, c Category, log zerol
 		return nil
 	}
 	return cases
+}
+
+// metrics asks the MetricsSource within MetricsTimeout; its failure is a
+// gap. Everything it returns is redacted.
+func (e *Engine) metrics(ctx context.Context, req *Request, t Target, c Category, log zerolog.Logger) Metrics {
+	mctx, cancel := context.WithTimeoutCause(ctx, e.o.MetricsTimeout, fmt.Errorf("metrics exceeded %s", e.o.MetricsTimeout))
+	defer cancel()
+	m, err := e.o.Metrics.Metrics(mctx, MetricsQuery{Alert: req.Alert, Target: t, Category: c})
+	if err != nil {
+		if cause := context.Cause(mctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+		log.Warn().Str("error", redactErr(err)).Msg("metrics unavailable")
+		return Metrics{Gaps: []Gap{{Collector: "prometheus", Reason: redact.String("metrics unavailable: " + err.Error())}}}
+	}
+	ev := redactEvidence(Evidence{Sections: m.Sections, Gaps: m.Gaps})
+	return Metrics{Sections: ev.Sections, Gaps: ev.Gaps, Findings: redactFindings(m.Findings)}
 }
 
 func (e *Engine) pastFeedback(ctx context.Context, req *Request, c Category, log zerolog.Logger) []PastFeedback {

@@ -67,3 +67,13 @@ type Reporter interface {
 	Chunk(ctx context.Context, text string)
 	Finished(ctx context.Context, r *Result) error
 }
+
+// MetricsSource reads the time series behind an investigation from the
+// monitoring system that computed the alert (a Prometheus-API server, or a
+// scenario's recorded metrics). It is optional: without one the engine runs
+// on Kubernetes evidence alone. The engine calls it beside Gather, bounded
+// by Options.MetricsTimeout; an error becomes a Gap ("metrics
+// unavailable"), never a failed investigation.
+type MetricsSource interface {
+	Metrics(ctx context.Context, q MetricsQuery) (Metrics, error)
+}

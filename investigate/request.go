@@ -145,9 +145,11 @@ const (
 	StageRecall     Stage = "recall"
 	StageGather     Stage = "gather"
 	StageDiagnose   Stage = "diagnose"
-	StagePrompt     Stage = "prompt"
-	StageAnalyze    Stage = "analyze"
-	StageRecord     Stage = "record"
+	// StageMetrics runs beside gather, only with a MetricsSource.
+	StageMetrics Stage = "metrics"
+	StagePrompt  Stage = "prompt"
+	StageAnalyze Stage = "analyze"
+	StageRecord  Stage = "record"
 )
 
 // StageTiming is how long one stage took.

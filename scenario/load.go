@@ -20,6 +20,7 @@ import (
 
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
+	"github.com/k8flex/k8flex/metrics"
 )
 
 // File names inside a scenario directory.
@@ -28,6 +29,9 @@ const (
 	ClusterFile = "cluster.yaml"
 	ExpectFile  = "expect.yaml"
 	LogsDir     = "logs"
+	// MetricsFile is optional: the Prometheus series of the incident, as
+	// OpenMetrics text with a timestamp on every sample.
+	MetricsFile = "metrics.om"
 )
 
 // Expect is what a correct investigation of the scenario concludes
@@ -60,6 +64,8 @@ type Scenario struct {
 	cluster *k8s.Memory
 	// Logs serves logs/<ns>/<pod>/<container>[.previous].log.
 	Logs *FileLogs
+	// Metrics are the series of metrics.om; nil when the file is absent.
+	Metrics *metrics.File
 	// Expect is expect.yaml; HasExpect is false when the file is absent.
 	Expect    Expect
 	HasExpect bool
@@ -98,6 +104,16 @@ func LoadFS(fsys fs.FS, dir string) (*Scenario, error) {
 	}
 	if s.Objects, s.Skipped, err = DecodeObjects(cluster); err != nil {
 		return nil, fmt.Errorf("load scenario %s: %s: %w", s.Name, ClusterFile, err)
+	}
+	om, err := fs.ReadFile(fsys, path.Join(dir, MetricsFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("load scenario %s: %w", s.Name, err)
+	default:
+		if s.Metrics, err = metrics.ParseOpenMetrics(om); err != nil {
+			return nil, fmt.Errorf("load scenario %s: %s: %w", s.Name, MetricsFile, err)
+		}
 	}
 	exp, err := fs.ReadFile(fsys, path.Join(dir, ExpectFile))
 	switch {
@@ -213,4 +229,14 @@ func (s *Scenario) Gatherer(opts k8s.Options) *k8s.Gatherer {
 	opts.Metrics = s.cluster
 	opts.Logs = s.Logs
 	return k8s.NewGatherer(s.cluster, opts)
+}
+
+// MetricsSource returns a source answering K8flex's Prometheus queries
+// from the scenario's metrics.om (cfg gives the metric names and the
+// window), or nil when the scenario has none.
+func (s *Scenario) MetricsSource(cfg metrics.Config) investigate.MetricsSource {
+	if s.Metrics == nil {
+		return nil
+	}
+	return metrics.NewSource(s.Metrics, cfg, nil)
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	etcd-server            # /usr/bin/etcd, storage of the real kube-apiserver in tests
 	prometheus-alertmanager # /usr/bin/prometheus-alertmanager and /usr/bin/amtool
-	prometheus             # promtool, for checking alert rules and metrics output
+	prometheus             # prometheus and promtool: the metrics tests backfill and query a real Prometheus
 	git ca-certificates    # go module downloads
 	file                   # scripts/build-static.sh checks the binary is static
 )

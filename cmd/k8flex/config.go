@@ -12,6 +12,7 @@ import (
 
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/metrics"
 )
 
 // Config is K8flex's whole configuration. Every key has a default (so a
@@ -27,6 +28,9 @@ type Config struct {
 	Server   ServerConfig       `mapstructure:"server"`
 	Fold     FoldConfig         `mapstructure:"fold"`
 	Slack    bot.Config         `mapstructure:"slack"`
+	// Prometheus is the Prometheus the investigations ask for the series
+	// behind an alert (package metrics); off without a URL.
+	Prometheus metrics.Config `mapstructure:"prometheus"`
 }
 
 // FoldConfig configures storm folding (package fold).
@@ -100,8 +104,9 @@ func defaultConfig() Config {
 		KB:       KBConfig{DataDir: "./k8flex-data", MaxConns: 8},
 		Server: ServerConfig{Listen: "127.0.0.1:8080", Workers: 4, MaxBodyBytes: 32 << 20,
 			ShutdownGrace: 20 * time.Second, Lease: time.Minute},
-		Fold:  FoldConfig{Window: 10 * time.Minute},
-		Slack: bot.DefaultConfig(),
+		Fold:       FoldConfig{Window: 10 * time.Minute},
+		Slack:      bot.DefaultConfig(),
+		Prometheus: metrics.DefaultConfig(),
 	}
 }
 
@@ -149,6 +154,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Slack.Validate(); err != nil {
+		return err
+	}
+	if err := c.Prometheus.Validate(); err != nil {
 		return err
 	}
 	return c.Embedder.Validate()

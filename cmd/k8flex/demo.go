@@ -58,7 +58,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("demo scenario %s: %w", name, err)
 		}
-		eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), an, emb, st, log)
+		ms, err := scenarioMetrics(cfg, sc)
+		if err != nil {
+			return err
+		}
+		eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), ms, an, emb, st, log)
 		if err != nil {
 			return err
 		}

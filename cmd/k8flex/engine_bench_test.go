@@ -34,7 +34,7 @@ func BenchmarkEngine(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, zerolog.Nop())), an, nil, nil, zerolog.Nop())
+				eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, zerolog.Nop())), nil, an, nil, nil, zerolog.Nop())
 				if err != nil {
 					b.Fatal(err)
 				}

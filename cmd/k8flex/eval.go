@@ -160,7 +160,12 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 		return r
 	}
 	r.Expected = string(sc.Expect.Category)
-	eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), an, nil, nil, log)
+	msrc, err := scenarioMetrics(cfg, sc)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), msrc, an, nil, nil, log)
 	if err != nil {
 		r.Error = err.Error()
 		return r

@@ -42,6 +42,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	log := newLogger(cfg.Log, stderr, true)
 
 	var gatherer investigate.Gatherer
+	var ms investigate.MetricsSource
 	var req *investigate.Request
 	if *scenarioDir != "" {
 		sc, err := scenario.Load(*scenarioDir)
@@ -49,6 +50,9 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		gatherer = sc.Gatherer(gathererOptions(cfg, log))
+		if ms, err = scenarioMetrics(cfg, sc); err != nil {
+			return err
+		}
 		if fs.NArg() == 0 {
 			req = scenarioRequest(sc)
 		}
@@ -58,6 +62,9 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		gatherer = g
+		if ms, err = liveMetrics(cfg); err != nil {
+			return err
+		}
 	}
 	if req == nil {
 		if req, err = requestFromArgs(fs.Args()); err != nil {
@@ -75,7 +82,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(cfg, gatherer, an, nil, nil, log)
+	eng, err := newEngine(cfg, gatherer, ms, an, nil, nil, log)
 	if err != nil {
 		return err
 	}

@@ -133,24 +133,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 
 	var gatherer investigate.Gatherer
+	var ms investigate.MetricsSource
 	if *scenarioDir != "" {
 		sc, err := scenario.Load(*scenarioDir)
 		if err != nil {
 			return err
 		}
 		gatherer = sc.Gatherer(gathererOptions(cfg, log))
+		if ms, err = scenarioMetrics(cfg, sc); err != nil {
+			return err
+		}
 	} else {
 		g, err := clusterGatherer(cfg, log)
 		if err != nil {
 			return err
 		}
 		gatherer = g
+		if ms, err = liveMetrics(cfg); err != nil {
+			return err
+		}
 	}
 	an, err := newAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(cfg, gatherer, an, emb, st, log)
+	eng, err := newEngine(cfg, gatherer, ms, an, emb, st, log)
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,15 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/metrics"
+	"github.com/k8flex/k8flex/scenario"
 )
 
 // commonFlags are the flags every engine-running command accepts.
@@ -104,12 +107,13 @@ func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
 	return analyzers{analyzer: llm.WithFallback(model, builtin, log), builtin: builtin, categorizer: model.Categorizer()}, nil
 }
 
-// newEngine builds the engine from the configuration and its ports; emb
-// and st are optional (no recall, nothing recorded without them).
-func newEngine(cfg Config, g investigate.Gatherer, a analyzers, emb investigate.Embedder, st investigate.CaseStore,
-	log zerolog.Logger) (*investigate.Engine, error) {
+// newEngine builds the engine from the configuration and its ports; ms,
+// emb and st are optional (no metrics, no recall, nothing recorded
+// without them).
+func newEngine(cfg Config, g investigate.Gatherer, ms investigate.MetricsSource, a analyzers, emb investigate.Embedder,
+	st investigate.CaseStore, log zerolog.Logger) (*investigate.Engine, error) {
 	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,
-		Embedder: emb, Store: st, Log: log,
+		Embedder: emb, Store: st, Log: log, Metrics: ms, MetricsTimeout: cfg.Prometheus.Timeout,
 		SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
 		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
 		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout}
@@ -150,4 +154,31 @@ func (r *recordingReporter) text() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.buf.String()
+}
+
+// liveMetrics is the metrics port of an investigation of a live cluster:
+// the configured Prometheus, or without prometheus.url a source that
+// reports the metrics as unavailable (a gap in every investigation).
+func liveMetrics(cfg Config) (investigate.MetricsSource, error) {
+	if !cfg.Prometheus.Enabled() {
+		return metrics.Unavailable{Reason: "prometheus.url is not set"}, nil
+	}
+	p, err := metrics.NewPrometheus(cfg.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.NewSource(p, cfg.Prometheus, time.Now), nil
+}
+
+// scenarioMetrics is the metrics port of a recorded incident: its
+// metrics.om, else the configured Prometheus (a replay loaded into a real
+// API server and Prometheus), else none: the replay runs as recorded.
+func scenarioMetrics(cfg Config, sc *scenario.Scenario) (investigate.MetricsSource, error) {
+	if ms := sc.MetricsSource(cfg.Prometheus); ms != nil {
+		return ms, nil
+	}
+	if cfg.Prometheus.Enabled() {
+		return liveMetrics(cfg)
+	}
+	return nil, nil
 }
