@@ -307,6 +307,11 @@ func (e *Engine) recategorize(res *Result, log zerolog.Logger) {
 	if top.Category == "" || top.Category == c.Category {
 		return
 	}
+	if c.Provisional && trafficCategory(c.Category) && !trafficCategory(top.Category) {
+		// A probe of a service failed: the trouble is the service being
+		// down or unreachable, whatever keeps its pods from serving.
+		return
+	}
 	log.Info().Str("from", string(c.Category)).Str("to", string(top.Category)).Str("rule", top.Rule).Msg("category corrected by evidence")
 	res.Categorization = Categorization{Category: top.Category, Confidence: ConfidentRule, DecidedBy: DecidedByEvidence,
 		Reason: fmt.Sprintf("rules guessed %s (%.2f); the diagnosis found: %s", c.Category, c.Confidence, top.Summary)}
@@ -449,4 +454,14 @@ func redactErr(err error) string {
 		return ""
 	}
 	return redact.String(err.Error())
+}
+
+// trafficCategory reports whether c is about traffic reaching a service
+// (the categories a failed probe or scrape of it is evidence of).
+func trafficCategory(c Category) bool {
+	switch c {
+	case ServiceDown, EndpointMissing, NetworkPolicy, DNSIssues:
+		return true
+	}
+	return false
 }

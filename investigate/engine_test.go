@@ -464,6 +464,13 @@ func TestEngineRecategorizeByEvidence(t *testing.T) {
 			findings: []investigate.Finding{{Category: investigate.ServiceDown, Summary: "x"}}, want: investigate.ServiceDown, decidedBy: investigate.DecidedByRules},
 		{name: "no findings: kept", req: &investigate.Request{Alert: upstreamAlert()}, noCat: true,
 			want: investigate.ServiceDown, decidedBy: investigate.DecidedByRules},
+		{name: "provisional symptom alert: corrected", req: &investigate.Request{Alert: namedAlert("KubeDeploymentReplicasMismatch")},
+			findings: []investigate.Finding{np}, want: investigate.NetworkPolicy, decidedBy: investigate.DecidedByEvidence},
+		{name: "failed probe: corrected within traffic", req: &investigate.Request{Alert: namedAlert("BlackboxProbeFailed")},
+			findings: []investigate.Finding{np}, want: investigate.NetworkPolicy, decidedBy: investigate.DecidedByEvidence},
+		{name: "failed probe: a pod-level cause keeps service-down", req: &investigate.Request{Alert: namedAlert("BlackboxProbeFailed")},
+			findings: []investigate.Finding{{Rule: "failedcreate-webhook", Score: 90, Category: investigate.PodPending, Summary: "webhook denies pods"}},
+			want: investigate.ServiceDown, decidedBy: investigate.DecidedByRules},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig()
@@ -985,4 +992,11 @@ func TestEnginePromptBudget(t *testing.T) {
 	if len(res.Evidence.Sections) != 8 {
 		t.Errorf("%d evidence sections in the result", len(res.Evidence.Sections))
 	}
+}
+
+// namedAlert is a firing alert of the given name about a namespaced
+// deployment.
+func namedAlert(name string) *investigate.Alert {
+	return &investigate.Alert{Status: investigate.StatusFiring,
+		Labels: map[string]string{"alertname": name, "namespace": "web", "deployment": "frontend"}}
 }
