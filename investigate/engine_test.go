@@ -470,7 +470,7 @@ func TestEngineRecategorizeByEvidence(t *testing.T) {
 			findings: []investigate.Finding{np}, want: investigate.NetworkPolicy, decidedBy: investigate.DecidedByEvidence},
 		{name: "failed probe: a pod-level cause keeps service-down", req: &investigate.Request{Alert: namedAlert("BlackboxProbeFailed")},
 			findings: []investigate.Finding{{Rule: "failedcreate-webhook", Score: 90, Category: investigate.PodPending, Summary: "webhook denies pods"}},
-			want: investigate.ServiceDown, decidedBy: investigate.DecidedByRules},
+			want:     investigate.ServiceDown, decidedBy: investigate.DecidedByRules},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig()
