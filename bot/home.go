@@ -33,12 +33,15 @@ type homeState struct {
 	Offset   int    `json:"o,omitempty"`
 }
 
+// parseHomeState reads the state back from private_metadata, which
+// arrives from Slack: its texts are unspoofed like any input.
 func parseHomeState(meta string) homeState {
 	var s homeState
 	_ = json.Unmarshal([]byte(meta), &s)
 	if s.Offset < 0 {
 		s.Offset = 0
 	}
+	s.Category, s.Query = Unspoof(s.Category), Unspoof(s.Query)
 	return s
 }
 
@@ -64,7 +67,7 @@ func homeStateFromAction(meta string, a *slack.BlockAction) homeState {
 func homeStateFromSearch(v slack.View) homeState {
 	s := parseHomeState(v.PrivateMetadata)
 	if v.State != nil {
-		s.Query = strings.TrimSpace(v.State.Values[blockSearchInput][actionSearchInput].Value)
+		s.Query = strings.TrimSpace(Unspoof(v.State.Values[blockSearchInput][actionSearchInput].Value))
 	}
 	s.Offset = 0
 	return s

@@ -23,18 +23,20 @@ const (
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // broadcast words Slack may turn into mentions even without brackets; a
-// zero-width joiner after the @ keeps them readable and inert.
+// full-width at sign (＠, visible, never a mention) keeps them readable and
+// inert.
 var broadcast = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
 
 // Escape makes untrusted text inert in mrkdwn: &, < and > are escaped (no
-// <!channel>, <@U…>, <!subteam^…> or <http://x|disguised> links) and bare
-// @channel/@here/@everyone are defused. It does not redact.
+// <!channel>, <@U…>, <!subteam^…> or <http://x|disguised> links), bare
+// @channel/@here/@everyone are defused, and bidirectional controls and
+// zero-width characters are removed (Unspoof). It does not redact.
 func Escape(s string) string {
-	s = escaper.Replace(s)
+	s = escaper.Replace(Unspoof(s))
 	if strings.IndexByte(s, '@') < 0 {
 		return s
 	}
-	return broadcast.ReplaceAllString(s, "@\u2060$1")
+	return broadcast.ReplaceAllString(s, "\uFF20$1")
 }
 
 // Safe redacts secrets from untrusted text and escapes it for mrkdwn.
@@ -42,9 +44,14 @@ func Safe(s string) string { return Escape(redact.String(s)) }
 
 // SafeURL returns u when it is an absolute http(s) URL that can sit inside
 // a Slack link (<u|text>), with the characters that would break out of the
-// link percent-encoded, or "" otherwise.
+// link percent-encoded, or "" otherwise (also when it holds a
+// bidirectional control or a zero-width character: such a link is a
+// disguise).
 func SafeURL(u string) string {
 	u = strings.TrimSpace(u)
+	if hasSpoof(u) {
+		return ""
+	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return ""

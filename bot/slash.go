@@ -28,8 +28,10 @@ type ephemeralReply struct {
 	Text         string `json:"text"`
 }
 
+// reply is the ack's answer; acks travel over the Socket Mode link, not
+// through unspoofTransport, so the text is unspoofed here.
 func reply(text string) *ephemeralReply {
-	return &ephemeralReply{ResponseType: "ephemeral", Text: text}
+	return &ephemeralReply{ResponseType: "ephemeral", Text: Unspoof(text)}
 }
 
 // slashCommand decides, without any I/O, what to answer in the ack and
