@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -85,8 +84,8 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 	return reply("🔍 Investigating `" + Safe(target.String()) + "`… the analysis will appear in a thread here."), job
 }
 
-// refuseStatic applies the access rules that need no Slack call; it
-// returns why the request is refused, or "".
+// refuseStatic applies the access rules that need no Slack call (see
+// policy.go); it returns why the request is refused, or "".
 func (b *Bot) refuseStatic(channel, user string, t investigate.Target) string {
 	c := b.cfg
 	if len(c.AllowedChannels) > 0 && !slices.Contains(c.AllowedChannels, channel) {
@@ -95,26 +94,7 @@ func (b *Bot) refuseStatic(channel, user string, t investigate.Target) string {
 	if len(c.AllowedUsers) > 0 && len(c.AllowedUserGroups) == 0 && !slices.Contains(c.AllowedUsers, user) {
 		return "You are not allowed to start investigations (slack.allowed_users)."
 	}
-	if ns := t.Namespace; ns != "" {
-		for _, p := range c.DeniedNamespaces {
-			if ok, _ := path.Match(p, ns); ok {
-				return "Namespace `" + Safe(ns) + "` is not open to investigations (slack.denied_namespaces)."
-			}
-		}
-		if len(c.AllowedNamespaces) > 0 {
-			allowed := false
-			for _, p := range c.AllowedNamespaces {
-				if ok, _ := path.Match(p, ns); ok {
-					allowed = true
-					break
-				}
-			}
-			if !allowed {
-				return "Namespace `" + Safe(ns) + "` is not open to investigations (slack.allowed_namespaces)."
-			}
-		}
-	}
-	return ""
+	return c.refuseTarget(t)
 }
 
 // refuseGroups checks the user groups (a Slack call, cached).
