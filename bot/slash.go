@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 const helpText = "*K8flex* — Kubernetes root-cause analysis in Slack\n" +
@@ -34,8 +35,12 @@ func reply(text string) *ephemeralReply {
 }
 
 // slashCommand decides, without any I/O, what to answer in the ack and
-// what work (if any) to hand to the pool.
+// what work (if any) to hand to the pool. What the user typed is redacted
+// before anything reads it, so no echo (the ack, a question shown in the
+// channel, a knowledge-base search and its embedding, a log line) carries
+// a credential pasted into it.
 func (b *Bot) slashCommand(cmd slack.SlashCommand) (*ephemeralReply, func(context.Context)) {
+	cmd.Text = redact.String(cmd.Text)
 	sub, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
 	rest = strings.TrimSpace(rest)
 	switch strings.ToLower(sub) {
