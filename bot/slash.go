@@ -15,8 +15,8 @@ import (
 )
 
 const helpText = "*K8flex* — Kubernetes root-cause analysis in Slack\n" +
-	"• `/k8flex investigate <target> [question]` — investigate now, e.g. `pod/web-0 -n shop`, `deploy/api -n shop why so slow?`, `svc/api -n shop`, `node/worker-1`, `shop/web-0`\n" +
-	"• `/k8flex kb <text>` — similar cases people confirmed before\n" +
+	"• `/k8flex investigate &lt;target&gt; [question]` — investigate now, e.g. `pod/web-0 -n shop`, `deploy/api -n shop why so slow?`, `svc/api -n shop`, `node/worker-1`, `shop/web-0`\n" +
+	"• `/k8flex kb &lt;text&gt;` — similar cases people confirmed before\n" +
 	"• `/k8flex stats` — how often K8flex was right, per category\n" +
 	"• `/k8flex help` — this help\n" +
 	"React ✅ or ❌ on an analysis (or use its buttons) to teach K8flex. The App Home browses the knowledge base."
@@ -48,7 +48,7 @@ func (b *Bot) slashCommand(cmd slack.SlashCommand) (*ephemeralReply, func(contex
 		return b.slashInvestigate(cmd, rest)
 	case "kb", "search":
 		if rest == "" {
-			return reply("Usage: `/k8flex kb <text>`, e.g. `/k8flex kb CrashLoopBackOff missing configmap`"), nil
+			return reply("Usage: `/k8flex kb &lt;text&gt;`, e.g. `/k8flex kb CrashLoopBackOff missing configmap`"), nil
 		}
 		return nil, func(ctx context.Context) { b.slashKB(ctx, cmd, rest) }
 	case "stats":
@@ -65,7 +65,7 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 	}
 	target, question, err := investigate.ParseTarget(args)
 	if err != nil {
-		return reply("⚠️ " + Safe(err.Error()) + "\nUsage: `/k8flex investigate <target> [question]`"), nil
+		return reply("⚠️ " + Safe(truncate(err.Error(), 300)) + "\nUsage: `/k8flex investigate &lt;target&gt; [question]`"), nil
 	}
 	if why := b.refuseStatic(cmd.ChannelID, cmd.UserID, target); why != "" {
 		return reply("🚫 " + why), nil
