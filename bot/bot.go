@@ -72,10 +72,13 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 			deps.Links = idx
 		}
 	}
+	// Every Web API request leaves through unspoofTransport.
+	var transport http.RoundTripper = http.DefaultTransport
 	if deps.OnAPICall != nil {
-		opts = append(opts, slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second,
-			Transport: observeCalls{next: http.DefaultTransport, observe: deps.OnAPICall}}))
+		transport = observeCalls{next: transport, observe: deps.OnAPICall}
 	}
+	opts = append(opts, slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second,
+		Transport: unspoofTransport{next: transport}}))
 	b := &Bot{
 		cfg:     cfg,
 		log:     log.With().Str("component", "slack").Logger(),

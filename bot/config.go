@@ -69,6 +69,11 @@ type Config struct {
 	AllowedUserGroups []string `mapstructure:"allowed_user_groups"`
 	AllowedNamespaces []string `mapstructure:"allowed_namespaces"`
 	DeniedNamespaces  []string `mapstructure:"denied_namespaces"`
+	// AllowClusterTargets allows cluster-scoped targets (nodes), whose
+	// investigations read across namespaces, while the namespace patterns
+	// restrict namespaces; without it they are allowed only when every
+	// namespace is (slack.allow_cluster_targets, see policy.go).
+	AllowClusterTargets bool `mapstructure:"allow_cluster_targets"`
 	// UserGroupCacheTTL is how long user group members are cached
 	// (default 5m), slack.user_group_cache_ttl.
 	UserGroupCacheTTL time.Duration `mapstructure:"user_group_cache_ttl"`

@@ -20,7 +20,10 @@
 //
 // Every untrusted text (alert labels, logs, model output) is redacted and
 // escaped for mrkdwn before it reaches Slack, so a log line cannot mention
-// @channel or disguise a link.
+// @channel or disguise a link, and is stripped of bidirectional controls
+// and zero-width characters (Unspoof), so it cannot read differently from
+// what it is. Every Web API request passes unspoofTransport, which strips
+// them again whatever built the request.
 //
 // Without Slack tokens, ConsoleReporter renders the same investigation as
 // plain text for a terminal.

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 // App Home action and view ids.
@@ -33,12 +34,15 @@ type homeState struct {
 	Offset   int    `json:"o,omitempty"`
 }
 
+// parseHomeState reads the state back from private_metadata, which
+// arrives from Slack: its texts are redacted and unspoofed like any input.
 func parseHomeState(meta string) homeState {
 	var s homeState
 	_ = json.Unmarshal([]byte(meta), &s)
 	if s.Offset < 0 {
 		s.Offset = 0
 	}
+	s.Category, s.Query = Unspoof(redact.String(s.Category)), Unspoof(redact.String(s.Query))
 	return s
 }
 
@@ -64,7 +68,9 @@ func homeStateFromAction(meta string, a *slack.BlockAction) homeState {
 func homeStateFromSearch(v slack.View) homeState {
 	s := parseHomeState(v.PrivateMetadata)
 	if v.State != nil {
-		s.Query = strings.TrimSpace(v.State.Values[blockSearchInput][actionSearchInput].Value)
+		// Redacted at once: the query is searched, echoed in the view and
+		// kept in its private_metadata.
+		s.Query = strings.TrimSpace(Unspoof(redact.String(v.State.Values[blockSearchInput][actionSearchInput].Value)))
 	}
 	s.Offset = 0
 	return s

@@ -23,28 +23,39 @@ const (
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // broadcast words Slack may turn into mentions even without brackets; a
-// zero-width joiner after the @ keeps them readable and inert.
+// full-width at sign (＠, visible, never a mention) keeps them readable and
+// inert.
 var broadcast = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
 
 // Escape makes untrusted text inert in mrkdwn: &, < and > are escaped (no
-// <!channel>, <@U…>, <!subteam^…> or <http://x|disguised> links) and bare
-// @channel/@here/@everyone are defused. It does not redact.
+// <!channel>, <@U…>, <!subteam^…> or <http://x|disguised> links), bare
+// @channel/@here/@everyone are defused, and bidirectional controls and
+// zero-width characters are removed (Unspoof). It does not redact.
 func Escape(s string) string {
-	s = escaper.Replace(s)
+	s = escaper.Replace(Unspoof(s))
 	if strings.IndexByte(s, '@') < 0 {
 		return s
 	}
-	return broadcast.ReplaceAllString(s, "@\u2060$1")
+	return broadcast.ReplaceAllString(s, "\uFF20$1")
 }
 
 // Safe redacts secrets from untrusted text and escapes it for mrkdwn.
 func Safe(s string) string { return Escape(redact.String(s)) }
 
+// maxLinkURL bounds a linked address, so that a link always fits in the
+// text of a context element (MaxContextChars) and is never cut in two.
+const maxLinkURL = 1800
+
 // SafeURL returns u when it is an absolute http(s) URL that can sit inside
 // a Slack link (<u|text>), with the characters that would break out of the
-// link percent-encoded, or "" otherwise.
+// link percent-encoded, or "" otherwise (also when it holds a
+// bidirectional control or a zero-width character: such a link is a
+// disguise), or when it is longer than maxLinkURL.
 func SafeURL(u string) string {
 	u = strings.TrimSpace(u)
+	if hasSpoof(u) || len(u) > maxLinkURL {
+		return ""
+	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return ""
@@ -244,8 +255,9 @@ func SplitText(s string, max int) []string {
 	return parts
 }
 
-// cutRunes cuts s after at most n runes, backing off so an &entity; is not
-// split.
+// cutRunes cuts s after at most n runes, backing off so an &entity; or a
+// <link|text> is not split (a link cut in two would show as broken markup);
+// a link that starts s is cut all the same, so the head is never empty.
 func cutRunes(s string, n int) (string, string) {
 	if n < 1 {
 		n = 1
@@ -255,6 +267,12 @@ func cutRunes(s string, n int) (string, string) {
 		_, w := utf8.DecodeRuneInString(s[i:])
 		i += w
 		count++
+	}
+	if i == len(s) {
+		return s, ""
+	}
+	if lt := strings.LastIndexByte(s[:i], '<'); lt > 0 && lt > strings.LastIndexByte(s[:i], '>') {
+		i = lt
 	}
 	if amp := strings.LastIndexByte(s[:i], '&'); amp >= 0 && amp > i-6 && !strings.Contains(s[amp:i], ";") && amp > 0 {
 		i = amp

@@ -232,9 +232,9 @@ func rootFallback(st *rootState) string {
 	return truncate(redactPlain(fmt.Sprintf("%s %s — %s", severityEmoji(severity(st.inv)), title(st.inv), st.inv.Target.String())), 300)
 }
 
-// redactPlain redacts text for plain_text fields, which Slack never parses
-// for mentions or links.
-func redactPlain(s string) string { return strings.TrimSpace(redact.String(s)) }
+// redactPlain redacts and unspoofs text for plain_text fields, which Slack
+// never parses for mentions or links.
+func redactPlain(s string) string { return strings.TrimSpace(Unspoof(redact.String(s))) }
 
 // pageView is one message of a streamed analysis.
 type pageView struct {

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -12,11 +11,12 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/redact"
 )
 
 const helpText = "*K8flex* — Kubernetes root-cause analysis in Slack\n" +
-	"• `/k8flex investigate <target> [question]` — investigate now, e.g. `pod/web-0 -n shop`, `deploy/api -n shop why so slow?`, `svc/api -n shop`, `node/worker-1`, `shop/web-0`\n" +
-	"• `/k8flex kb <text>` — similar cases people confirmed before\n" +
+	"• `/k8flex investigate &lt;target&gt; [question]` — investigate now, e.g. `pod/web-0 -n shop`, `deploy/api -n shop why so slow?`, `svc/api -n shop`, `node/worker-1`, `shop/web-0`\n" +
+	"• `/k8flex kb &lt;text&gt;` — similar cases people confirmed before\n" +
 	"• `/k8flex stats` — how often K8flex was right, per category\n" +
 	"• `/k8flex help` — this help\n" +
 	"React ✅ or ❌ on an analysis (or use its buttons) to teach K8flex. The App Home browses the knowledge base."
@@ -28,13 +28,19 @@ type ephemeralReply struct {
 	Text         string `json:"text"`
 }
 
+// reply is the ack's answer; acks travel over the Socket Mode link, not
+// through unspoofTransport, so the text is unspoofed here.
 func reply(text string) *ephemeralReply {
-	return &ephemeralReply{ResponseType: "ephemeral", Text: text}
+	return &ephemeralReply{ResponseType: "ephemeral", Text: Unspoof(text)}
 }
 
 // slashCommand decides, without any I/O, what to answer in the ack and
-// what work (if any) to hand to the pool.
+// what work (if any) to hand to the pool. What the user typed is redacted
+// before anything reads it, so no echo (the ack, a question shown in the
+// channel, a knowledge-base search and its embedding, a log line) carries
+// a credential pasted into it.
 func (b *Bot) slashCommand(cmd slack.SlashCommand) (*ephemeralReply, func(context.Context)) {
+	cmd.Text = redact.String(cmd.Text)
 	sub, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
 	rest = strings.TrimSpace(rest)
 	switch strings.ToLower(sub) {
@@ -42,7 +48,7 @@ func (b *Bot) slashCommand(cmd slack.SlashCommand) (*ephemeralReply, func(contex
 		return b.slashInvestigate(cmd, rest)
 	case "kb", "search":
 		if rest == "" {
-			return reply("Usage: `/k8flex kb <text>`, e.g. `/k8flex kb CrashLoopBackOff missing configmap`"), nil
+			return reply("Usage: `/k8flex kb &lt;text&gt;`, e.g. `/k8flex kb CrashLoopBackOff missing configmap`"), nil
 		}
 		return nil, func(ctx context.Context) { b.slashKB(ctx, cmd, rest) }
 	case "stats":
@@ -59,7 +65,7 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 	}
 	target, question, err := investigate.ParseTarget(args)
 	if err != nil {
-		return reply("⚠️ " + Safe(err.Error()) + "\nUsage: `/k8flex investigate <target> [question]`"), nil
+		return reply("⚠️ " + Safe(truncate(err.Error(), 300)) + "\nUsage: `/k8flex investigate &lt;target&gt; [question]`"), nil
 	}
 	if why := b.refuseStatic(cmd.ChannelID, cmd.UserID, target); why != "" {
 		return reply("🚫 " + why), nil
@@ -83,8 +89,8 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 	return reply("🔍 Investigating `" + Safe(target.String()) + "`… the analysis will appear in a thread here."), job
 }
 
-// refuseStatic applies the access rules that need no Slack call; it
-// returns why the request is refused, or "".
+// refuseStatic applies the access rules that need no Slack call (see
+// policy.go); it returns why the request is refused, or "".
 func (b *Bot) refuseStatic(channel, user string, t investigate.Target) string {
 	c := b.cfg
 	if len(c.AllowedChannels) > 0 && !slices.Contains(c.AllowedChannels, channel) {
@@ -93,26 +99,7 @@ func (b *Bot) refuseStatic(channel, user string, t investigate.Target) string {
 	if len(c.AllowedUsers) > 0 && len(c.AllowedUserGroups) == 0 && !slices.Contains(c.AllowedUsers, user) {
 		return "You are not allowed to start investigations (slack.allowed_users)."
 	}
-	if ns := t.Namespace; ns != "" {
-		for _, p := range c.DeniedNamespaces {
-			if ok, _ := path.Match(p, ns); ok {
-				return "Namespace `" + Safe(ns) + "` is not open to investigations (slack.denied_namespaces)."
-			}
-		}
-		if len(c.AllowedNamespaces) > 0 {
-			allowed := false
-			for _, p := range c.AllowedNamespaces {
-				if ok, _ := path.Match(p, ns); ok {
-					allowed = true
-					break
-				}
-			}
-			if !allowed {
-				return "Namespace `" + Safe(ns) + "` is not open to investigations (slack.allowed_namespaces)."
-			}
-		}
-	}
-	return ""
+	return c.refuseTarget(t)
 }
 
 // refuseGroups checks the user groups (a Slack call, cached).

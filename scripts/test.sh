@@ -2,7 +2,9 @@
 # test.sh is K8flex's one test command, the same for a newcomer and for CI:
 #
 #   scripts/test.sh              everything: gofmt, go vet (both modules), the static
-#                                build check, and go test -race -count=1 ./...
+#                                build check, go test -race -count=1 ./..., then each
+#                                fuzz target of the hostile-input suite for a bounded
+#                                time (K8FLEX_FUZZTIME, default 10s each; 0 skips)
 #   scripts/test.sh PKG... [FLAGS]  only go test -race -count=1 on those packages
 #
 # It first installs and starts what the tests run against, each step skipped
@@ -55,3 +57,16 @@ scripts/build-static.sh
 
 step "go test -race -count=1 ./..."
 go test -race -count=1 ./...
+
+# The hostile-input suite: go test above replays every fuzz target's seeds
+# and saved corpus; here each target also explores new inputs for a
+# bounded time. A failing input is saved under the package's
+# testdata/fuzz/ and printed; commit it as a regression seed with the fix.
+fuzztime=${K8FLEX_FUZZTIME:-10s}
+if [[ $fuzztime != 0 ]]; then
+	for target in ./handlers:FuzzWebhook ./investigate:FuzzParseWebhook ./investigate:FuzzParseTarget \
+		./bot:FuzzSlashCommand ./bot:FuzzRenderBlocks ./redact:FuzzString; do
+		step "fuzz ${target#*:} (${target%%:*}) for $fuzztime"
+		go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "${target%%:*}"
+	done
+fi

@@ -47,7 +47,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *scenarioDir != "" {
 		sc, err := scenario.Load(*scenarioDir)
 		if err != nil {
-			return err
+			return fmt.Errorf("--scenario %s: %w", *scenarioDir, err)
 		}
 		gatherer = sc.Gatherer(gathererOptions(cfg, log))
 		if ms, err = scenarioMetrics(cfg, sc); err != nil {
@@ -148,11 +148,21 @@ func clusterGatherer(cfg Config, log zerolog.Logger) (*k8s.Gatherer, error) {
 	return k8s.NewGatherer(cluster, opts), nil
 }
 
+// errNoCluster is returned when no cluster is configured at all; it names
+// K8flex's own settings (client-go's message names KUBERNETES_MASTER).
+var errNoCluster = errors.New("no Kubernetes cluster configured: set kube.kubeconfig (K8FLEX_KUBE_KUBECONFIG) " +
+	"to a kubeconfig file (or provide $KUBECONFIG or ~/.kube/config), or run k8flex in a pod with its ServiceAccount")
+
+// restConfig returns the client configuration for c: in a pod (and
+// kube.kubeconfig empty) the in-cluster one, else the kubeconfig file's.
+// Every error names the K8flex setting to change.
 func restConfig(c KubeConfig) (*rest.Config, error) {
 	var rc *rest.Config
 	var err error
 	if c.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		rc, err = rest.InClusterConfig()
+		if rc, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("in-cluster kubernetes config (KUBERNETES_SERVICE_HOST is set; set kube.kubeconfig to use a file instead): %w", err)
+		}
 	} else {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
 		if c.Kubeconfig != "" {
@@ -160,9 +170,19 @@ func restConfig(c KubeConfig) (*rest.Config, error) {
 		}
 		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
 			&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes config (kube.kubeconfig, or run in a pod): %w", err)
+		switch {
+		case err == nil:
+		case clientcmd.IsEmptyConfig(err) && c.Kubeconfig == "" && c.Context == "":
+			return nil, errNoCluster
+		case c.Context != "" && strings.Contains(err.Error(), "context"):
+			return nil, fmt.Errorf("kube.context %q: %w", c.Context, err)
+		case clientcmd.IsEmptyConfig(err):
+			return nil, fmt.Errorf("kube.kubeconfig %q defines no cluster to use (kube.context %q)", c.Kubeconfig, c.Context)
+		case c.Kubeconfig != "":
+			return nil, fmt.Errorf("kube.kubeconfig %q: %w", c.Kubeconfig, err)
+		default:
+			return nil, fmt.Errorf("kubernetes config ($KUBECONFIG or ~/.kube/config; set kube.kubeconfig to choose a file): %w", err)
+		}
 	}
 	rc.QPS, rc.Burst = float32(c.QPS), c.Burst
 	rc.UserAgent = "k8flex"

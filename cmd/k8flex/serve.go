@@ -137,7 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *scenarioDir != "" {
 		sc, err := scenario.Load(*scenarioDir)
 		if err != nil {
-			return err
+			return fmt.Errorf("--scenario %s: %w", *scenarioDir, err)
 		}
 		gatherer = sc.Gatherer(gathererOptions(cfg, log))
 		if ms, err = scenarioMetrics(cfg, sc); err != nil {

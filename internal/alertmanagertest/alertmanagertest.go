@@ -3,14 +3,17 @@ package alertmanagertest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -340,6 +343,85 @@ func (am *Alertmanager) Add(ctx context.Context, a Alert, end time.Time) error {
 		return fmt.Errorf("amtool alert add: %w: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// postableAlert is one element of the body of Alertmanager's
+// POST /api/v2/alerts (its PostableAlert).
+type postableAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	StartsAt    string            `json:"startsAt,omitempty"`
+}
+
+// PostAlerts adds firing alerts through Alertmanager's own API
+// (POST /api/v2/alerts, what Prometheus calls) in one request: the way to
+// fire thousands at once, or values longer than a command line holds.
+// Alerts with a zero StartsAt start now; the alerts are returned with the
+// StartsAt Alertmanager keeps (whole seconds).
+func (am *Alertmanager) PostAlerts(ctx context.Context, alerts []Alert) ([]Alert, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	out := make([]Alert, len(alerts))
+	body := make([]postableAlert, len(alerts))
+	for i, a := range alerts {
+		if a.Name() == "" {
+			return nil, fmt.Errorf("alert %d has no alertname label", i)
+		}
+		if a.StartsAt.IsZero() {
+			a.StartsAt = now
+		}
+		a.StartsAt = a.StartsAt.UTC().Truncate(time.Second)
+		out[i] = a
+		body[i] = postableAlert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt.Format(time.RFC3339)}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode alerts: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, am.URL+"/api/v2/alerts", bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("post alerts: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("post alerts: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("post %d alerts: alertmanager answered %s: %s", len(alerts), resp.Status, bytes.TrimSpace(msg))
+	}
+	return out, nil
+}
+
+// Metric returns the value of the sample of Alertmanager's /metrics whose
+// name and labels are exactly series (e.g.
+// `alertmanager_notifications_total{integration="webhook"}`), or -1 when
+// Alertmanager exposes no such sample.
+func (am *Alertmanager) Metric(ctx context.Context, series string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, am.URL+"/metrics", nil)
+	if err != nil {
+		return 0, fmt.Errorf("scrape alertmanager: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("scrape alertmanager: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("scrape alertmanager: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return 0, fmt.Errorf("alertmanager metric line %q: %w", line, err)
+			}
+			return v, nil
+		}
+	}
+	return -1, nil
 }
 
 func sortedKeys(m map[string]string) []string {

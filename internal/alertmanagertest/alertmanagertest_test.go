@@ -1,6 +1,7 @@
 package alertmanagertest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,45 @@ func TestFireAndResolveReachTheWebhook(t *testing.T) {
 				t.Errorf("resolved key %q differs from firing key %q: dedup could not match them", ra.Key(), a.Key())
 			}
 		})
+	}
+}
+
+// TestPostAlertsOneNotification: alerts posted through the API in one
+// request, one of them with a value far longer than a command line holds,
+// reach the webhook in one notification, which Alertmanager's own metrics
+// count once.
+func TestPostAlertsOneNotification(t *testing.T) {
+	rcv := newReceiver(t, http.StatusOK)
+	am := Start(t, Config{WebhookURL: rcv.srv.URL, GroupBy: []string{"alertname"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	long := strings.Repeat("x", 200<<10)
+	alerts := []Alert{crashLoop("a-0"), crashLoop("a-1"), crashLoop("a-2")}
+	alerts[1].Annotations["description"] = long
+	posted, err := am.PostAlerts(ctx, alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rcv.waitFor(t, investigate.StatusFiring, 20*time.Second)
+	if len(d.msg.Alerts) != 3 {
+		t.Fatalf("notification with %d alerts, want 3", len(d.msg.Alerts))
+	}
+	for _, a := range d.msg.Alerts {
+		if !a.StartsAt.Equal(posted[0].StartsAt) {
+			t.Errorf("alert %s starts %s, want %s (PostAlerts')", a.Labels["pod"], a.StartsAt, posted[0].StartsAt)
+		}
+	}
+	if n, err := am.Metric(ctx, `alertmanager_notifications_total{integration="webhook"}`); err != nil || n != 1 {
+		t.Errorf("alertmanager_notifications_total = %v (%v), want 1", n, err)
+	}
+	if n, err := am.Metric(ctx, "alertmanager_no_such_metric"); err != nil || n != -1 {
+		t.Errorf("a missing metric reads %v (%v), want -1", n, err)
+	}
+	if _, err := am.PostAlerts(ctx, []Alert{{Labels: map[string]string{"pod": "x"}}}); err == nil {
+		t.Error("an alert without alertname was posted")
+	}
+	if rcv.count() != 1 {
+		t.Errorf("%d notifications, want 1", rcv.count())
 	}
 }
 
