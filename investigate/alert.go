@@ -163,7 +163,11 @@ func ParseWebhook(body []byte) (*WebhookMessage, error) {
 		}
 		m.Truncated += m.Alerts[i].fitLimits()
 	}
-	m.Truncated += fitMap(&m.CommonLabels, "alertname") + fitMap(&m.CommonAnnotations, "") + fitMap(&m.GroupLabels, "alertname")
+	// The group's common labels repeat the alerts' own: cut them alike,
+	// but count each value once, in its alert.
+	fitMap(&m.CommonLabels, "alertname")
+	fitMap(&m.CommonAnnotations, "")
+	fitMap(&m.GroupLabels, "alertname")
 	return &m, nil
 }
 
