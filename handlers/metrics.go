@@ -66,6 +66,15 @@ func NewMetrics(depth func() float64) *Metrics {
 			m.feedback.WithLabelValues(v, src)
 		}
 	}
+	for _, st := range []investigate.Stage{investigate.StageCategorize, investigate.StageRecall, investigate.StageGather, investigate.StageDiagnose,
+		investigate.StageMetrics, investigate.StagePrompt, investigate.StageAnalyze, investigate.StageRecord} {
+		m.stages.WithLabelValues(string(st))
+	}
+	for _, c := range investigate.Categories() {
+		for _, outcome := range []string{"ok", "fallback", "error"} {
+			m.investigations.WithLabelValues(string(c), string(investigate.DecidedByRules), outcome)
+		}
+	}
 	if depth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",
 			Help: "Cases queued or running."}, depth))
