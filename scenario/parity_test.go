@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -152,7 +151,7 @@ func investigateScenario(ctx context.Context, t *testing.T, sc *scenario.Scenari
 	}
 	alerts := sc.Message.Alerts
 	req := &investigate.Request{Alert: &alerts[0], Source: investigate.SourceCLI, RequestedBy: "parity", Related: alerts[1:]}
-	rep := &textReporter{}
+	rep := &investigate.TextReporter{}
 	t0 := time.Now()
 	res, err := eng.Run(ctx, req, rep)
 	took := time.Since(t0)
@@ -164,7 +163,7 @@ func investigateScenario(ctx context.Context, t *testing.T, sc *scenario.Scenari
 	// Scored as k8flex eval scores: root-cause groups inside the Root cause
 	// section only.
 	score := scenario.Evaluate(sc.Expect, string(res.Categorization.Category), res.Analysis.Text,
-		res.Prompt.System, res.Prompt.User, rep.text(), string(evidence), string(findings), res.Err)
+		res.Prompt.System, res.Prompt.User, rep.Text(), string(evidence), string(findings), res.Err)
 	section := strings.TrimSpace(investigate.SectionText(res.Analysis.Text, investigate.HeadingRootCause))
 	if dir := os.Getenv("K8FLEX_PARITY_DUMP"); dir != "" {
 		dumpRun(t, dir, sc.Name+"."+run, res)
@@ -196,33 +195,6 @@ func dumpRun(t *testing.T, dir, name string, res *investigate.Result) {
 	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// textReporter keeps what was reported, for the leak check.
-type textReporter struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (r *textReporter) Started(_ context.Context, inv *investigate.Investigation) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fmt.Fprintf(&r.buf, "%s %s %s\n", inv.Request.AlertName(), inv.Target, inv.Categorization.Category)
-	return nil
-}
-
-func (r *textReporter) Chunk(_ context.Context, s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf.WriteString(s)
-}
-
-func (r *textReporter) Finished(context.Context, *investigate.Result) error { return nil }
-
-func (r *textReporter) text() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.buf.String()
 }
 
 type parityRow struct {

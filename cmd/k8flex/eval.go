@@ -171,7 +171,7 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 		return r
 	}
 	req := scenarioRequest(sc)
-	rec := &recordingReporter{}
+	rec := &investigate.TextReporter{}
 	t0 := time.Now()
 	res, err := eng.Run(ctx, req, rec)
 	r.DurationMS = ms(time.Since(t0))
@@ -191,7 +191,7 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 	evidence, _ := json.Marshal(res.Evidence)
 	findings, _ := json.Marshal(res.Findings)
 	score := scenario.Evaluate(sc.Expect, r.Category, res.Analysis.Text,
-		res.Prompt.System, res.Prompt.User, rec.text(), string(evidence), string(findings), res.Err)
+		res.Prompt.System, res.Prompt.User, rec.Text(), string(evidence), string(findings), res.Err)
 	r.Passed = score.Passed()
 	r.CategoryCorrect = score.CategoryOK
 	r.RootCauseCorrect = score.RootCauseOK

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -127,33 +124,6 @@ func gathererOptions(cfg Config, log zerolog.Logger) k8s.Options {
 		Budget:           k8s.Budget{SectionBytes: cfg.Kube.SectionBytes, TotalBytes: cfg.Kube.TotalBytes, LogLines: cfg.Kube.LogLines},
 		Log:              log,
 	}
-}
-
-// recordingReporter keeps everything reported, for leak checks.
-type recordingReporter struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (r *recordingReporter) Started(_ context.Context, inv *investigate.Investigation) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fmt.Fprintf(&r.buf, "%s %s %s\n", inv.Request.AlertName(), inv.Target, inv.Categorization.Category)
-	return nil
-}
-
-func (r *recordingReporter) Chunk(_ context.Context, s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf.WriteString(s)
-}
-
-func (r *recordingReporter) Finished(context.Context, *investigate.Result) error { return nil }
-
-func (r *recordingReporter) text() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.buf.String()
 }
 
 // liveMetrics is the metrics port of an investigation of a live cluster:
