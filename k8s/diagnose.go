@@ -62,6 +62,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseJobDeadlines,
 		diagnoseAdmissionRejections,
 		diagnoseLifecycleHooks,
+		diagnoseCronJobSchedules,
 	} {
 		out = append(out, rule(d)...)
 	}
