@@ -60,6 +60,9 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseFailedCreate,
 		diagnoseDaemonSets,
 		diagnoseJobDeadlines,
+		diagnoseAdmissionRejections,
+		diagnoseLifecycleHooks,
+		diagnoseCronJobSchedules,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -94,7 +97,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.DiskPressure
 	case "node-memory-pressure", "oom-killed", "oom-jvm-heap":
 		return investigate.OOMKilled
-	case "failed-scheduling", "image-pull", "init-container-waiting":
+	case "failed-scheduling", "image-pull", "init-container-waiting", "pod-admission-rejected":
 		return investigate.PodPending
 	case "crashloop", "missing-config", "init-container", "job-failed", "job-deadline-exceeded":
 		return investigate.PodCrash

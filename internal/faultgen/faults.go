@@ -78,6 +78,9 @@ func registry() []faultClass {
 		{"job-backofflimit-exceeded", jobBackoffLimit},
 		{"job-deadline-exceeded", jobDeadlineExceeded},
 		{"job-rbac-forbidden", rbacForbiddenJob},
+		// The kubelet: admission and lifecycle hooks.
+		{"kubelet-admission-rejected", admissionRejected},
+		{"poststart-hook-fails", postStartHookFails},
 	}
 }
 
