@@ -49,7 +49,7 @@ func diagnoseWarningEvents(d *diag, cited []investigate.Finding) []investigate.F
 		if e.Type != corev1.EventTypeWarning || routineWarnings[e.Reason] || strings.TrimSpace(e.Message) == "" {
 			continue
 		}
-		if !d.eventConcernsTarget(e) {
+		if !d.eventConcernsTarget(e) && !graphKinds[e.InvolvedObject.Kind] {
 			continue
 		}
 		msg := strings.TrimSpace(e.Message)
@@ -94,6 +94,15 @@ func diagnoseWarningEvents(d *diag, cited []investigate.Finding) []investigate.F
 		})
 	}
 	return out
+}
+
+// graphKinds are the kinds whose involved events (those the collectors
+// kept because the object is in the target's graph: the HPA scaling the
+// workload, its CronJob, a PDB or Service selecting its pods, an Ingress
+// routing to them) concern the investigation whatever pod they name.
+var graphKinds = map[string]bool{
+	"HorizontalPodAutoscaler": true, "CronJob": true, "PodDisruptionBudget": true, "Service": true,
+	"Ingress": true, "PersistentVolume": true, "StatefulSet": true, "DaemonSet": true, "Deployment": true,
 }
 
 // eventConcernsTarget reports whether an event is about a pod under
