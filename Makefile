@@ -1,5 +1,5 @@
 # Shortcuts for the scripts in scripts/ (each documents itself).
-.PHONY: test apiserver static image
+.PHONY: test apiserver helm static image
 
 # The one test command: installs/starts what tests need, then gofmt, vet, static build, go test -race.
 test:
@@ -8,6 +8,10 @@ test:
 # Build the real kube-apiserver + kubectl used by the tests (cached; cold: minutes).
 apiserver:
 	scripts/build-apiserver.sh
+
+# Build the Helm CLI the chart tests use (cached; from tools/helm).
+helm:
+	scripts/build-helm.sh
 
 # Check that k8flex builds static and cgo-free with the Dockerfile's flags (scripts/build-static.sh OUT keeps it).
 static:
