@@ -42,7 +42,7 @@ type Result struct {
 	Fix    string
 }
 
-// OK, Failed, Warning and Skipped build results.
+// OK is a passed check with what it found.
 func OK(format string, args ...any) Result {
 	return Result{Status: Pass, Detail: fmt.Sprintf(format, args...)}
 }
