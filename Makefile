@@ -1,5 +1,5 @@
 # Shortcuts for the scripts in scripts/ (each documents itself).
-.PHONY: test apiserver helm static image
+.PHONY: test apiserver helm static image image-test
 
 # The one test command: installs/starts what tests need, then gofmt, vet, static build, go test -race.
 test:
@@ -19,3 +19,7 @@ static:
 
 image:
 	docker build -t k8flex/k8flex:dev .
+
+# Build the image with podman from locally built base images and prove it (scripts/build-image.sh).
+image-test:
+	scripts/build-image.sh
