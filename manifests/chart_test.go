@@ -391,3 +391,50 @@ func freePort(t *testing.T) string {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
 }
+
+// TestChartNotesReceiver checks the Alertmanager receiver the chart's NOTES
+// print with the real amtool, and that they name the Service's webhook
+// paths for Alertmanager and Grafana.
+func TestChartNotesReceiver(t *testing.T) {
+	amtool := os.Getenv("K8FLEX_TEST_AMTOOL")
+	if amtool == "" {
+		amtool = "/usr/bin/amtool"
+	}
+	if _, err := os.Stat(amtool); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("amtool missing (%v): scripts/install-deps.sh installs it", err)
+		}
+		t.Skipf("amtool missing (%v): run scripts/install-deps.sh", err)
+	}
+	out := string(helm(t, "install", "k8flex", chartDir, "--namespace", "k8flex", "--dry-run=client"))
+	_, notes, ok := strings.Cut(out, "NOTES:\n")
+	if !ok {
+		t.Fatalf("no NOTES in:\n%s", out)
+	}
+	for _, want := range []string{"http://k8flex.k8flex.svc:8080/webhook/grafana", "k8flex doctor", "K8FLEX_SERVER_WEBHOOK_TOKEN"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("NOTES lack %q", want)
+		}
+	}
+	start := strings.Index(notes, "  receivers:\n")
+	end := strings.Index(notes, "<the token of step 2>")
+	if start < 0 || end < start {
+		t.Fatalf("no receiver block in NOTES:\n%s", notes)
+	}
+	var cfg strings.Builder
+	cfg.WriteString("route: {receiver: k8flex}\n")
+	for _, line := range strings.Split(notes[start:end]+"REPLACE_WITH_TOKEN", "\n") {
+		cfg.WriteString(strings.TrimPrefix(line, "  ") + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "alertmanager.yml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := exec.Command(amtool, "check-config", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(res), "1 receivers") {
+		t.Errorf("amtool check-config of the NOTES' receiver: %v\n%s\n%s", err, res, cfg.String())
+	}
+	if !strings.Contains(cfg.String(), "url: http://k8flex.k8flex.svc:8080/webhook\n") {
+		t.Errorf("receiver does not post to the Service's /webhook:\n%s", cfg.String())
+	}
+}
