@@ -3,10 +3,20 @@
 # non-root (uid 65532). The go build flags are the ones scripts/build-static.sh
 # uses; scripts/test.sh runs that script and checks the binary is static.
 #   docker build -t k8flex/k8flex:dev .
+#   podman build -t k8flex/k8flex:dev .
 
+# The base images are arguments so that the image can be built where no
+# image registry is reachable: scripts/build-image.sh builds both from Debian
+# packages and the host's Go toolchain, and checks the result. The defaults
+# are the published images.
 ARG GO_VERSION=1.26.8
+ARG BUILD_IMAGE=golang:${GO_VERSION}-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-FROM golang:${GO_VERSION}-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
+# Empty (the default) means Go's default module proxy; scripts/build-image.sh
+# points it at a read-only copy of the host's module download cache.
+ARG GOPROXY
 WORKDIR /src
 # Modules first, so source edits do not invalidate the download layer.
 COPY go.mod go.sum ./
@@ -18,7 +28,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 # The data directory the embedded store uses, owned by the non-root user.
 RUN mkdir -p /out/var/lib/k8flex && chown 65532:65532 /out/var/lib/k8flex
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/k8flex /usr/local/bin/k8flex
 COPY --from=build --chown=65532:65532 /out/var/lib/k8flex /var/lib/k8flex
 USER 65532:65532

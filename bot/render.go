@@ -208,10 +208,18 @@ func rootBlocks(st *rootState) []slack.Block {
 			links = append(links, "📖 "+Link(u, "Runbook"))
 		}
 		if SafeURL(a.GeneratorURL) != "" {
-			links = append(links, "📈 "+Link(a.GeneratorURL, "Prometheus graph"))
+			links = append(links, "📈 "+Link(a.GeneratorURL, generatorName(req)))
 		}
 		if u := a.Annotations["dashboard_url"]; SafeURL(u) != "" {
 			links = append(links, "📊 "+Link(u, "Dashboard"))
+		} else if SafeURL(a.DashboardURL) != "" {
+			links = append(links, "📊 "+Link(a.DashboardURL, "Dashboard"))
+		}
+		if SafeURL(a.PanelURL) != "" {
+			links = append(links, "📉 "+Link(a.PanelURL, "Panel"))
+		}
+		if SafeURL(a.SilenceURL) != "" {
+			links = append(links, "🔕 "+Link(a.SilenceURL, "Silence"))
 		}
 		if len(links) > 0 {
 			blocks = append(blocks, contextBlock(strings.Join(links, "  ·  ")))
@@ -425,4 +433,13 @@ func pluralWord(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// generatorName names what an alert's generatorURL opens: the Grafana
+// alert rule for Grafana's alerts, else the Prometheus graph.
+func generatorName(req *investigate.Request) string {
+	if req.Source == investigate.SourceGrafana {
+		return "Alert rule"
+	}
+	return "Prometheus graph"
 }

@@ -82,10 +82,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Mux returns the HTTP routes: POST /webhook, /health, /ready, /metrics.
+// Mux returns the HTTP routes: POST /webhook (Alertmanager), POST
+// /webhook/grafana (Grafana, wh.Grafana()), /health, /ready, /metrics.
 func Mux(wh *Webhook, h *Health, m *Metrics) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/webhook", wh)
+	mux.Handle("/webhook/grafana", wh.Grafana())
 	mux.HandleFunc("/health", h.Live)
 	mux.HandleFunc("/ready", h.Ready)
 	if m != nil {

@@ -45,12 +45,16 @@ type WebhookConfig struct {
 	MaxBodyBytes int64
 }
 
-// Webhook is the Alertmanager webhook handler.
+// Webhook is the alert webhook handler: Alertmanager's payload, or, for
+// the handler Grafana returns, Grafana's webhook contact point.
 type Webhook struct {
 	cfg     WebhookConfig
 	queue   Queue
 	metrics *Metrics
 	log     zerolog.Logger
+	// parse decodes a body; source and sender name where it came from.
+	parse  func([]byte) (*investigate.WebhookMessage, error)
+	source investigate.Source
 }
 
 // NewWebhook returns the POST /webhook handler.
@@ -58,7 +62,19 @@ func NewWebhook(cfg WebhookConfig, q Queue, m *Metrics, log zerolog.Logger) *Web
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	return &Webhook{cfg: cfg, queue: q, metrics: m, log: log}
+	return &Webhook{cfg: cfg, queue: q, metrics: m, log: log,
+		parse: investigate.ParseWebhook, source: investigate.SourceAlertmanager}
+}
+
+// Grafana returns the POST /webhook/grafana handler: the same token, body
+// limit, queue (so the same deduplication and durability) and answers as
+// h, for the body of Grafana's webhook contact point (unified alerting,
+// investigate.ParseGrafanaWebhook).
+func (h *Webhook) Grafana() *Webhook {
+	g := *h
+	g.parse, g.source = investigate.ParseGrafanaWebhook, investigate.SourceGrafana
+	g.log = h.log.With().Str("sender", string(investigate.SourceGrafana)).Logger()
+	return &g
 }
 
 // DefaultMaxBodyBytes bounds a webhook body when the configuration does
@@ -82,7 +98,8 @@ type webhookReply struct {
 	Warnings []string `json:"warnings"`
 }
 
-// ServeHTTP accepts an Alertmanager v4 payload: 401 for a wrong token, 405
+// ServeHTTP accepts an Alertmanager v4 payload (Grafana's, for the handler
+// Grafana returns): 401 for a wrong token, 405
 // for a method other than POST, 413 for an oversized body, 400 for a
 // malformed payload (with the reason), 503 when the queue cannot record it
 // (Alertmanager retries), 200 once every alert is recorded.
@@ -111,7 +128,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusBadRequest, webhookReply{Status: "error", Error: "read body: " + err.Error()})
 		return
 	}
-	msg, err := investigate.ParseWebhook(body)
+	msg, err := h.parse(body)
 	if err != nil {
 		h.metrics.alertsReceived("invalid", 1)
 		h.log.Warn().Str("error", redact.String(err.Error())).Msg("webhook: invalid payload")
@@ -122,7 +139,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.valuesTruncated(msg.Truncated)
 		h.log.Warn().Int("values", msg.Truncated).Int("alerts", len(msg.Alerts)).Msg("webhook: oversized labels or annotations truncated")
 	}
-	reqs, warnings := requestsFromMessage(msg)
+	reqs, warnings := requestsFromMessage(msg, h.source)
 	res, err := h.queue.Enqueue(r.Context(), reqs)
 	if err != nil {
 		status := http.StatusServiceUnavailable
@@ -159,12 +176,12 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // requestsFromMessage makes one request per alert, and a warning for each
 // alert whose category needs a namespace its labels do not give.
-func requestsFromMessage(msg *investigate.WebhookMessage) ([]investigate.Request, []string) {
+func requestsFromMessage(msg *investigate.WebhookMessage, src investigate.Source) ([]investigate.Request, []string) {
 	reqs := make([]investigate.Request, len(msg.Alerts))
 	var warnings []string
 	for i := range msg.Alerts {
 		a := msg.Alerts[i]
-		reqs[i] = investigate.Request{Alert: &a, Source: investigate.SourceAlertmanager, RequestedBy: "alertmanager/" + msg.Receiver}
+		reqs[i] = investigate.Request{Alert: &a, Source: src, RequestedBy: string(src) + "/" + msg.Receiver}
 		if a.Status != investigate.StatusFiring {
 			continue
 		}

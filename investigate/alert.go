@@ -12,7 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// Alert mirrors one alert of Alertmanager's webhook payload (version 4).
+// Alert mirrors one alert of Alertmanager's webhook payload (version 4),
+// which Grafana's webhook contact point (unified alerting, version 1)
+// extends with the fields after Fingerprint; they are empty for an alert
+// from Alertmanager.
 type Alert struct {
 	Status       string            `json:"status"`
 	Labels       map[string]string `json:"labels"`
@@ -21,6 +24,18 @@ type Alert struct {
 	EndsAt       time.Time         `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
+
+	// Values are the results of the Grafana rule's queries and expressions
+	// at evaluation, by reference id ("A", "B", …).
+	Values map[string]float64 `json:"values,omitempty"`
+	// ValueString is the same as text, as older Grafana versions send it.
+	ValueString string `json:"valueString,omitempty"`
+	// SilenceURL opens a new silence for this alert in Grafana.
+	SilenceURL string `json:"silenceURL,omitempty"`
+	// DashboardURL and PanelURL link to the dashboard and panel the rule
+	// is attached to, if any.
+	DashboardURL string `json:"dashboardURL,omitempty"`
+	PanelURL     string `json:"panelURL,omitempty"`
 }
 
 // Alert statuses as Alertmanager sends them.
@@ -128,9 +143,10 @@ const (
 // truncatedMarker ends a value ParseWebhook cut to MaxLabelValueBytes.
 const truncatedMarker = "… [truncated by k8flex: %d bytes]"
 
-// ErrInvalidPayload is wrapped by every error ParseWebhook returns for a body
-// that is not an acceptable Alertmanager webhook message.
-var ErrInvalidPayload = errors.New("invalid alertmanager payload")
+// ErrInvalidPayload is wrapped by every error ParseWebhook and
+// ParseGrafanaWebhook return for a body that is not an acceptable webhook
+// message.
+var ErrInvalidPayload = errors.New("invalid webhook payload")
 
 // ParseWebhook decodes and validates an Alertmanager webhook body. It rejects
 // what no Alertmanager sends — unknown versions, alerts without an
@@ -140,26 +156,46 @@ var ErrInvalidPayload = errors.New("invalid alertmanager payload")
 // (a pasted stack trace), which are cut to MaxLabelValueBytes with a
 // marker, or beyond MaxLabels dropped, and counted in Truncated.
 func ParseWebhook(body []byte) (*WebhookMessage, error) {
-	if !utf8.Valid(body) {
-		return nil, fmt.Errorf("%w: body is not valid UTF-8", ErrInvalidPayload)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
 	var m WebhookMessage
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: decode json: %w", ErrInvalidPayload, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: trailing data after the json object", ErrInvalidPayload)
+	if err := decodeJSON(body, &m); err != nil {
+		return nil, err
 	}
 	if m.Version != "4" {
+		if m.Version == "1" && bytes.Contains(body, []byte(`"orgId"`)) {
+			return nil, fmt.Errorf("%w: version \"1\" with an orgId is Grafana's webhook contact point: post it to /webhook/grafana", ErrInvalidPayload)
+		}
 		return nil, fmt.Errorf("%w: version %q is not supported (want \"4\")", ErrInvalidPayload, m.Version)
 	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// decodeJSON decodes exactly one JSON object of valid UTF-8 into v.
+func decodeJSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%w: body is not valid UTF-8", ErrInvalidPayload)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: decode json: %w", ErrInvalidPayload, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: trailing data after the json object", ErrInvalidPayload)
+	}
+	return nil
+}
+
+// check validates the decoded message's alerts and fits them, and the
+// group's labels, to the limits.
+func (m *WebhookMessage) check() error {
 	if len(m.Alerts) == 0 {
-		return nil, fmt.Errorf("%w: no alerts", ErrInvalidPayload)
+		return fmt.Errorf("%w: no alerts", ErrInvalidPayload)
 	}
 	for i := range m.Alerts {
 		if err := m.Alerts[i].validate(); err != nil {
-			return nil, fmt.Errorf("%w: alert %d: %w", ErrInvalidPayload, i, err)
+			return fmt.Errorf("%w: alert %d: %w", ErrInvalidPayload, i, err)
 		}
 		m.Truncated += m.Alerts[i].fitLimits()
 	}
@@ -168,13 +204,32 @@ func ParseWebhook(body []byte) (*WebhookMessage, error) {
 	fitMap(&m.CommonLabels, "alertname")
 	fitMap(&m.CommonAnnotations, "")
 	fitMap(&m.GroupLabels, "alertname")
-	return &m, nil
+	return nil
 }
 
 // fitLimits cuts the alert's labels and annotations to the limits and
 // returns how many it cut or dropped.
 func (a *Alert) fitLimits() int {
-	return fitMap(&a.Labels, "alertname") + fitMap(&a.Annotations, "")
+	n := fitMap(&a.Labels, "alertname") + fitMap(&a.Annotations, "")
+	if len(a.Values) > MaxLabels {
+		keys := make([]string, 0, len(a.Values))
+		for k := range a.Values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys[MaxLabels:] {
+			delete(a.Values, k)
+			n++
+		}
+	}
+	for _, s := range []*string{&a.ValueString, &a.SilenceURL, &a.DashboardURL, &a.PanelURL} {
+		if len(*s) > MaxLabelValueBytes {
+			cut := cutUTF8(*s, MaxLabelValueBytes-len(truncatedMarker)-8)
+			*s = cut + fmt.Sprintf(truncatedMarker, len(*s)-len(cut))
+			n++
+		}
+	}
+	return n
 }
 
 // fitMap keeps at most MaxLabels entries of *m (keep first, then the

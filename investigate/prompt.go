@@ -3,6 +3,7 @@ package investigate
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -107,6 +108,7 @@ func writeAlert(b *strings.Builder, in PromptInput) {
 			}
 			b.WriteString("\n")
 		}
+		writeValues(b, a)
 		if n := len(r.Related); n > 0 {
 			fmt.Fprintf(b, "Also firing for the same problem: %d more alert(s)\n", n)
 		}
@@ -118,6 +120,24 @@ func writeAlert(b *strings.Builder, in PromptInput) {
 	}
 	fmt.Fprintf(b, "Target: %s\nCategory: %s (decided by %s: %s)\n", in.Target, in.Categorization.Category,
 		in.Categorization.DecidedBy, in.Categorization.Reason)
+}
+
+// writeValues writes the query results a Grafana alert carries.
+func writeValues(b *strings.Builder, a *Alert) {
+	if len(a.Values) > 0 {
+		refs := make([]string, 0, len(a.Values))
+		for k := range a.Values {
+			refs = append(refs, k)
+		}
+		sort.Strings(refs)
+		b.WriteString("Values:")
+		for _, k := range refs {
+			fmt.Fprintf(b, " %s=%s", k, strconv.FormatFloat(a.Values[k], 'g', 6, 64))
+		}
+		b.WriteString("\n")
+	} else if v := strings.TrimSpace(a.ValueString); v != "" {
+		fmt.Fprintf(b, "Values: %s\n", oneLine(v))
+	}
 }
 
 func writeSimilar(b *strings.Builder, cases []SimilarCase) {

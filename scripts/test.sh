@@ -11,7 +11,8 @@
 # when already done: Debian packages (etcd, Alertmanager, amtool), PostgreSQL 15
 # + pgvector on 127.0.0.1:55432 (scripts/postgres.sh), and the real
 # kube-apiserver + kubectl v1.37.2 (scripts/build-apiserver.sh; the first build
-# takes several minutes and ~3 GB of RAM, later runs reuse it). Installing
+# takes several minutes and ~3 GB of RAM, later runs reuse it), and the Helm CLI
+# v4.3.2 for the chart tests (scripts/build-helm.sh, cached the same way). Installing
 # needs root or sudo. Set K8FLEX_TEST_NO_SETUP=1 to skip all of that and run
 # with whatever is there (tests needing a missing component then skip, except
 # when CI is set, where they fail).
@@ -28,6 +29,8 @@ if [[ ${K8FLEX_TEST_NO_SETUP:-} != 1 ]]; then
 	eval "$pg_env"
 	K8FLEX_APISERVER_DIR=$(scripts/build-apiserver.sh | tail -n 1)
 	export K8FLEX_APISERVER_DIR
+	K8FLEX_HELM=$(scripts/build-helm.sh | tail -n 1)
+	export K8FLEX_HELM
 fi
 export K8FLEX_TEST_DATABASE_URL=${K8FLEX_TEST_DATABASE_URL:-}
 export K8FLEX_TEST_ALERTMANAGER=${K8FLEX_TEST_ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
@@ -51,6 +54,8 @@ step "go vet ./..."
 go vet ./...
 step "go vet (tools/apiserver module)"
 (cd tools/apiserver && go vet ./...)
+step "go vet (tools/helm module)"
+(cd tools/helm && go vet ./...)
 
 step "static build (scripts/build-static.sh)"
 scripts/build-static.sh

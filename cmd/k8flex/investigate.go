@@ -110,6 +110,12 @@ func requestFromArgs(args []string) (*investigate.Request, error) {
 		}
 		msg, err := investigate.ParseWebhook(body)
 		if err != nil {
+			// Grafana's webhook contact-point body is accepted too.
+			if gmsg, gerr := investigate.ParseGrafanaWebhook(body); gerr == nil {
+				msg, err = gmsg, nil
+			}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", args[0], err)
 		}
 		var firing []investigate.Alert

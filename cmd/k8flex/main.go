@@ -4,6 +4,7 @@
 //	k8flex investigate ALERT.json|TARGET [--scenario DIR]
 //	k8flex eval --scenarios DIR [--json]
 //	k8flex serve                     webhook + Slack bot + workers
+//	k8flex doctor                    checklist of the configuration, with fixes
 //
 // Configuration comes from a YAML file (--config), K8FLEX_* environment
 // variables and flags, read here and nowhere else.
@@ -41,6 +42,7 @@ func commands() []command {
 		{"investigate", "investigate an alert JSON file or a target (pod/NAME -n NS, deploy/NAME, node/NAME ...)", runInvestigate},
 		{"eval", "score the engine on a directory of recorded incident scenarios", runEval},
 		{"serve", "run the Alertmanager webhook, the Slack bot and the investigation workers", runServe},
+		{"doctor", "check the configuration and what it points at (cluster, Slack, model, store); a checklist with fixes", runDoctor},
 		{"kb", "knowledge base: stats | export [FILE] | import FILE | reembed", runKB},
 	}
 }

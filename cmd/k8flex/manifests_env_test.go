@@ -10,7 +10,7 @@ import (
 )
 
 // TestShippedEnvVarsAreConfigKeys checks that every K8FLEX_* variable the
-// manifests and the Dockerfile set names a registered configuration key:
+// manifests, the Helm chart and the Dockerfile set names a registered configuration key:
 // viper silently ignores an unknown one, which would leave, say, the
 // webhook without its token.
 func TestShippedEnvVarsAreConfigKeys(t *testing.T) {
@@ -20,12 +20,14 @@ func TestShippedEnvVarsAreConfigKeys(t *testing.T) {
 	}
 	envRE := regexp.MustCompile(`K8FLEX_[A-Z0-9_]+`)
 	var files []string
-	_ = filepath.WalkDir(filepath.Join("..", "..", "manifests"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			files = append(files, p)
-		}
-		return nil
-	})
+	for _, dir := range []string{"manifests", "charts"} {
+		_ = filepath.WalkDir(filepath.Join("..", "..", dir), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".txt")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
 	files = append(files, filepath.Join("..", "..", "Dockerfile"))
 	if len(files) < 5 {
 		t.Fatalf("found only %d manifest files", len(files))

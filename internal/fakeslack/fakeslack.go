@@ -75,7 +75,20 @@ type Options struct {
 	PingInterval time.Duration
 	// UserGroups maps a user group id to its members.
 	UserGroups map[string][]string
+	// Scopes are the bot token's scopes, sent in the X-OAuth-Scopes header
+	// of every answer to the bot token, as Slack does (default
+	// DefaultScopes).
+	Scopes []string
+	// NotMember are channel ids the bot is not a member of
+	// (conversations.info answers is_member false).
+	NotMember []string
+	// Channels, when set, are the only channel ids conversations.info
+	// knows; others answer channel_not_found.
+	Channels []string
 }
+
+// DefaultScopes are the bot scopes of the project's app-manifest.yaml.
+var DefaultScopes = []string{"channels:read", "chat:write", "commands", "groups:read", "reactions:read", "usergroups:read"}
 
 // Server is a running fake Slack. All methods are safe for concurrent use.
 type Server struct {
@@ -115,6 +128,9 @@ func New(opts Options) *Server {
 	}
 	if opts.AppToken == "" {
 		opts.AppToken = "xapp-fake"
+	}
+	if opts.Scopes == nil {
+		opts.Scopes = DefaultScopes
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 200 * time.Millisecond
@@ -423,6 +439,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, obj{"ok": false, "error": "invalid_auth"})
 		return
 	}
+	if want == s.opts.BotToken {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.opts.Scopes, ","))
+	}
 	writeJSON(w, s.answer(method, args))
 }
 
@@ -488,7 +507,13 @@ func (s *Server) answer(method string, args url.Values) obj {
 		}
 		return obj{"ok": true, "users": users}
 	case "conversations.info":
-		return obj{"ok": true, "channel": obj{"id": ch, "name": "alerts", "is_member": true}}
+		if !contains(s.opts.Scopes, "channels:read") {
+			return obj{"ok": false, "error": "missing_scope", "needed": "channels:read,groups:read"}
+		}
+		if len(s.opts.Channels) > 0 && !contains(s.opts.Channels, ch) {
+			return obj{"ok": false, "error": "channel_not_found"}
+		}
+		return obj{"ok": true, "channel": obj{"id": ch, "name": "alerts", "is_member": !contains(s.opts.NotMember, ch)}}
 	}
 	return obj{"ok": false, "error": "unknown_method"}
 }
