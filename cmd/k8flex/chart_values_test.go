@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -11,7 +12,24 @@ import (
 
 // chartSecretSections are the sections of the chart's values.secret that
 // hold configuration keys (the others are the Secret's own settings).
-var chartSecretSections = []string{"server", "slack", "llm", "embedder", "kb"}
+var chartSecretSections = []string{"server", "slack", "llm", "embedder", "kb", "prometheus"}
+
+// chartKey is the configuration key a chart value stands for: the chart
+// keeps two levels (section, key) and writes a deeper key with
+// underscores (prometheus.metrics_cpu_usage for prometheus.metrics.cpu_usage),
+// which gives the same K8FLEX_* variable.
+func chartKey(section, key string, known map[string]any) string {
+	k := section + "." + key
+	if _, ok := known[k]; ok {
+		return k
+	}
+	for c := range known {
+		if strings.ReplaceAll(c, ".", "_") == section+"_"+key {
+			return c
+		}
+	}
+	return k
+}
 
 // TestChartValuesCoverEveryConfigKey: the Helm chart reaches every
 // configuration key — each key of the README's configuration reference is
@@ -31,10 +49,11 @@ func TestChartValuesCoverEveryConfigKey(t *testing.T) {
 	if err := yaml.Unmarshal(b, &values); err != nil {
 		t.Fatalf("values.yaml: %v", err)
 	}
+	known := configKeys()
 	inChart := map[string]string{}
 	for section, keys := range values.Config {
 		for k := range keys {
-			inChart[section+"."+k] = "config"
+			inChart[chartKey(section, k, known)] = "config"
 		}
 	}
 	secretKeys := map[string]bool{}
@@ -44,7 +63,7 @@ func TestChartValuesCoverEveryConfigKey(t *testing.T) {
 			t.Fatalf("values.secret.%s is not a map", section)
 		}
 		for k := range keys {
-			key := section + "." + k
+			key := chartKey(section, k, known)
 			if where, dup := inChart[key]; dup {
 				t.Errorf("%s is in values.%s and values.secret", key, where)
 			}
@@ -54,7 +73,6 @@ func TestChartValuesCoverEveryConfigKey(t *testing.T) {
 	}
 
 	readme := configRows(readREADME(t))
-	known := configKeys()
 	var names []string
 	for k := range known {
 		names = append(names, k)
@@ -73,7 +91,8 @@ func TestChartValuesCoverEveryConfigKey(t *testing.T) {
 			t.Errorf("values.%s has %s, which is no configuration key", where, key)
 		}
 	}
-	for _, key := range []string{"server.webhook_token", "slack.bot_token", "slack.app_token", "llm.api_key", "embedder.api_key", "kb.database_url"} {
+	for _, key := range []string{"server.webhook_token", "slack.bot_token", "slack.app_token", "llm.api_key", "embedder.api_key", "kb.database_url",
+		"prometheus.bearer_token", "prometheus.password"} {
 		if !secretKeys[key] {
 			t.Errorf("%s must come from a Secret (values.secret), not the ConfigMap", key)
 		}
