@@ -49,6 +49,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseEvictions,
 		diagnoseDisruptionBudgets,
 		diagnoseServices,
+		diagnoseServiceSubsets,
 		diagnoseIngresses,
 		diagnoseNetworkPolicies,
 		diagnoseIngressCallers,

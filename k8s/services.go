@@ -47,6 +47,7 @@ func collectServices(ctx context.Context, r *run) error {
 	if len(relevant) == 0 {
 		return nil
 	}
+	r.addSelectorSplits(ctx, relevant)
 	slicesFor, endpoints, err := r.endpointsOf(ctx, r.ns, relevant, r.has(investigate.ScopeService))
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -104,4 +105,47 @@ func readyEndpoints(slicesFor []discoveryv1.EndpointSlice) (ready, notReady int)
 		}
 	}
 	return ready, notReady
+}
+
+// maxSplitPods bounds the pods kept per Service that miss one selector
+// label.
+const maxSplitPods = 5
+
+// addSelectorSplits keeps, as related pods, the Running pods of the
+// namespace that carry every label of a relevant Service's selector but
+// one: the selector ↔ pods audit needs them to see a Service that serves
+// only a subset of a workload (a version label only the canary carries).
+// The namespace's pod list is the one resolve read (shared cache).
+func (r *run) addSelectorSplits(ctx context.Context, svcs []corev1.Service) {
+	var multi []corev1.Service
+	for _, s := range svcs {
+		if len(s.Spec.Selector) >= 2 {
+			multi = append(multi, s)
+		}
+	}
+	if len(multi) == 0 || r.ns == "" {
+		return
+	}
+	all, err := r.listPods(ctx, r.ns)
+	if err != nil {
+		return // the other collectors report the list's failure
+	}
+	for _, s := range multi {
+		var keep []corev1.Pod
+		for _, p := range all {
+			if len(keep) == maxSplitPods || p.Status.Phase != corev1.PodRunning || selects(s.Spec.Selector, p.Labels) {
+				continue
+			}
+			missed := 0
+			for k, v := range s.Spec.Selector {
+				if p.Labels[k] != v {
+					missed++
+				}
+			}
+			if missed == 1 {
+				keep = append(keep, p)
+			}
+		}
+		r.addRelated(keep...)
+	}
 }
