@@ -44,7 +44,7 @@ var appErrors = []appError{
 	{"app-exec-format", []string{"exec format"}, regexp.MustCompile(`(?i)exec format error`), explainExecFormat},
 	{"app-exec-not-found", []string{"not found"}, regexp.MustCompile(`(?i)exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|"([^"]+)": executable file not found|(?:^|\s|/)([\w.+-]+): (?:command )?not found\s*$`), explainExecNotFound},
 	{"app-rbac-forbidden", []string{"system:serviceaccount:"}, regexp.MustCompile(`(?i)"?system:serviceaccount:([a-z0-9-]+):([a-z0-9.-]+)"? cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?`), explainRBAC},
-	{"app-tls-certificate", []string{"x509", "certificate"}, regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time (\S+) is after (\S+))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
+	{"app-tls-certificate", []string{"x509", "certificate"}, regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time (\S+) is (after|before) (\S+))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
 	{"app-missing-env", []string{"set", "missing", "required", "undefined", "empty", "not defined"}, regexp.MustCompile(`(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)"?\s+(?:is\s+|was\s+)?(?:not set|unset|not defined|undefined|must be set|required|empty|missing)`), explainMissingEnv},
 	{"app-permission-denied", []string{"permission denied", "read-only file system"}, regexp.MustCompile(`(?i)(?:open|mkdir|create|write|read|stat|unlink|rename|chmod)?\s*"?'?(/[\w./-]+)'?"?:?\s+permission denied|permission denied:?\s+'?"?(/[\w./-]+)|read-only file system`), explainPermission},
 }
@@ -273,12 +273,18 @@ func explainTLS(d *diag, e *appErrorSite) (string, string, []string, bool) {
 	switch {
 	case strings.Contains(lower, "unknown authority"):
 		sum = fmt.Sprintf("Container %s of %s rejects a TLS certificate signed by an authority it does not trust (x509: certificate signed by unknown authority)", e.c.Name, e.owner())
-	case e.m[3] != "":
-		sum = fmt.Sprintf("Container %s of %s rejects a TLS certificate issued for %s, not for the name it dialled (%s)", e.c.Name, e.owner(), e.m[3], e.m[4])
+	case e.m[4] != "":
+		sum = fmt.Sprintf("Container %s of %s rejects a TLS certificate issued for %s, not for the name it dialled (%s)", e.c.Name, e.owner(), e.m[4], e.m[5])
+	case strings.EqualFold(e.m[2], "before"):
+		// The certificate is not valid YET for this process: its clock is
+		// behind the certificate's notBefore, i.e. the node's clock.
+		node := e.p.Spec.NodeName
+		sum = fmt.Sprintf("Container %s of %s rejects a certificate as not yet valid: the current time it sees, %s, is before the certificate's notBefore %s, so the clock of its node %s is behind (time sync: NTP/chrony on the node), or the certificate was issued with a future start",
+			e.c.Name, e.owner(), e.m[1], e.m[3], node)
 	default:
 		sum = fmt.Sprintf("Container %s of %s fails on an expired TLS certificate (x509: certificate has expired)", e.c.Name, e.owner())
-		if e.m[2] != "" {
-			sum += fmt.Sprintf(": it expired at %s (current time %s)", e.m[2], e.m[1])
+		if e.m[3] != "" {
+			sum += fmt.Sprintf(": it expired at %s (current time %s)", e.m[3], e.m[1])
 		}
 	}
 	if host != "" {

@@ -51,6 +51,12 @@ func TestDiagnoseAppErrors(t *testing.T) {
 					Logs: logged("pay", "gw-1", `FATAL tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-03-02T10:00:00Z is after 2026-03-01T00:00:00Z`)}
 			},
 			summary: []string{"expired", "2026-03-01T00:00:00Z"}},
+		{name: "a certificate not yet valid: the node's clock is behind", rule: "app-tls-certificate",
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("pay", "gw-1", crashLooping(2))},
+					Logs: logged("pay", "gw-1", `tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-05-06T02:28:48Z is before 2026-05-06T07:40:00Z`)}
+			},
+			summary: []string{"not yet valid", "before the certificate's notBefore 2026-05-06T07:40:00Z", "clock of its node node-1 is behind"}},
 		{name: "missing environment variable not in the spec", rule: "app-missing-env",
 			snap: func() *Snapshot {
 				return &Snapshot{Pods: []corev1.Pod{*newPod("shop", "cart-1", crashLooping(5))},

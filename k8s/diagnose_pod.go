@@ -295,6 +295,9 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		if in.lastLine != "" {
 			detail += " The last line it logged before the kill, what it was doing: \"" + in.lastLine + "\"."
 		}
+		if tmpfs := memoryEmptyDirs(p, in.container); len(tmpfs) > 0 {
+			sum += fmt.Sprintf("; its memory-backed emptyDir %s (medium: Memory, tmpfs) counts against that limit: every file written there is memory", strings.Join(tmpfs, ", "))
+		}
 		if len(in.usage) > 0 {
 			detail += " Current usage from PodMetrics: " + strings.Join(in.usage, "; ") + "."
 			if in.maxPct >= 85 {
@@ -745,7 +748,9 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 		msgs := map[string]string{}
 		for _, p := range d.pods {
 			for _, e := range d.eventsWithReason(p, "Unhealthy") {
-				if !strings.HasPrefix(e.Message, kind+" probe failed") {
+				// "failed": the check ran and said no; "errored": the
+				// kubelet could not run it (an exec command missing).
+				if !strings.HasPrefix(e.Message, kind+" probe failed") && !strings.HasPrefix(e.Message, kind+" probe errored") {
 					continue
 				}
 				// Container name: the only container, or the one whose probe kind is set.
@@ -755,7 +760,7 @@ func diagnoseProbes(d *diag) []investigate.Finding {
 				}
 				key := workloadOrPod(p) + "|" + c.Name
 				g.add(key, p, fmt.Sprintf("%s: %s", p.Name, evProof(e)))
-				msgs[key] = strings.TrimPrefix(e.Message, kind+" probe failed: ")
+				msgs[key] = strings.TrimPrefix(strings.TrimPrefix(e.Message, kind+" probe failed: "), kind+" probe errored: ")
 			}
 		}
 		g.each(func(x *group) {
@@ -1048,6 +1053,12 @@ func probeDesignFault(msg string, pr *corev1.Probe, c *corev1.Container) string 
 	}
 	lower := strings.ToLower(msg)
 	switch {
+	case pr.Exec != nil && len(pr.Exec.Command) > 0 && (strings.Contains(lower, "executable file not found") || strings.Contains(lower, "no such file or directory")):
+		image := ""
+		if c != nil {
+			image = " " + c.Image
+		}
+		return fmt.Sprintf("the probe's exec command %q does not exist in the container's image%s, so the probe can never succeed", pr.Exec.Command[0], image)
 	case pr.HTTPGet != nil && strings.Contains(lower, "statuscode: 404"):
 		return fmt.Sprintf("the application does not serve the probe's path %s (404 Not Found), so the probe's path is wrong for this version of the application", pr.HTTPGet.Path)
 	case reProbeRefusedPort.MatchString(msg) && c != nil:
@@ -1067,4 +1078,31 @@ func probeDesignFault(msg string, pr *corev1.Probe, c *corev1.Container) string 
 		return fmt.Sprintf("the probe gives the endpoint timeoutSeconds: %d, less than it takes to answer", pr.TimeoutSeconds)
 	}
 	return ""
+}
+
+// memoryEmptyDirs names the container's mounts of emptyDir volumes with
+// medium Memory ("scratch at /scratch, no sizeLimit"): tmpfs pages are
+// charged to the container's memory cgroup.
+func memoryEmptyDirs(p *corev1.Pod, container string) []string {
+	c := containerSpec(p, container)
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range p.Spec.Volumes {
+		if v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumMemory {
+			continue
+		}
+		for _, m := range c.VolumeMounts {
+			if m.Name != v.Name {
+				continue
+			}
+			limit := "no sizeLimit"
+			if v.EmptyDir.SizeLimit != nil {
+				limit = "sizeLimit " + v.EmptyDir.SizeLimit.String()
+			}
+			out = append(out, fmt.Sprintf("%s at %s (%s)", v.Name, m.MountPath, limit))
+		}
+	}
+	return out
 }

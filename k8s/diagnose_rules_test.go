@@ -727,6 +727,17 @@ func TestProbeDesignFault(t *testing.T) {
 			t.Errorf("probeDesignFault(%q) = %q, want %q", tt.msg, got, tt.want)
 		}
 	}
+	execProbe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"curl", "-f", "localhost:8080/healthz"}}}}
+	for _, tt := range []struct {
+		msg, want string
+	}{
+		{`rpc error: code = Unknown desc = failed to exec in container: exec: "curl": executable file not found in $PATH: unknown`, `exec command "curl" does not exist`},
+		{`command "curl -f localhost:8080/healthz" exited with 22`, ""},
+	} {
+		if got := probeDesignFault(tt.msg, execProbe, c); (tt.want == "" && got != "") || !strings.Contains(got, tt.want) {
+			t.Errorf("probeDesignFault(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
 }
 
 func TestDiagnoseOOMNamesWhatItWasDoing(t *testing.T) {
@@ -768,5 +779,25 @@ func TestDiagnoseCleanExitRestartLoop(t *testing.T) {
 		if strings.Contains(f.Summary, "finishes instead of running on") {
 			t.Errorf("a failure logged before exit 0 read as a clean exit: %s", f.Summary)
 		}
+	}
+}
+
+func TestDiagnoseOOMMemoryEmptyDir(t *testing.T) {
+	tmpfs := func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}}}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+	}
+	disk := func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+	}
+	runRuleCases(t, []string{"oom-killed"}, []ruleCase{
+		{name: "tmpfs counts against the limit", rule: "oom-killed",
+			snap:    func() *Snapshot { return &Snapshot{Pods: []corev1.Pod{*newPod("etl", "render-1", oomKilled("2Gi"), tmpfs)}} },
+			summary: []string{"memory-backed emptyDir scratch at /scratch (no sizeLimit)", "medium: Memory"}},
+	})
+	fs := (&Snapshot{Pods: []corev1.Pod{*newPod("etl", "render-1", oomKilled("2Gi"), disk)}}).Diagnose()
+	if len(fs) == 0 || strings.Contains(fs[0].Summary, "memory-backed") {
+		t.Errorf("a disk-backed emptyDir is no tmpfs: %+v", fs)
 	}
 }
