@@ -793,7 +793,9 @@ func TestDiagnoseOOMMemoryEmptyDir(t *testing.T) {
 	}
 	runRuleCases(t, []string{"oom-killed"}, []ruleCase{
 		{name: "tmpfs counts against the limit", rule: "oom-killed",
-			snap:    func() *Snapshot { return &Snapshot{Pods: []corev1.Pod{*newPod("etl", "render-1", oomKilled("2Gi"), tmpfs)}} },
+			snap: func() *Snapshot {
+				return &Snapshot{Pods: []corev1.Pod{*newPod("etl", "render-1", oomKilled("2Gi"), tmpfs)}}
+			},
 			summary: []string{"memory-backed emptyDir scratch at /scratch (no sizeLimit)", "medium: Memory"}},
 	})
 	fs := (&Snapshot{Pods: []corev1.Pod{*newPod("etl", "render-1", oomKilled("2Gi"), disk)}}).Diagnose()
