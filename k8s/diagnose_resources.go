@@ -190,7 +190,7 @@ func (d *diag) alertedThrottling() []investigate.Finding {
 			Rule: "cpu-throttling", Severity: investigate.FindingWarning, Score: scoreCause + 5,
 			Summary: sum + ".", Detail: detail, Objects: x.refs(), Proof: proof,
 			Actions: []string{
-				fmt.Sprintf("Raise or remove the CPU limit of container %s in %s, and set a CPU request from measured usage: kubectl set resources -n %s %s -c %s --limits=cpu=<higher>", cname, workloadOrPod(p), p.Namespace, workloadOrPod(p), cname),
+				fmt.Sprintf("Raise or remove the CPU limit of container %s in %s, and set a CPU request from measured usage, e.g. twice today's limit: kubectl set resources -n %s %s -c %s --limits=cpu=%dm", cname, workloadOrPod(p), p.Namespace, workloadOrPod(p), cname, 2*lim.MilliValue()),
 				"Query container_cpu_cfs_throttled_periods_total / container_cpu_cfs_periods_total for the container to see when it started.",
 			},
 			Prevention: "Size CPU limits from measured peak usage (or use requests without limits for latency-sensitive services), and review limit changes in code review with load data.",

@@ -68,9 +68,11 @@ func TestEvalExternalFloor(t *testing.T) {
 }
 
 // incidentsFloor is how many of the repository's own incidents (incidents/,
-// written by people who did not read the rules) the built-in analyser must
-// pass; raise it as the rules improve, never lower it to make a change pass.
-const incidentsFloor = 43
+// written by people who did not read the rules; the last 40 were written
+// after the rules as holdouts and hold known failures) the built-in
+// analyser must pass; raise it as the rules improve, never lower it to make
+// a change pass.
+const incidentsFloor = 68
 
 // TestEvalIncidentsFloor keeps the accuracy on the incidents written
 // without looking at the rules from regressing, and checks that nothing
