@@ -29,6 +29,7 @@ type Bot struct {
 	posts   *postPacer
 	reg     *registry
 	groups  *groupCache
+	send    *sender
 
 	mu      sync.Mutex
 	closed  bool
@@ -87,6 +88,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 		cancels: map[int]context.CancelFunc{},
 	}
 	b.groups = newGroupCache(b.api, cfg.UserGroupCacheTTL)
+	b.send = newSender(b)
 	return b, nil
 }
 
@@ -200,7 +202,8 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(loopDone)
 		b.eventLoop(ctx, sm, jobs)
 	}()
-	workers.Go(func() { b.runOutbox(ctx) })
+	// Threads are delivered until Close, also while shutting down.
+	b.send.start()
 	err := b.runSocket(ctx, sm)
 	b.connected.Store(false)
 	stop()
@@ -253,10 +256,10 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 	}
 }
 
-// Close stops the reporters still flushing (their contexts are
-// cancelled) after waiting up to ctx for them to finish, and releases
-// the outbox: the threads they left unfinished are finished by the next
-// process.
+// Close waits up to ctx for the reporters still flushing and for their
+// threads to be delivered, then stops them (their contexts are
+// cancelled) and the delivery, and releases the outbox: the threads left
+// unfinished are finished by the next process.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
@@ -265,6 +268,7 @@ func (b *Bot) Close(ctx context.Context) error {
 	go func() { b.wg.Wait(); close(done) }()
 	// Whatever is still undelivered goes to the next process.
 	defer b.releaseOutbox()
+	defer b.send.stop()
 	select {
 	case <-done:
 		return nil
@@ -396,13 +400,14 @@ func (b *Bot) updateRoot(ctx context.Context, e *rootEntry) error {
 	}
 	b.reg.mu.Lock()
 	st := *e.state
+	ts := e.ts
 	b.reg.mu.Unlock()
 	blocks := rootBlocks(&st)
 	js := mustJSON(blocks)
 	if js == e.sent {
 		return nil
 	}
-	err := b.update(ctx, e.channel, e.ts, blocks, rootFallback(&st))
+	err := b.update(ctx, e.channel, ts, blocks, rootFallback(&st))
 	e.lastEnd = time.Now()
 	if err == nil {
 		e.sent = js
@@ -422,10 +427,29 @@ func (b *Bot) rootFor(channel, ts string, inv *investigate.Investigation) *rootE
 	return b.reg.putRoot(channel, ts, &rootState{inv: inv, phase: phaseDone}, "")
 }
 
+// noteRoot shows a root's changed state. The root of a case this
+// process reports is recorded with the case and delivered like its
+// thread (it returns once recorded); any other is updated at once.
+func (b *Bot) noteRoot(ctx context.Context, e *rootEntry) error {
+	if e.caseRef == "" {
+		return b.updateRoot(ctx, e)
+	}
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	b.reg.mu.Lock()
+	st := *e.state
+	ts := e.ts
+	b.reg.mu.Unlock()
+	b.deliverThread(ctx, []Effect{{CaseRef: e.caseRef, Key: keyRoot, Channel: e.channel, TS: ts,
+		Blocks: mustJSON(rootBlocks(&st)), Text: rootFallback(&st)}})
+	return nil
+}
+
 // MarkResolved shows on the root message channel/ts that the alert
 // resolved at resolvedAt (with how long it fired). inv rebuilds the
 // message when this process did not post it; without it a thread reply
-// says so instead. It blocks until Slack was updated or ctx is done.
+// says so instead. A root this process posted is updated like noteRoot;
+// otherwise it blocks until Slack was updated or ctx is done.
 func (b *Bot) MarkResolved(ctx context.Context, channel, ts string, inv *investigate.Investigation, resolvedAt time.Time) error {
 	e := b.rootFor(channel, ts, inv)
 	if e == nil {
@@ -435,7 +459,7 @@ func (b *Bot) MarkResolved(ctx context.Context, channel, ts string, inv *investi
 	b.reg.mu.Lock()
 	e.state.resolvedAt = resolvedAt
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }
 
 // NoteFolded shows on the root message channel/ts that n further alerts
@@ -451,7 +475,7 @@ func (b *Bot) NoteFolded(ctx context.Context, channel, ts string, n int) error {
 		e.state.folded = n
 	}
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }
 
 // NoteDuplicate shows on the root message channel/ts that the same alert
@@ -467,5 +491,5 @@ func (b *Bot) NoteDuplicate(ctx context.Context, channel, ts string, inv *invest
 	}
 	e.state.lastRepeat = at
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }

@@ -564,3 +564,82 @@ func testServeSlackOutboxAfterRestart(t *testing.T, backend string) {
 	}
 	t.Logf("%d of %d threads final before the restart, all after", before, alerts)
 }
+
+// TestServeSlackOutage: Slack goes down while alerts arrive. The webhook
+// stays ready and records them, the investigations run, and once Slack
+// answers again every thread appears — root and analysis, final — from
+// the same process, each message posted once. (The scale is 50
+// alerts in a 5-minute outage on Slack's 1 post/s; here posts are paced
+// at 50 ms so the test stays short; the recovery time at Slack's pace is
+// measured by BenchmarkSlackRecovery.)
+func TestServeSlackOutage(t *testing.T) {
+	const alerts = 12
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-outage", Workers: 4, DataDir: filepath.Join(dir, "data"), Slack: fs,
+		SlackYAML: "  post_interval: 50ms\n  update_interval: 100ms\n"}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+
+	fs.SetUnreachable(true)
+	a := scenarioAlert(t)
+	for i := range alerts {
+		labels := map[string]string{}
+		for k, v := range a.Labels {
+			labels[k] = v
+		}
+		labels["alertname"] = fmt.Sprintf("OutageAlert%02d", i)
+		postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+		if code, body := getJSON(t, srv.URL+"/ready"); code != http.StatusOK {
+			t.Fatalf("/ready = %d %v while Slack is down; want 200", code, body)
+		}
+	}
+	srv.waitLog(t, 60*time.Second, "all investigations finished", func(logLine) bool {
+		n := 0
+		for _, l := range parseLogLines(srv.stderr.Bytes()) {
+			if l.Message == "investigation finished" {
+				n++
+			}
+		}
+		return n == alerts
+	})
+	if n := len(fs.Messages()); n != 0 {
+		t.Fatalf("%d messages reached Slack while it was unreachable", n)
+	}
+	if d := metric(t, srv.URL, "k8flex_slack_outbox_depth"); d < alerts {
+		t.Errorf("k8flex_slack_outbox_depth = %v during the outage, want at least %d (every thread waits)", d, alerts)
+	}
+	if code, body := getJSON(t, srv.URL+"/ready"); code != http.StatusOK {
+		t.Fatalf("/ready = %d %v while Slack is down; want 200", code, body)
+	}
+
+	fs.SetUnreachable(false)
+	recovered := time.Now()
+	deadline := recovered.Add(2 * time.Minute)
+	var threads, final int
+	for {
+		threads, final = finalThreads(t, fs)
+		if final == alerts || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if threads != alerts || final != alerts {
+		t.Fatalf("%d threads, %d final after Slack came back; want %d and %d", threads, final, alerts, alerts)
+	}
+	waitSlack(t, "an empty outbox", func() bool { return metric(t, srv.URL, "k8flex_slack_outbox_depth") == 0 })
+	roots, replies := 0, 0
+	for _, m := range fs.Messages() {
+		if m.ThreadTS == "" {
+			roots++
+		} else {
+			replies++
+		}
+	}
+	if roots != alerts || replies != alerts {
+		t.Errorf("%d roots and %d replies posted; want %d each (nothing twice)", roots, replies, alerts)
+	}
+	t.Logf("%d threads final %s after Slack came back", alerts, time.Since(recovered).Round(100*time.Millisecond))
+}
