@@ -319,6 +319,7 @@ func (b *Bot) withRetry(ctx context.Context, method string, call func() (string,
 			return ch, ts, nil
 		}
 		b.log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried(method, retryRateLimited)
 		if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
 			return "", "", fmt.Errorf("%s: %w", method, err)
 		}
@@ -347,6 +348,7 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack
 			return ts, nil
 		}
 		b.log.Warn().Str("method", "chat.postMessage").Str("channel", channel).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried("chat.postMessage", retryRateLimited)
 		b.posts.pauseUntil(channel, time.Now().Add(rl.RetryAfter))
 	}
 }
@@ -371,8 +373,38 @@ func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Blo
 			return nil
 		}
 		b.log.Warn().Str("method", "chat.update").Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried("chat.update", retryRateLimited)
 		b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 	}
+}
+
+// Outcomes of a lasting message and reasons of a retry, for Deps.OnDelivery
+// and Deps.OnRetry.
+const (
+	outcomeDelivered = "delivered"
+	outcomeRefused   = "refused"
+	retryRateLimited = "rate_limited"
+	retryUnreachable = "unreachable"
+)
+
+func (b *Bot) delivered(method, outcome string) {
+	if b.deps.OnDelivery != nil {
+		b.deps.OnDelivery(method, outcome)
+	}
+}
+
+func (b *Bot) retried(method, reason string) {
+	if b.deps.OnRetry != nil {
+		b.deps.OnRetry(method, reason)
+	}
+}
+
+// effectMethod is the Web API method that delivers e.
+func effectMethod(e Effect) string {
+	if e.TS != "" {
+		return "chat.update"
+	}
+	return "chat.postMessage"
 }
 
 func (b *Bot) link(ctx context.Context, m CaseMessage) {

@@ -118,8 +118,10 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	ts, err := r.b.post(ctx, r.channel, "", blocks, fallback)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("post root message; the thread is posted once Slack answers")
+		r.b.retried("chat.postMessage", retryUnreachable)
 		r.b.send.handOver([]Effect{eff}, false)
 	} else {
+		r.b.delivered("chat.postMessage", outcomeDelivered)
 		r.b.reg.posted(entry, ts, mustJSON(blocks))
 		r.b.send.remember(caseRef, keyRoot, ts)
 		r.b.link(ctx, CaseMessage{CaseRef: caseRef, Channel: r.channel, ThreadTS: ts, TS: ts})
@@ -499,6 +501,7 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 	p.lastEnd = time.Now()
 	if err != nil {
 		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			r.b.retried("chat.update", retryRateLimited)
 			r.b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 			r.log.Warn().Dur("retry_after", rl.RetryAfter).Msg("chat.update rate limited")
 			return

@@ -314,6 +314,7 @@ func (s *sender) deliverCase(ctx context.Context, ref string, list []pendingEffe
 		ts, err := b.deliver(ctx, e)
 		switch {
 		case err == nil:
+			b.delivered(effectMethod(e), outcomeDelivered)
 			s.sent(ctx, ref, pe, e, ts)
 		case ctx.Err() != nil:
 			return
@@ -321,11 +322,13 @@ func (s *sender) deliverCase(ctx context.Context, ref string, list []pendingEffe
 			// Slack answered with an error (the message or channel is
 			// gone): sending it again cannot help.
 			b.log.Error().Err(err).Str("case", ref).Str("key", e.Key).Msg("Slack refused a message of a thread; dropping it")
+			b.delivered(effectMethod(e), outcomeRefused)
 			s.mu.Lock()
 			s.forgetLocked(ref, pe)
 			s.mu.Unlock()
 			b.effectDone(ctx, e, "")
 		default:
+			b.retried(effectMethod(e), retryUnreachable)
 			d := s.failed()
 			b.log.Warn().Err(err).Str("case", ref).Str("key", e.Key).Dur("retry_in", d).Msg("Slack unreachable; the thread is sent when it answers")
 			return

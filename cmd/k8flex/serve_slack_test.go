@@ -363,6 +363,9 @@ func TestServeSlackWithinLimits(t *testing.T) {
 	if updates429 == 0 {
 		t.Error("no chat.update was answered 429: the test does not exercise the retries")
 	}
+	if n := metric(t, srv.URL, `k8flex_slack_retries_total{method="chat.update",reason="rate_limited"}`); n < 1 {
+		t.Errorf("k8flex_slack_retries_total of rate-limited updates = %v with %d answered 429", n, updates429)
+	}
 	t.Logf("%d chat.postMessage calls (%d answered 429) over %s, %d chat.update answered 429",
 		len(sent), posts429, sent[len(sent)-1].Sub(sent[0]), updates429)
 }
@@ -640,6 +643,17 @@ func TestServeSlackOutage(t *testing.T) {
 	}
 	if roots != alerts || replies != alerts {
 		t.Errorf("%d roots and %d replies posted; want %d each (nothing twice)", roots, replies, alerts)
+	}
+	// Every root and analysis was posted by the delivery (counted once),
+	// after attempts Slack did not answer (counted as retries).
+	if n := metric(t, srv.URL, `k8flex_slack_deliveries_total{method="chat.postMessage",outcome="delivered"}`); n != 2*alerts {
+		t.Errorf("k8flex_slack_deliveries_total of posts = %v, want %d (a root and an analysis per alert)", n, 2*alerts)
+	}
+	if n := metric(t, srv.URL, `k8flex_slack_retries_total{method="chat.postMessage",reason="unreachable"}`); n < alerts {
+		t.Errorf("k8flex_slack_retries_total of unanswered posts = %v, want at least %d", n, alerts)
+	}
+	if n := metric(t, srv.URL, `k8flex_slack_deliveries_total{method="chat.postMessage",outcome="refused"}`); n != 0 {
+		t.Errorf("%v posts refused, want 0", n)
 	}
 	t.Logf("%d threads final %s after Slack came back", alerts, time.Since(recovered).Round(100*time.Millisecond))
 }
