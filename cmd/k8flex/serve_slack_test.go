@@ -28,7 +28,7 @@ const (
 )
 
 // waitSocket waits until the fake Slack accepted n Socket Mode connections.
-func waitSocket(t *testing.T, fs *fakeslack.Server, n int) {
+func waitSocket(t testing.TB, fs *fakeslack.Server, n int) {
 	t.Helper()
 	deadline := time.After(15 * time.Second)
 	for fs.Connections() < n {
@@ -88,7 +88,7 @@ func waitShown(t *testing.T, fs *fakeslack.Server, ts, want string) {
 }
 
 // waitSlack polls cond for 10 seconds.
-func waitSlack(t *testing.T, what string, cond func() bool) {
+func waitSlack(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -373,7 +373,7 @@ func TestServeSlackWithinLimits(t *testing.T) {
 // finalThreads counts the root messages in slackChannel and those whose
 // thread is final: the root shows the outcome and the analysis reply
 // carries the verdict buttons.
-func finalThreads(t *testing.T, fs *fakeslack.Server) (threads, final int) {
+func finalThreads(t testing.TB, fs *fakeslack.Server) (threads, final int) {
 	t.Helper()
 	msgs := fs.Messages()
 	done := map[string]bool{}
