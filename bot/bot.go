@@ -29,6 +29,7 @@ type Bot struct {
 	posts   *postPacer
 	reg     *registry
 	groups  *groupCache
+	send    *sender
 
 	mu      sync.Mutex
 	closed  bool
@@ -90,6 +91,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 		cancels: map[int]context.CancelFunc{},
 	}
 	b.groups = newGroupCache(b.api, cfg.UserGroupCacheTTL)
+	b.send = newSender(b)
 	return b, nil
 }
 
@@ -203,7 +205,8 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(loopDone)
 		b.eventLoop(ctx, sm, jobs)
 	}()
-	workers.Go(func() { b.runOutbox(ctx) })
+	// Threads are delivered until Close, also while shutting down.
+	b.send.start()
 	err := b.runSocket(ctx, sm)
 	b.connected.Store(false)
 	stop()
@@ -256,10 +259,10 @@ func (b *Bot) runSocket(ctx context.Context, sm *socketmode.Client) error {
 	}
 }
 
-// Close stops the reporters still flushing (their contexts are
-// cancelled) after waiting up to ctx for them to finish, and releases
-// the outbox: the threads they left unfinished are finished by the next
-// process.
+// Close waits up to ctx for the reporters still flushing and for their
+// threads to be delivered, then stops them (their contexts are
+// cancelled) and the delivery, and releases the outbox: the threads left
+// unfinished are finished by the next process.
 func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
@@ -268,6 +271,7 @@ func (b *Bot) Close(ctx context.Context) error {
 	go func() { b.wg.Wait(); close(done) }()
 	// Whatever is still undelivered goes to the next process.
 	defer b.releaseOutbox()
+	defer b.send.stop()
 	select {
 	case <-done:
 		return nil
@@ -318,6 +322,7 @@ func (b *Bot) withRetry(ctx context.Context, method string, call func() (string,
 			return ch, ts, nil
 		}
 		b.log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried(method, retryRateLimited)
 		if err := sleepCtx(ctx, rl.RetryAfter); err != nil {
 			return "", "", fmt.Errorf("%s: %w", method, err)
 		}
@@ -346,6 +351,7 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack
 			return ts, nil
 		}
 		b.log.Warn().Str("method", "chat.postMessage").Str("channel", channel).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried("chat.postMessage", retryRateLimited)
 		b.posts.pauseUntil(channel, time.Now().Add(rl.RetryAfter))
 	}
 }
@@ -370,8 +376,38 @@ func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Blo
 			return nil
 		}
 		b.log.Warn().Str("method", "chat.update").Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.retried("chat.update", retryRateLimited)
 		b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 	}
+}
+
+// Outcomes of a lasting message and reasons of a retry, for Deps.OnDelivery
+// and Deps.OnRetry.
+const (
+	outcomeDelivered = "delivered"
+	outcomeRefused   = "refused"
+	retryRateLimited = "rate_limited"
+	retryUnreachable = "unreachable"
+)
+
+func (b *Bot) delivered(method, outcome string) {
+	if b.deps.OnDelivery != nil {
+		b.deps.OnDelivery(method, outcome)
+	}
+}
+
+func (b *Bot) retried(method, reason string) {
+	if b.deps.OnRetry != nil {
+		b.deps.OnRetry(method, reason)
+	}
+}
+
+// effectMethod is the Web API method that delivers e.
+func effectMethod(e Effect) string {
+	if e.TS != "" {
+		return "chat.update"
+	}
+	return "chat.postMessage"
 }
 
 func (b *Bot) link(ctx context.Context, m CaseMessage) {
@@ -399,13 +435,14 @@ func (b *Bot) updateRoot(ctx context.Context, e *rootEntry) error {
 	}
 	b.reg.mu.Lock()
 	st := *e.state
+	ts := e.ts
 	b.reg.mu.Unlock()
 	blocks := rootBlocks(&st)
 	js := mustJSON(blocks)
 	if js == e.sent {
 		return nil
 	}
-	err := b.update(ctx, e.channel, e.ts, blocks, rootFallback(&st))
+	err := b.update(ctx, e.channel, ts, blocks, rootFallback(&st))
 	e.lastEnd = time.Now()
 	if err == nil {
 		e.sent = js
@@ -425,10 +462,29 @@ func (b *Bot) rootFor(channel, ts string, inv *investigate.Investigation) *rootE
 	return b.reg.putRoot(channel, ts, &rootState{inv: inv, phase: phaseDone}, "")
 }
 
+// noteRoot shows a root's changed state. The root of a case this
+// process reports is recorded with the case and delivered like its
+// thread (it returns once recorded); any other is updated at once.
+func (b *Bot) noteRoot(ctx context.Context, e *rootEntry) error {
+	if e.caseRef == "" {
+		return b.updateRoot(ctx, e)
+	}
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	b.reg.mu.Lock()
+	st := *e.state
+	ts := e.ts
+	b.reg.mu.Unlock()
+	b.deliverThread(ctx, []Effect{{CaseRef: e.caseRef, Key: keyRoot, Channel: e.channel, TS: ts,
+		Blocks: mustJSON(rootBlocks(&st)), Text: rootFallback(&st)}})
+	return nil
+}
+
 // MarkResolved shows on the root message channel/ts that the alert
 // resolved at resolvedAt (with how long it fired). inv rebuilds the
 // message when this process did not post it; without it a thread reply
-// says so instead. It blocks until Slack was updated or ctx is done.
+// says so instead. A root this process posted is updated like noteRoot;
+// otherwise it blocks until Slack was updated or ctx is done.
 func (b *Bot) MarkResolved(ctx context.Context, channel, ts string, inv *investigate.Investigation, resolvedAt time.Time) error {
 	e := b.rootFor(channel, ts, inv)
 	if e == nil {
@@ -438,7 +494,7 @@ func (b *Bot) MarkResolved(ctx context.Context, channel, ts string, inv *investi
 	b.reg.mu.Lock()
 	e.state.resolvedAt = resolvedAt
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }
 
 // NoteFolded shows on the root message channel/ts that n further alerts
@@ -454,7 +510,7 @@ func (b *Bot) NoteFolded(ctx context.Context, channel, ts string, n int) error {
 		e.state.folded = n
 	}
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }
 
 // NoteDuplicate shows on the root message channel/ts that the same alert
@@ -470,5 +526,5 @@ func (b *Bot) NoteDuplicate(ctx context.Context, channel, ts string, inv *invest
 	}
 	e.state.lastRepeat = at
 	b.reg.mu.Unlock()
-	return b.updateRoot(ctx, e)
+	return b.noteRoot(ctx, e)
 }

@@ -11,10 +11,14 @@
 // messages within Slack's limits, and ending with ✅/❌ buttons and the
 // similar past cases. Posts are paced per channel (about one per second,
 // short bursts); a call Slack answers 429 is made again after its
-// Retry-After until Slack accepts it or the bot shuts down. With an
-// Outbox, a thread's final messages are recorded before they are sent,
-// and what a stopped process left undelivered is sent by the next. Verdicts arrive as reactions or button clicks and
-// go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
+// Retry-After until Slack accepts it or the bot shuts down. A thread's
+// lasting messages (its root, the final analysis, notes on the root) are
+// recorded in the Outbox before they are sent and delivered by one sender
+// that keeps only the latest version of each message and retries with
+// back-off while Slack is unreachable: an investigation that runs during
+// an outage gets its thread, already final, once Slack answers, and what
+// a stopped process left undelivered is sent by the next. Verdicts arrive
+// as reactions or button clicks and go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
 // /k8flex starts investigations, searches the knowledge base and shows
 // accuracy.
 //

@@ -32,7 +32,7 @@ const sampleAnalysis = "## Root cause\n" +
 // validates the case, and the App Home republished showing it.
 func TestEndToEndAlertThread(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	cfg := testConfig(fs)
 	cfg.UpdateInterval = 100 * time.Millisecond
@@ -202,7 +202,7 @@ func updatesOf(fs *fakeslack.Server, ts string) []fakeslack.Call {
 // and confirms to the clicker only.
 func TestButtonClick(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	b := startBot(t, fs, testConfig(fs), Deps{Feedback: kb, Knowledge: kb})
 	kb.add(CaseSummary{ID: "case-2", AlertName: "KubeNodeNotReady", Category: "node-not-ready"})
@@ -257,7 +257,7 @@ func TestButtonClick(t *testing.T) {
 // handling envelopes.
 func TestReconnect(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{PingInterval: 100 * time.Millisecond})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	b := startBot(t, fs, testConfig(fs), Deps{Feedback: kb, Knowledge: kb})
 	eventually(t, 5*time.Second, "Connected() after the first connection", b.Connected)
@@ -284,7 +284,7 @@ func TestReconnect(t *testing.T) {
 // TestBadTokens fails start-up with an error naming the config key.
 func TestBadTokens(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	for _, tt := range []struct {
 		name     string
 		bot, app string
@@ -322,7 +322,7 @@ func TestBadTokens(t *testing.T) {
 // token was rejected); once Slack answers, the bot connects.
 func TestUnreachableAtStart(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	fs.SetUnreachable(true)
 	var logs syncLog
 	b, err := New(testConfig(fs), Deps{}, zerolog.New(&logs))
@@ -380,7 +380,7 @@ func (l *syncLog) String() string {
 // repeated notifications on its root message.
 func TestThreadUpdates(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	b := startBot(t, fs, testConfig(fs), Deps{})
 	a := testAlert("KubePodCrashLooping")
 	inv := testInvestigation("case-3", a)
@@ -401,14 +401,20 @@ func TestThreadUpdates(t *testing.T) {
 	if err := b.MarkResolved(ctx, testChannel, rootTS, nil, a.StartsAt.Add(12*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := fs.Message(testChannel, rootTS)
-	s := texts(t, m.Blocks)
-	for _, want := range []string{"Resolved* after 12m", "Notified again 2× (last 12:04 UTC)", "37 more alerts of this incident folded in",
-		"Root cause:* ConfigMap shop/app-settings"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("root lacks %q:\n%s", want, s)
+	// The notes are recorded with the case and delivered like its thread.
+	want := []string{"Resolved* after 12m", "Notified again 2× (last 12:04 UTC)", "37 more alerts of this incident folded in",
+		"Root cause:* ConfigMap shop/app-settings"}
+	s := ""
+	eventually(t, 10*time.Second, "the notes on the root", func() bool {
+		m, _ := fs.Message(testChannel, rootTS)
+		s = texts(t, m.Blocks)
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
 		}
-	}
+		return true
+	})
 	// A thread this process never saw: rebuilt from the investigation.
 	// (the fake has no such message, so Slack's error comes back)
 	if err := b.MarkResolved(ctx, testChannel, "1600000000.000009", inv, time.Now()); err == nil || !strings.Contains(err.Error(), "message_not_found") {

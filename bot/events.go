@@ -195,8 +195,8 @@ func (b *Bot) showVerdict(ctx context.Context, m CaseMessage, v Verdict, clicked
 		b.reg.mu.Lock()
 		blocks = verdictBlocks(f.blocks, v)
 		f.blocks = blocks
-		b.reg.mu.Unlock()
 		channel, ts = f.channel, f.ts
+		b.reg.mu.Unlock()
 	case f == nil && clicked != nil && len(clicked.Message.Blocks.BlockSet) > 0:
 		blocks = verdictBlocks(clicked.Message.Blocks.BlockSet, v)
 		channel, ts = clicked.Channel.ID, clicked.Container.MessageTs

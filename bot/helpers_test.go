@@ -41,7 +41,9 @@ func testConfig(fs *fakeslack.Server) Config {
 	return c
 }
 
-// startBot runs a Bot against fs until the test ends.
+// startBot runs a Bot against fs until the test ends. Close fs with
+// t.Cleanup (not defer), so that it outlives the bot: the bot delivers
+// its threads until Close.
 func startBot(t *testing.T, fs *fakeslack.Server, cfg Config, deps Deps) *Bot {
 	t.Helper()
 	b, err := New(cfg, deps, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))

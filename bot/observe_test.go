@@ -16,7 +16,7 @@ import (
 // with its method and whether Slack rate-limited it.
 func TestOnAPICallObservesEveryCall(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	var mu sync.Mutex
 	var seen []string
 	b, err := New(testConfig(fs), Deps{OnAPICall: func(method, result string) {

@@ -16,11 +16,13 @@ import (
 type Effect struct {
 	CaseRef string
 	// Key names the message in the thread ("root", "page/0" …).
-	Key      string
-	Channel  string
+	Key     string
+	Channel string
+	// ThreadTS is the thread's root; empty for the root itself and for
+	// replies of a root still to be posted (they wait for it).
 	ThreadTS string
-	// TS is the message to update; empty for a reply still to be posted
-	// in ThreadTS.
+	// TS is the message to update; empty for a message still to be
+	// posted (the root at the channel's top level, a reply in ThreadTS).
 	TS     string
 	Blocks string // Block Kit JSON
 	Text   string // notification fallback
@@ -28,15 +30,17 @@ type Effect struct {
 	Version int64
 }
 
-// Outbox keeps the final state of threads until Slack took it, so a
-// thread left unfinished by a shutdown, a crash or a Slack outage is
-// finished later, by this process or the next.
+// Outbox keeps the lasting state of threads (root posts, final
+// analyses, notes) until Slack took it, so a thread left unfinished by a
+// shutdown, a crash or a Slack outage is finished later, by this process
+// or the next.
 //
 // Put records effects, superseding earlier versions of the same case and
 // key, held by this process (no other claims them while it renews its
 // hold). Claim takes up to n effects nobody holds, held by this process
 // from then on. Done removes the delivered version of an effect (ts: the
-// message a post created, kept for a newer version). Renew extends this
+// message a post created, kept for a newer version; a root's ts becomes
+// the thread of the case's replies waiting for it). Renew extends this
 // process's hold; it is called every outboxRenewEvery. Release lets
 // other processes claim this process's effects at once (shutdown).
 type Outbox interface {
@@ -55,78 +59,68 @@ const (
 	outboxBatch      = 20
 )
 
-// runOutbox delivers the effects nobody holds, and renews this process's
-// hold on the effects its reporters are sending, until ctx is done.
-func (b *Bot) runOutbox(ctx context.Context) {
+// keyRoot is the Effect.Key of a thread's root message.
+const keyRoot = "root"
+
+// record puts effects in the Outbox, held by this process, after filling
+// in what this process already posted of their threads. Without an
+// Outbox, or for a request that is not a case, they are kept in memory
+// only (Version 0).
+func (b *Bot) record(ctx context.Context, effects []Effect) []Effect {
+	for i := range effects {
+		effects[i] = b.send.fill(effects[i])
+	}
 	if b.deps.Outbox == nil {
+		return effects
+	}
+	put, err := b.deps.Outbox.Put(ctx, effects)
+	if err != nil {
+		b.log.Debug().Err(err).Str("case", effects[0].CaseRef).Msg("thread kept in memory only (not in the slack outbox)")
+		return effects
+	}
+	return put
+}
+
+// deliverThread records effects and hands them to the sender.
+func (b *Bot) deliverThread(ctx context.Context, effects []Effect) {
+	b.send.handOver(b.record(ctx, effects), false)
+}
+
+// effectDone tells the Outbox that version of e was delivered (ts: the
+// message a post created).
+func (b *Bot) effectDone(ctx context.Context, e Effect, ts string) {
+	if b.deps.Outbox == nil || e.Version == 0 {
 		return
 	}
-	renew := time.NewTicker(outboxRenewEvery)
-	defer renew.Stop()
-	poll := time.NewTimer(0)
-	defer poll.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-renew.C:
-			if err := b.deps.Outbox.Renew(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn().Err(err).Msg("renew hold on the slack outbox")
-			}
-		case <-poll.C:
-			effects, err := b.deps.Outbox.Claim(ctx, outboxBatch)
-			if err != nil && ctx.Err() == nil {
-				b.log.Warn().Err(err).Msg("claim from the slack outbox")
-			}
-			for _, e := range effects {
-				err := b.deliver(ctx, e)
-				switch {
-				case err == nil:
-				case ctx.Err() != nil:
-					return
-				case refused(err):
-					// Slack answered with an error (the message or channel is
-					// gone): sending it again cannot help.
-					b.log.Error().Err(err).Str("case", e.CaseRef).Str("key", e.Key).Msg("Slack refused a message from the outbox; dropping it")
-					if err := b.deps.Outbox.Done(ctx, e, ""); err != nil {
-						b.log.Warn().Err(err).Msg("drop from the slack outbox")
-					}
-				default:
-					b.log.Warn().Err(err).Str("case", e.CaseRef).Str("key", e.Key).Msg("deliver from the slack outbox; the next process tries again")
-				}
-			}
-			next := outboxPollEvery
-			if len(effects) == outboxBatch {
-				next = 0 // more are waiting
-			}
-			poll.Reset(next)
-		}
+	if err := b.deps.Outbox.Done(context.WithoutCancel(ctx), e, ts); err != nil {
+		b.log.Warn().Err(err).Str("case", e.CaseRef).Str("key", e.Key).Msg("mark delivered in the slack outbox")
 	}
 }
 
-// deliver sends one effect: an update of its message, or the post of a
-// reply still missing. Slack's 429s are waited out.
-func (b *Bot) deliver(ctx context.Context, e Effect) error {
+// deliver sends one effect: the post of a root (at the channel's top
+// level) or of a reply still missing, or an update of its message. It
+// returns the ts of a message it posted. Slack's 429s are waited out.
+func (b *Bot) deliver(ctx context.Context, e Effect) (string, error) {
 	var blocks slack.Blocks
 	if err := json.Unmarshal([]byte(e.Blocks), &blocks); err != nil {
-		return fmt.Errorf("decode blocks of %s/%s: %w", e.CaseRef, e.Key, err)
+		return "", fmt.Errorf("decode blocks of %s/%s: %w", e.CaseRef, e.Key, err)
 	}
-	ts := ""
-	if e.TS == "" {
-		posted, err := b.post(ctx, e.Channel, e.ThreadTS, blocks.BlockSet, e.Text)
-		if err != nil {
-			return err
-		}
-		ts = posted
-		b.link(ctx, CaseMessage{CaseRef: e.CaseRef, Channel: e.Channel, ThreadTS: e.ThreadTS, TS: ts})
-	} else if err := b.update(ctx, e.Channel, e.TS, blocks.BlockSet, e.Text); err != nil {
-		return err
+	if e.TS != "" {
+		return "", b.update(ctx, e.Channel, e.TS, blocks.BlockSet, e.Text)
 	}
-	if err := b.deps.Outbox.Done(ctx, e, ts); err != nil {
-		return fmt.Errorf("mark %s/%s delivered: %w", e.CaseRef, e.Key, err)
+	ts, err := b.post(ctx, e.Channel, e.ThreadTS, blocks.BlockSet, e.Text)
+	if err != nil {
+		return "", err
 	}
-	b.log.Info().Str("case", e.CaseRef).Str("key", e.Key).Str("channel", e.Channel).Msg("delivered from the slack outbox")
-	return nil
+	thread := e.ThreadTS
+	if e.Key == keyRoot {
+		thread = ts
+		b.reg.rootPosted(e.CaseRef, ts)
+	}
+	b.reg.finalPosted(e.CaseRef, e.Key, ts)
+	b.link(ctx, CaseMessage{CaseRef: e.CaseRef, Channel: e.Channel, ThreadTS: thread, TS: ts})
+	b.log.Debug().Str("case", e.CaseRef).Str("key", e.Key).Str("channel", e.Channel).Msg("posted a thread message")
+	return ts, nil
 }
 
 // refused reports whether Slack answered a call with an error of its own
@@ -150,69 +144,36 @@ func (b *Bot) releaseOutbox() {
 
 func pageKey(i int) string { return "page/" + strconv.Itoa(i) }
 
-// recordFinal puts the thread's final messages in the outbox before
-// they are sent: the root's outcome and every analysis page. It returns
-// the effects with their versions (nil without an outbox or for native
-// streams, which cannot be finished from elsewhere).
-func (r *Reporter) recordFinal(ctx context.Context, snap snapshot, pages []*msgState) []Effect {
-	if r.b.deps.Outbox == nil || r.stream != nil || r.caseRef == "" {
-		return nil
-	}
+// finalThread renders the thread's final messages: the root's outcome
+// (which the root's state now shows, so notes rendered later keep it)
+// and every analysis page, with the ts of the messages already posted.
+func (r *Reporter) finalThread(snap snapshot, pages []*msgState) []Effect {
 	r.mu.Lock()
 	root := r.root
 	r.mu.Unlock()
 	r.b.reg.mu.Lock()
-	st := finalRootState(*root.state, snap)
+	*root.state = finalRootState(*root.state, snap)
+	st := *root.state
+	rootTS := root.ts
 	r.b.reg.mu.Unlock()
-	effects := []Effect{{CaseRef: r.caseRef, Key: "root", Channel: r.channel, TS: root.ts,
+	effects := []Effect{{CaseRef: r.caseRef, Key: keyRoot, Channel: r.channel, TS: rootTS,
 		Blocks: mustJSON(rootBlocks(&st)), Text: rootFallback(&st)}}
 	texts := splitPages(snap.text, r.b.cfg.MaxMessageChars)
 	if len(texts) == 0 {
 		texts = []string{""}
 	}
-	for _, p := range pages {
-		if p.streamed {
-			return nil
-		}
-	}
 	for i := range texts {
 		v := r.view(i, texts, snap)
-		e := Effect{CaseRef: r.caseRef, Key: pageKey(i), Channel: r.channel, ThreadTS: root.ts,
-			Blocks: mustJSON(pageBlocks(v)), Text: pageFallback(v)}
+		blocks := pageBlocks(v)
+		e := Effect{CaseRef: r.caseRef, Key: pageKey(i), Channel: r.channel, ThreadTS: rootTS,
+			Blocks: mustJSON(blocks), Text: pageFallback(v)}
 		if i < len(pages) {
 			e.TS = pages[i].ts
 		}
+		if v.last {
+			r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: e.TS, threadTS: rootTS, blocks: blocks, key: e.Key})
+		}
 		effects = append(effects, e)
 	}
-	put, err := r.b.deps.Outbox.Put(ctx, effects)
-	if err != nil {
-		r.log.Warn().Err(err).Msg("record the final thread in the slack outbox")
-		return nil
-	}
-	return put
-}
-
-// doneFinal marks the effects the flusher delivered itself.
-func (r *Reporter) doneFinal(ctx context.Context, effects []Effect, pages []*msgState, rootOK bool) {
-	var errs []error
-	for _, e := range effects {
-		ts := ""
-		if e.Key == "root" {
-			if !rootOK {
-				continue
-			}
-		} else {
-			i, _ := strconv.Atoi(e.Key[len("page/"):])
-			if i >= len(pages) || pages[i].failures >= maxFailures {
-				continue
-			}
-			ts = pages[i].ts
-		}
-		if err := r.b.deps.Outbox.Done(ctx, e, ts); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		r.log.Warn().Err(err).Msg("mark the final thread delivered in the slack outbox")
-	}
+	return effects
 }

@@ -82,7 +82,7 @@ func (o *memOutbox) pending() int {
 // outbox before sending it and marks it delivered once Slack took it.
 func TestOutboxFinalThread(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	ob := newMemOutbox()
 	b := startBot(t, fs, testConfig(fs), Deps{Outbox: ob})
 	inv := testInvestigation("case-ob", testAlert("KubePodCrashLooping"))
@@ -114,7 +114,7 @@ func TestOutboxFinalThread(t *testing.T) {
 // linked to its case), the root updated.
 func TestOutboxDeliversLeftEffects(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	cfg := testConfig(fs)
 	// The root message a previous process posted.
 	api := startBot(t, fs, cfg, Deps{})
@@ -156,5 +156,70 @@ func TestOutboxDeliversLeftEffects(t *testing.T) {
 	}
 	if m, ok, _ := links.CaseByMessage(context.Background(), testChannel, reply.TS); !ok || m.CaseRef != "case-left" {
 		t.Errorf("the posted reply is not linked to its case: %+v", m)
+	}
+}
+
+// TestThreadPostedWhenSlackReturns: an investigation that starts and
+// ends while Slack is unreachable is not lost: once Slack answers, its
+// root is posted (already showing the outcome, one post, no update of a
+// stale text) and the final analysis replies in its thread; the outbox
+// is empty then.
+func TestThreadPostedWhenSlackReturns(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	ob := newMemOutbox()
+	b := startBot(t, fs, testConfig(fs), Deps{Outbox: ob})
+	fs.SetUnreachable(true)
+	ctx := context.Background()
+	inv := testInvestigation("case-down", testAlert("KubePodCrashLooping"))
+	r := b.Reporter("")
+	if err := r.Started(ctx, inv); err != nil {
+		t.Fatalf("Started while Slack is unreachable: %v", err)
+	}
+	r.Chunk(ctx, sampleAnalysis)
+	if err := r.Finished(ctx, testResult(inv, sampleAnalysis)); err != nil {
+		t.Fatalf("Finished while Slack is unreachable: %v", err)
+	}
+	// Deliveries fail and back off meanwhile (the reporter's attempt,
+	// then the delivery's, again and again).
+	eventually(t, 20*time.Second, "delivery attempts while down", func() bool {
+		n := 0
+		for _, c := range fs.Calls("chat.postMessage") {
+			if c.Status == 0 {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	select {
+	case <-r.Done():
+		t.Fatal("the thread is reported final although Slack never took it")
+	default:
+	}
+	fs.SetUnreachable(false)
+	finish(t, 30*time.Second, r)
+
+	var roots, replies []fakeslack.Message
+	for _, m := range fs.Messages() {
+		if m.ThreadTS == "" {
+			roots = append(roots, m)
+		} else {
+			replies = append(replies, m)
+		}
+	}
+	if len(roots) != 1 || len(replies) != 1 {
+		t.Fatalf("%d roots and %d replies posted, want one each: %+v", len(roots), len(replies), fs.Messages())
+	}
+	if s := texts(t, roots[0].Blocks); !strings.Contains(s, "Root cause:* ConfigMap shop/app-settings") {
+		t.Errorf("root is not final:\n%s", s)
+	}
+	if replies[0].ThreadTS != roots[0].TS || !strings.Contains(texts(t, replies[0].Blocks), "Analysis complete") {
+		t.Errorf("reply %+v is not the final analysis in the root's thread %s", replies[0], roots[0].TS)
+	}
+	if _, ts := r.Thread(); ts != roots[0].TS {
+		t.Errorf("reporter's thread = %q, want the posted root %s", ts, roots[0].TS)
+	}
+	if n := ob.pending(); n != 0 {
+		t.Errorf("%d effects left in the outbox", n)
 	}
 }

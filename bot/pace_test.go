@@ -45,7 +45,7 @@ func checkPaced(times []time.Time, every time.Duration, burst int, tolerance tim
 // Retry-After until Slack takes it, and the thread ends final.
 func TestRateLimitedPostsAreNeverAbandoned(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	b := startBot(t, fs, testConfig(fs), Deps{})
 	const rejections = 6
 	for range rejections {
@@ -100,7 +100,7 @@ func TestRateLimitedPostsAreNeverAbandoned(t *testing.T) {
 // other.
 func TestPostsArePacedPerChannel(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	cfg := testConfig(fs)
 	cfg.PostInterval, cfg.PostBurst = 200*time.Millisecond, 2
 	fs.LimitPosts(150*time.Millisecond, 2)
@@ -164,7 +164,7 @@ func TestPostsArePacedPerChannel(t *testing.T) {
 // intermediate updates of ten others still streaming.
 func TestFinalUpdatesGoFirst(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	cfg := testConfig(fs)
 	cfg.UpdatesPerWindow, cfg.UpdateWindow = 3, time.Second
 	cfg.UpdateInterval = 20 * time.Millisecond

@@ -142,6 +142,13 @@ type Deps struct {
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)
+	// OnDelivery, when set, observes each lasting thread message (root
+	// post, final analysis, note) the bot delivered ("delivered") or
+	// dropped because Slack refused it ("refused"), by Web API method.
+	OnDelivery func(method, outcome string)
+	// OnRetry, when set, observes each call to be made again: answered
+	// 429 ("rate_limited") or not answered ("unreachable").
+	OnRetry func(method, reason string)
 }
 
 // MessageIndex is an in-memory CaseLookup and MessageLinker.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ type Reporter struct {
 	caseRef  string
 
 	wake chan struct{}
+	fin  chan struct{} // closed by Finished
 	done chan struct{}
 }
 
@@ -57,7 +59,7 @@ func (b *Bot) newReporter(channel string, st *streamTarget) *Reporter {
 		channel = b.cfg.Channel
 	}
 	return &Reporter{b: b, channel: channel, stream: st, log: b.log,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), fin: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Done is closed once the thread shows the final result (or the reporter
@@ -68,14 +70,21 @@ func (r *Reporter) Done() <-chan struct{} { return r.done }
 // Started succeeded).
 func (r *Reporter) Thread() (channel, ts string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.root == nil {
+	root := r.root
+	r.mu.Unlock()
+	if root == nil {
 		return r.channel, ""
 	}
-	return r.channel, r.root.ts
+	r.b.reg.mu.Lock()
+	defer r.b.reg.mu.Unlock()
+	return r.channel, root.ts
 }
 
-// Started posts the root message of the thread and starts the flusher.
+// Started records the root message of the thread (with the case, when
+// the bot has an Outbox), posts it and starts the flusher. When Slack
+// does not answer, the root is posted by the bot's delivery once it does,
+// together with the final analysis: the investigation goes on and the
+// thread is not lost.
 func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) error {
 	r.mu.Lock()
 	if r.started {
@@ -91,17 +100,10 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	}
 	st := &rootState{inv: inv}
 	blocks, fallback := rootBlocks(st), rootFallback(st)
-	ts, err := r.b.post(ctx, r.channel, "", blocks, fallback)
-	if err != nil {
-		close(r.done)
-		return fmt.Errorf("post root message in %s: %w", r.channel, err)
-	}
-	entry := r.b.reg.putRoot(r.channel, ts, st, mustJSON(blocks))
-	r.b.link(ctx, CaseMessage{CaseRef: caseRef, Channel: r.channel, ThreadTS: ts, TS: ts})
-
+	entry := r.b.reg.newRoot(r.channel, caseRef, st)
 	r.mu.Lock()
 	r.root, r.caseRef = entry, caseRef
-	r.log = r.b.log.With().Str("case", caseRef).Str("alertname", title(inv)).Str("channel", r.channel).Str("thread_ts", ts).Logger()
+	r.log = r.b.log.With().Str("case", caseRef).Str("alertname", title(inv)).Str("channel", r.channel).Logger()
 	r.mu.Unlock()
 
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -110,6 +112,23 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 		cancel()
 		close(r.done)
 		return errors.New("report investigation: bot is closed")
+	}
+	eff := r.b.record(ctx, []Effect{{CaseRef: caseRef, Key: keyRoot, Channel: r.channel,
+		Blocks: mustJSON(blocks), Text: fallback}})[0]
+	ts, err := r.b.post(ctx, r.channel, "", blocks, fallback)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("post root message; the thread is posted once Slack answers")
+		r.b.retried("chat.postMessage", retryUnreachable)
+		r.b.send.handOver([]Effect{eff}, false)
+	} else {
+		r.b.delivered("chat.postMessage", outcomeDelivered)
+		r.b.reg.posted(entry, ts, mustJSON(blocks))
+		r.b.send.remember(caseRef, keyRoot, ts)
+		r.b.link(ctx, CaseMessage{CaseRef: caseRef, Channel: r.channel, ThreadTS: ts, TS: ts})
+		r.b.effectDone(ctx, eff, ts)
+		r.mu.Lock()
+		r.log = r.log.With().Str("thread_ts", ts).Logger()
+		r.mu.Unlock()
 	}
 	go func() {
 		defer r.b.untrack(id)
@@ -138,6 +157,9 @@ func (r *Reporter) Chunk(_ context.Context, text string) {
 // Finished hands over the result; the flusher renders the final messages.
 func (r *Reporter) Finished(_ context.Context, res *investigate.Result) error {
 	r.mu.Lock()
+	if !r.finished {
+		close(r.fin)
+	}
 	r.finished = true
 	r.result = res
 	ok := r.root != nil
@@ -186,17 +208,27 @@ type msgState struct {
 
 const maxFailures = 3
 
-// flush runs until the thread is final.
+// flush streams the analysis into the thread until it is finished, then
+// hands the final thread to the bot's delivery and waits until Slack has
+// it. Without a root message (Slack did not answer) or once a reply
+// could not be posted, nothing is streamed: the final thread is all that
+// is sent. Native streams are finished here.
 func (r *Reporter) flush(ctx context.Context) {
 	var pages []*msgState
 	cfg := r.b.cfg
 	rootDone := false
-	recorded := false
-	var final []Effect // the final thread, in the outbox until delivered
+	_, rootTS := r.Thread()
+	offline := rootTS == ""
 	for ctx.Err() == nil {
 		snap := r.snapshot()
-		if snap.finished && !recorded {
-			final, recorded = r.recordFinal(ctx, snap, pages), true
+		streamed := slices.ContainsFunc(pages, func(p *msgState) bool { return p.streamed })
+		if offline || (snap.finished && !streamed && r.stream == nil) {
+			if !snap.finished {
+				r.waitWake(ctx, 0)
+				continue
+			}
+			r.finishThread(ctx, snap, pages)
+			return
 		}
 		texts := splitPages(snap.text, cfg.MaxMessageChars)
 		if len(texts) == 0 {
@@ -229,13 +261,10 @@ func (r *Reporter) flush(ctx context.Context) {
 		}
 		if next < 0 {
 			if snap.finished {
-				rootOK := true
+				// Native streams: finished above; the root shows the outcome.
 				if !rootDone {
-					rootOK = r.finishRoot(ctx, snap)
+					r.finishRoot(ctx, snap)
 					rootDone = true
-				}
-				if final != nil {
-					r.doneFinal(ctx, final, pages, rootOK)
 				}
 				return
 			}
@@ -250,12 +279,41 @@ func (r *Reporter) flush(ctx context.Context) {
 		if next >= len(pages) {
 			p := r.createPage(ctx, next, texts, snap)
 			if p == nil {
-				return
+				offline = true // the final thread posts what is missing
+				continue
 			}
 			pages = append(pages, p)
 			continue
 		}
 		r.sendPage(ctx, pages[next], next)
+	}
+}
+
+// finishThread records the final thread (root outcome and every page)
+// and hands it to the bot's delivery, which sends only what changed
+// since it was recorded and retries until Slack takes it; it returns
+// once Slack has it or ctx is done.
+func (r *Reporter) finishThread(ctx context.Context, snap snapshot, pages []*msgState) {
+	r.mu.Lock()
+	root := r.root
+	r.mu.Unlock()
+	// Notes on the root render under the same lock: the later rendering
+	// is the later version.
+	root.sendMu.Lock()
+	effects := r.finalThread(snap, pages)
+	// Pages the reader already sees in their final form need no call.
+	kept := effects[:0]
+	for i, e := range effects {
+		if i > 0 && i-1 < len(pages) && pages[i-1].sent == e.Blocks {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	r.b.deliverThread(ctx, kept)
+	root.sendMu.Unlock()
+	select {
+	case <-r.b.send.delivered(r.caseRef):
+	case <-ctx.Done():
 	}
 }
 
@@ -410,9 +468,19 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 		return
 	}
 
-	// A page that shows the final result goes ahead of pages still
-	// streaming: when the budget is short, threads finish first.
-	release, err := r.b.limiter.acquire(ctx, r.snapshot().finished)
+	// An intermediate update waits for the budget only until the
+	// analysis is finished: the final thread then goes instead, ahead of
+	// the analyses still streaming.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.fin:
+			cancel()
+		case <-actx.Done():
+		}
+	}()
+	release, err := r.b.limiter.acquire(actx, false)
 	if err != nil {
 		return
 	}
@@ -433,6 +501,7 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 	p.lastEnd = time.Now()
 	if err != nil {
 		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			r.b.retried("chat.update", retryRateLimited)
 			r.b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
 			r.log.Warn().Dur("retry_after", rl.RetryAfter).Msg("chat.update rate limited")
 			return

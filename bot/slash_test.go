@@ -15,7 +15,7 @@ import (
 // feedback buttons at the end.
 func TestSlashInvestigate(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	inv := &fakeInvestigator{analysis: sampleAnalysis + "Log: <!channel> please look\n", kb: kb}
 	startBot(t, fs, testConfig(fs), Deps{Investigator: inv, Feedback: kb, Knowledge: kb})
@@ -105,7 +105,7 @@ func TestSlashAccessControl(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := fakeslack.New(fakeslack.Options{UserGroups: map[string][]string{"S0ONCALL": {"U0OPS"}}})
-			defer fs.Close()
+			t.Cleanup(fs.Close)
 			cfg := testConfig(fs)
 			cfg.AllowedChannels = []string{testChannel}
 			cfg.AllowedUserGroups = []string{"S0ONCALL"}
@@ -149,7 +149,7 @@ func TestSlashAccessControl(t *testing.T) {
 // TestSlashKBStatsHelp answers kb, stats and help to the asker only.
 func TestSlashKBStatsHelp(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	kb.add(CaseSummary{ID: "c1", AlertName: "KubePodOOM", Category: investigate.OOMKilled, Namespace: "shop", RootCause: "memory limit 128Mi too low for <!here> java"})
 	kb.add(CaseSummary{ID: "c2", AlertName: "KubeNodeNotReady", Category: investigate.NodeNotReady})

@@ -24,7 +24,7 @@ const scale = 20
 // on the times the fake Slack received the calls.
 func TestThrottleTenConcurrentInvestigations(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	cfg := testConfig(fs)
 	cfg.UpdateInterval = 3 * time.Second / scale
 	cfg.UpdatesPerWindow = 50
@@ -138,7 +138,7 @@ func lastLine(s string) string {
 // chat.update until it has passed, and the update is retried.
 func TestRetryAfterPausesUpdates(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
-	defer fs.Close()
+	t.Cleanup(fs.Close)
 	cfg := testConfig(fs)
 	b := startBot(t, fs, cfg, Deps{})
 	fs.RateLimit("chat.update", time.Second)

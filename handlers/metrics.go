@@ -22,6 +22,8 @@ type Metrics struct {
 	llmErrors      *prometheus.CounterVec
 	apiRequests    prometheus.Histogram
 	slackCalls     *prometheus.CounterVec
+	slackDelivered *prometheus.CounterVec
+	slackRetries   *prometheus.CounterVec
 	feedback       *prometheus.CounterVec
 	truncated      prometheus.Counter
 }
@@ -50,12 +52,18 @@ func NewMetrics(depth func() float64) *Metrics {
 			Help: "Kubernetes API requests per investigation.", Buckets: []float64{1, 2, 3, 5, 8, 13, 21, 34}}),
 		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_api_calls_total",
 			Help: "Slack Web API calls by method and result (ok, error, rate_limited)."}, []string{"method", "result"}),
+		slackDelivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_deliveries_total",
+			Help: "Lasting Slack thread messages (root posts, final analyses, notes) by method and outcome (delivered, refused: Slack answered with an error and the message was dropped)."},
+			[]string{"method", "outcome"}),
+		slackRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_retries_total",
+			Help: "Slack calls made again, by method and reason (rate_limited: answered 429; unreachable: Slack did not answer)."},
+			[]string{"method", "reason"}),
 		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_feedback_total",
 			Help: "Feedback votes by verdict (correct, incorrect) and source (reaction, button)."}, []string{"verdict", "source"}),
 	}
 	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{Name: "k8flex_webhook_values_truncated_total",
 		Help: "Alert labels and annotations the webhook cut to its size limits (or dropped beyond the count limit) instead of refusing the alert."})
-	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.feedback, m.truncated)
+	reg.MustRegister(m.alerts, m.investigations, m.stages, m.tokens, m.llmErrors, m.apiRequests, m.slackCalls, m.slackDelivered, m.slackRetries, m.feedback, m.truncated)
 	// Series with known label values exist from the start, at zero, so
 	// that dashboards and alerts on them never see "no data".
 	for _, st := range []string{"accepted", "duplicate", "resolved", "invalid", "unauthorized", "too_large", "unavailable"} {
@@ -73,6 +81,14 @@ func NewMetrics(depth func() float64) *Metrics {
 	for _, c := range investigate.Categories() {
 		for _, outcome := range []string{"ok", "fallback", "error"} {
 			m.investigations.WithLabelValues(string(c), string(investigate.DecidedByRules), outcome)
+		}
+	}
+	for _, method := range []string{"chat.postMessage", "chat.update"} {
+		for _, o := range []string{"delivered", "refused"} {
+			m.slackDelivered.WithLabelValues(method, o)
+		}
+		for _, r := range []string{"rate_limited", "unreachable"} {
+			m.slackRetries.WithLabelValues(method, r)
 		}
 	}
 	if depth != nil {
@@ -177,6 +193,24 @@ func (m *Metrics) SlackCall(method, result string) {
 		return
 	}
 	m.slackCalls.WithLabelValues(method, result).Inc()
+}
+
+// SlackDelivery records the outcome of one lasting Slack thread message
+// (delivered or refused) sent with method.
+func (m *Metrics) SlackDelivery(method, outcome string) {
+	if m == nil {
+		return
+	}
+	m.slackDelivered.WithLabelValues(method, outcome).Inc()
+}
+
+// SlackRetry records one Slack call to be made again (reason
+// rate_limited or unreachable).
+func (m *Metrics) SlackRetry(method, reason string) {
+	if m == nil {
+		return
+	}
+	m.slackRetries.WithLabelValues(method, reason).Inc()
 }
 
 // Feedback records one feedback vote.

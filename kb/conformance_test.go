@@ -153,6 +153,7 @@ func runConformance(t *testing.T, h harness) {
 		{"FoldIncidentBatch", testFoldIncidentBatch},
 		{"MessageLinks", testMessageLinks},
 		{"SlackOutbox", testSlackOutbox},
+		{"SlackOutboxThreadFirst", testSlackOutboxThreadFirst},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1189,5 +1190,33 @@ func testSlackOutbox(t *testing.T, h harness) {
 	got, err := b.ClaimSlackEffects(ctx, "w2", time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].Key != "root" || got[0].LeaseOwner != "w2" {
 		t.Fatalf("after w1's hold expired: claimed %+v, %v; want root held by w2", got, err)
+	}
+}
+
+// A thread whose root was never posted: the root is claimed (to be
+// posted), the case's other effects wait for it and, once the root is
+// delivered, are claimed with its ts as their thread.
+func testSlackOutboxThreadFirst(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, _ := h.open(t, testDims)
+	id := recordCase(t, b, "KubePodCrashLooping", "outbox-thread", investigate.PodCrash, "bad image")
+	root := SlackEffect{CaseID: id, Key: RootKey, Channel: "C1", Blocks: `["root"]`, Text: "root"}
+	page := SlackEffect{CaseID: id, Key: "page/0", Channel: "C1", Blocks: `["page"]`, Text: "page"}
+	if _, err := b.PutSlackEffects(ctx, "w1", time.Minute, []SlackEffect{root, page}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReleaseSlackEffects(ctx, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ClaimSlackEffects(ctx, "w2", time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != RootKey || got[0].TS != "" {
+		t.Fatalf("claimed %+v, %v; want only the root, to be posted", got, err)
+	}
+	if err := b.SlackEffectDone(ctx, id, RootKey, got[0].Version, "200.000001"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = b.ClaimSlackEffects(ctx, "w2", time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != "page/0" || got[0].ThreadTS != "200.000001" || got[0].TS != "" {
+		t.Fatalf("after the root was posted: claimed %+v, %v; want page/0 in thread 200.000001", got, err)
 	}
 }

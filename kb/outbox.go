@@ -42,14 +42,24 @@ type SlackEffect struct {
 
 var bOutbox = []byte("outbox") // case id \x00 key -> SlackEffect (JSON)
 
+// RootKey is the key of a case's thread root. A root effect without a ts
+// is the thread still to be posted (at the channel's top level); the
+// case's other effects without a ts or thread ts wait for it: they are
+// not claimed until SlackEffectDone of the root gives them its ts as
+// their thread.
+const RootKey = "root"
+
 func outboxKey(caseID, key string) []byte { return []byte(caseID + "\x00" + key) }
 
 func checkEffect(e SlackEffect) error {
-	if e.CaseID == "" || e.Key == "" || e.Channel == "" || (e.TS == "" && e.ThreadTS == "") {
-		return fmt.Errorf("slack effect %s/%s: case, key, channel and ts or thread ts are required", e.CaseID, e.Key)
+	if e.CaseID == "" || e.Key == "" || e.Channel == "" {
+		return fmt.Errorf("slack effect %s/%s: case, key and channel are required", e.CaseID, e.Key)
 	}
 	return nil
 }
+
+// waiting reports whether e waits for its thread's root to be posted.
+func (e SlackEffect) waiting() bool { return e.TS == "" && e.ThreadTS == "" && e.Key != RootKey }
 
 // heldEffect is who holds an effect of the embedded store, until when.
 type heldEffect struct {
@@ -120,7 +130,7 @@ func (s *Embedded) PutSlackEffects(ctx context.Context, owner string, lease time
 
 // ClaimSlackEffects returns up to n effects nobody holds (never held,
 // released, or the hold passed), oldest case first, now held by owner
-// for lease.
+// for lease; effects waiting for their thread's root are left.
 func (s *Embedded) ClaimSlackEffects(ctx context.Context, owner string, lease time.Duration, n int) ([]SlackEffect, error) {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
@@ -135,6 +145,9 @@ func (s *Embedded) ClaimSlackEffects(ctx context.Context, owner string, lease ti
 			var e SlackEffect
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode slack effect %q: %w", k, err)
+			}
+			if e.waiting() {
+				continue
 			}
 			e.LeaseOwner, e.LeaseUntil = owner, now.Add(lease)
 			out = append(out, e)
@@ -153,7 +166,8 @@ func (s *Embedded) ClaimSlackEffects(ctx context.Context, owner string, lease ti
 // SlackEffectDone records that version of the case's key was delivered:
 // the effect is removed, unless a newer version was recorded meanwhile;
 // then ts (the message a post created) is kept for it, so it updates
-// that message instead of posting another.
+// that message instead of posting another. The ts of a posted root
+// becomes the thread of the case's effects waiting for it.
 func (s *Embedded) SlackEffectDone(ctx context.Context, caseID, key string, version int64, ts string) error {
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
@@ -168,6 +182,11 @@ func (s *Embedded) SlackEffectDone(ctx context.Context, caseID, key string, vers
 		var e SlackEffect
 		if err := json.Unmarshal(v, &e); err != nil {
 			return fmt.Errorf("decode slack effect %s/%s: %w", caseID, key, err)
+		}
+		if key == RootKey && ts != "" {
+			if err := threadEmbedded(b, caseID, ts); err != nil {
+				return err
+			}
 		}
 		if e.Version == version {
 			removed = true
@@ -187,6 +206,36 @@ func (s *Embedded) SlackEffectDone(ctx context.Context, caseID, key string, vers
 		delete(s.held, string(k))
 	}
 	return err
+}
+
+// threadEmbedded gives the case's effects waiting for their thread the
+// root's ts.
+func threadEmbedded(b *bolt.Bucket, caseID, ts string) error {
+	prefix := []byte(caseID + "\x00")
+	c := b.Cursor()
+	type put struct{ k, v []byte }
+	var puts []put
+	for k, v := c.Seek(prefix); k != nil && strings.HasPrefix(string(k), string(prefix)); k, v = c.Next() {
+		var e SlackEffect
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("decode slack effect %q: %w", k, err)
+		}
+		if !e.waiting() {
+			continue
+		}
+		e.ThreadTS = ts
+		js, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		puts = append(puts, put{slices.Clone(k), js})
+	}
+	for _, p := range puts {
+		if err := b.Put(p.k, p.v); err != nil {
+			return fmt.Errorf("thread slack effect %q: %w", p.k, err)
+		}
+	}
+	return nil
 }
 
 // RenewSlackEffects extends owner's hold on its effects to lease from now.
@@ -310,7 +359,8 @@ func (s *Postgres) PutSlackEffects(ctx context.Context, owner string, lease time
 
 // ClaimSlackEffects returns up to n effects nobody holds (never held,
 // released, or their holder's hold passed), oldest first, now held by
-// owner for lease. Replicas never claim the same effect.
+// owner for lease; effects waiting for their thread's root are left.
+// Replicas never claim the same effect.
 func (s *Postgres) ClaimSlackEffects(ctx context.Context, owner string, lease time.Duration, n int) ([]SlackEffect, error) {
 	until, err := s.hold(ctx, owner, lease)
 	if err != nil {
@@ -318,9 +368,10 @@ func (s *Postgres) ClaimSlackEffects(ctx context.Context, owner string, lease ti
 	}
 	rows, err := s.pool.Query(ctx, `UPDATE slack_outbox o SET lease_owner = $1
  FROM (SELECT f.case_id, f.key FROM slack_outbox f LEFT JOIN slack_outbox_holders h ON h.owner = f.lease_owner
- WHERE f.lease_owner = '' OR h.owner IS NULL OR h.until <= now()
+ WHERE (f.lease_owner = '' OR h.owner IS NULL OR h.until <= now())
+ AND NOT (f.ts = '' AND f.thread_ts = '' AND f.key <> $3)
  ORDER BY f.since LIMIT $2 FOR UPDATE OF f SKIP LOCKED) c
- WHERE o.case_id = c.case_id AND o.key = c.key RETURNING `+prefixed("o.", effectCols), owner, n)
+ WHERE o.case_id = c.case_id AND o.key = c.key RETURNING `+prefixed("o.", effectCols), owner, n, RootKey)
 	if err != nil {
 		return nil, fmt.Errorf("claim slack effects: %w", err)
 	}
@@ -338,8 +389,15 @@ func (s *Postgres) ClaimSlackEffects(ctx context.Context, owner string, lease ti
 // SlackEffectDone records that version of the case's key was delivered:
 // the effect is removed, unless a newer version was recorded meanwhile;
 // then ts (the message a post created) is kept for it, so it updates
-// that message instead of posting another.
+// that message instead of posting another. The ts of a posted root
+// becomes the thread of the case's effects waiting for it.
 func (s *Postgres) SlackEffectDone(ctx context.Context, caseID, key string, version int64, ts string) error {
+	if key == RootKey && ts != "" {
+		if _, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET thread_ts = $2 WHERE case_id = $1 AND ts = '' AND thread_ts = '' AND key <> $3`,
+			caseID, ts, RootKey); err != nil {
+			return fmt.Errorf("slack effect %s/%s done: thread the waiting effects: %w", caseID, key, err)
+		}
+	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM slack_outbox WHERE case_id = $1 AND key = $2 AND version = $3`, caseID, key, version)
 	if err != nil {
 		return fmt.Errorf("slack effect %s/%s done: %w", caseID, key, err)

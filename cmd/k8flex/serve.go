@@ -186,6 +186,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
 			Outbox:       newSlackOutbox(st),
 			OnAPICall:    metrics.SlackCall,
+			OnDelivery:   metrics.SlackDelivery,
+			OnRetry:      metrics.SlackRetry,
 		}, log)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ type inProcServe struct {
 
 // startInProcess runs `serve --config cfgPath --listen 127.0.0.1:0
 // --scenario e2eScenario` in a goroutine and waits until it serves.
-func startInProcess(t *testing.T, cfgPath string) *inProcServe {
+func startInProcess(t testing.TB, cfgPath string) *inProcServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &inProcServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, code: make(chan int, 1)}
@@ -82,7 +82,7 @@ func startInProcess(t *testing.T, cfgPath string) *inProcServe {
 }
 
 // stop cancels serve's context (as SIGTERM does) and checks it exits 0.
-func (s *inProcServe) stop(t *testing.T) {
+func (s *inProcServe) stop(t testing.TB) {
 	t.Helper()
 	if s.cancel == nil {
 		return
@@ -100,7 +100,7 @@ func (s *inProcServe) stop(t *testing.T) {
 }
 
 // waitLog waits for a JSON log line matching ok, failing after timeout.
-func (s *inProcServe) waitLog(t *testing.T, timeout time.Duration, what string, ok func(l logLine) bool) logLine {
+func (s *inProcServe) waitLog(t testing.TB, timeout time.Duration, what string, ok func(l logLine) bool) logLine {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -136,7 +136,7 @@ func exportInProcess(t *testing.T, cfgPath string) []kb.Case {
 
 // scenarioAlert returns the scenario's recorded alert, to be fired again
 // through Alertmanager.
-func scenarioAlert(t *testing.T) alertmanagertest.Alert {
+func scenarioAlert(t testing.TB) alertmanagertest.Alert {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(e2eScenario, "alert.json"))
 	if err != nil {
