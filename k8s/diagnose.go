@@ -52,6 +52,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseServiceSubsets,
 		diagnoseIngresses,
 		diagnoseNetworkPolicies,
+		diagnoseEgressDestinations,
 		diagnoseIngressCallers,
 		diagnoseDNS,
 		diagnoseDependencies,

@@ -21,7 +21,7 @@ const (
 var (
 	reDepRefused    = regexp.MustCompile(`(?i)connection refused|econnrefused|errno 111|connect call failed`)
 	reDepUnresolved = regexp.MustCompile(`(?i)no such host|nxdomain|name or service not known|could not resolve host|temporary failure in name resolution|unknownhostexception|server can't find|getaddrinfo enotfound`)
-	reDepTimeout    = regexp.MustCompile(`(?i)i/o timeout|timed out|connect timeout|deadline exceeded`)
+	reDepTimeout    = regexp.MustCompile(`(?i)i/o timeout|timed out|connect(?:ion)? ?timeout|timeout (?:while )?connecting|deadline exceeded`)
 	reSvcHost       = regexp.MustCompile(`\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc(?:\.cluster\.local)?\b`)
 	reURLHost       = regexp.MustCompile(`[a-z]+://(?:[^@/\s"]*@)?([a-zA-Z0-9.-]+)(?::(\d+))?`)
 	reHostPort      = regexp.MustCompile(`\b([a-z0-9-]*[a-z][-a-z0-9]*(?:\.[-a-z0-9]+)*|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{2,5})\b`)
