@@ -236,44 +236,13 @@ var cronJobRun = regexp.MustCompile(`^-[0-9]{6,}$`)
 // template returns the pod template of the controller when the snapshot
 // holds it (a ReplicaSet falls back to its Deployment's).
 func (d *diag) template(kind, ns, name string) *corev1.PodTemplateSpec {
-	switch kind {
-	case "ReplicaSet":
-		for i := range d.s.ReplicaSets {
-			if x := &d.s.ReplicaSets[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.Template
-			}
+	for _, w := range d.s.workloadTemplates() {
+		if w.kind == kind && w.ns == ns && w.name == name {
+			return w.template
 		}
+	}
+	if kind == "ReplicaSet" {
 		return d.template("Deployment", ns, deploymentOfReplicaSet(name))
-	case "Deployment":
-		for i := range d.s.Deployments {
-			if x := &d.s.Deployments[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.Template
-			}
-		}
-	case "StatefulSet":
-		for i := range d.s.StatefulSets {
-			if x := &d.s.StatefulSets[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.Template
-			}
-		}
-	case "DaemonSet":
-		for i := range d.s.DaemonSets {
-			if x := &d.s.DaemonSets[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.Template
-			}
-		}
-	case "Job":
-		for i := range d.s.Jobs {
-			if x := &d.s.Jobs[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.Template
-			}
-		}
-	case "CronJob":
-		for i := range d.s.CronJobs {
-			if x := &d.s.CronJobs[i]; x.Namespace == ns && x.Name == name {
-				return &x.Spec.JobTemplate.Spec.Template
-			}
-		}
 	}
 	return nil
 }

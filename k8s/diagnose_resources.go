@@ -49,8 +49,7 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 				continue
 			}
 			u, measured := d.containerUsage(p, c.Name, corev1.ResourceCPU)
-			alerted := !measured && d.s.Category == investigate.CPUThrottling &&
-				(d.s.Target.Container == "" || d.s.Target.Container == c.Name)
+			alerted := !measured && d.throttlingAlerted(c.Name)
 			if !alerted && (!measured || u.MilliValue()*100 < lim.MilliValue()*90) {
 				continue
 			}
@@ -122,7 +121,10 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 			act = append(act, fmt.Sprintf("kubectl get limitrange -n %s -o yaml   # the namespace default applies to every container without its own limit", p.Namespace))
 		}
 		score := scoreCause
-		if d.s.Category != "" && d.s.Category != investigate.CPUThrottling {
+		switch {
+		case in.asAlerted && d.alertThrottledPct() != "":
+			score = scoreCause + 5 // the alert's own measurement; it explains probe timeouts
+		case d.s.Category != "" && d.s.Category != investigate.CPUThrottling:
 			score = scoreContext + 10 // true, but not what the alert is about
 		}
 		out = append(out, investigate.Finding{
@@ -132,9 +134,6 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 			Impact:     fmt.Sprintf("%s responds slowly (timeouts, queueing) while throttled.", workloadOrPod(p)),
 		})
 	})
-	if len(out) == 0 {
-		out = append(out, d.alertedThrottling()...)
-	}
 	return out
 }
 
@@ -142,62 +141,19 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 // ("84.5% throttling of CPU", "throttled 91% of the time").
 var reThrottledPct = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:cpu\s+)?throttl|throttl\w*[^.%\d]{0,40}?(\d+(?:\.\d+)?)\s*%`)
 
-// alertedThrottling reports CPU throttling from the alert's own figure
-// when the cluster shows no usage (no metrics-server): the alert names the
-// container and states the throttled share of CFS periods, the pod spec
-// gives the CPU limit that causes it.
-func (d *diag) alertedThrottling() []investigate.Finding {
-	a := d.s.Alert
-	pct := d.alertThrottledPct()
-	if pct == "" {
-		return nil
+// throttlingAlerted reports whether the investigation is about CPU
+// throttling of this container by the alert's own account: a
+// cpu-throttling category, or an alert stating a throttled share, naming
+// this container or none.
+func (d *diag) throttlingAlerted(container string) bool {
+	if d.s.Category != investigate.CPUThrottling && d.alertThrottledPct() == "" {
+		return false
 	}
-	text := strings.Join([]string{a.Annotations["description"], a.Annotations["summary"], a.Annotations["message"]}, " ")
-	container := a.Labels["container"]
-	var g groups
-	var lim resource.Quantity
-	cname := ""
-	for _, p := range d.pods {
-		if !d.target[podKey(p)] || (a.Labels["pod"] != "" && p.Name != a.Labels["pod"] && ownerName(p) == "") {
-			continue
-		}
-		for _, c := range p.Spec.Containers {
-			if container != "" && c.Name != container {
-				continue
-			}
-			l, ok := c.Resources.Limits[corev1.ResourceCPU]
-			if !ok || l.MilliValue() == 0 {
-				continue
-			}
-			lim, cname = l, c.Name
-			g.add(c.Name, p, fmt.Sprintf("%s resources.limits.cpu: %s", c.Name, l.String()))
-		}
+	want := d.s.Target.Container
+	if want == "" && d.s.Alert != nil {
+		want = d.s.Alert.Labels["container"]
 	}
-	var out []investigate.Finding
-	g.each(func(x *group) {
-		p := x.pods[0]
-		sum := fmt.Sprintf("Container %s of %s is CPU-throttled: the alert measures %s%% of its CFS periods throttled, against a CPU limit of %s (%d millicores)",
-			cname, workloadOrPod(p), pct, fmtQty(corev1.ResourceCPU, lim), lim.MilliValue())
-		detail := "Every CFS period in which the container uses its quota it is throttled until the next one: requests queue, latency rises and probes time out, although the node may have CPU to spare."
-		if timeouts := d.probeTimeouts(x.pods, cname); len(timeouts) > 0 {
-			detail += " Its probes time out meanwhile: " + strings.Join(timeouts, " / ") + "."
-		}
-		if d.s.PodMetrics == nil {
-			detail += " (No metrics.k8s.io usage was available; the figure is the alert's.)"
-		}
-		proof := append([]string{fmt.Sprintf("alert %s: %s", a.Name(), clip(text, 300))}, x.proof...)
-		out = append(out, investigate.Finding{
-			Rule: "cpu-throttling", Severity: investigate.FindingWarning, Score: scoreCause + 5,
-			Summary: sum + ".", Detail: detail, Objects: x.refs(), Proof: proof,
-			Actions: []string{
-				fmt.Sprintf("Raise or remove the CPU limit of container %s in %s, and set a CPU request from measured usage, e.g. twice today's limit: kubectl set resources -n %s %s -c %s --limits=cpu=%dm", cname, workloadOrPod(p), p.Namespace, workloadOrPod(p), cname, 2*lim.MilliValue()),
-				"Query container_cpu_cfs_throttled_periods_total / container_cpu_cfs_periods_total for the container to see when it started.",
-			},
-			Prevention: "Size CPU limits from measured peak usage (or use requests without limits for latency-sensitive services), and review limit changes in code review with load data.",
-			Impact:     fmt.Sprintf("%s responds slowly (timeouts, queueing) while throttled.", workloadOrPod(p)),
-		})
-	})
-	return out
+	return want == "" || want == container
 }
 
 // alertThrottledPct returns the throttled share of CFS periods a

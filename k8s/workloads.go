@@ -33,35 +33,9 @@ func (r *run) graph() graphState {
 	defer r.mu.Unlock()
 	s := r.snap
 	var g graphState
-	for i := range s.Deployments {
-		x := &s.Deployments[i]
-		g.workloads = append(g.workloads, workloadRef{"Deployment", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.Template.DeepCopy())
-	}
-	for i := range s.ReplicaSets {
-		x := &s.ReplicaSets[i]
-		g.workloads = append(g.workloads, workloadRef{"ReplicaSet", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.Template.DeepCopy())
-	}
-	for i := range s.StatefulSets {
-		x := &s.StatefulSets[i]
-		g.workloads = append(g.workloads, workloadRef{"StatefulSet", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.Template.DeepCopy())
-	}
-	for i := range s.DaemonSets {
-		x := &s.DaemonSets[i]
-		g.workloads = append(g.workloads, workloadRef{"DaemonSet", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.Template.DeepCopy())
-	}
-	for i := range s.Jobs {
-		x := &s.Jobs[i]
-		g.workloads = append(g.workloads, workloadRef{"Job", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.Template.DeepCopy())
-	}
-	for i := range s.CronJobs {
-		x := &s.CronJobs[i]
-		g.workloads = append(g.workloads, workloadRef{"CronJob", x.Namespace, x.Name})
-		g.templates = append(g.templates, x.Spec.JobTemplate.Spec.Template.DeepCopy())
+	for _, w := range s.workloadTemplates() {
+		g.workloads = append(g.workloads, w.workloadRef)
+		g.templates = append(g.templates, w.template.DeepCopy())
 	}
 	g.pods = append(append(g.pods, s.Pods...), s.RelatedPods...)
 	return g
@@ -115,4 +89,46 @@ func listNamespace[T any, L any, PL interface {
 		}
 		return items(l), nil
 	})
+}
+
+// workloadTemplate is a controller of the snapshot with its pod template
+// (pointing into the snapshot).
+type workloadTemplate struct {
+	workloadRef
+	template *corev1.PodTemplateSpec
+}
+
+// workloadTemplates lists the snapshot's controllers with their pod
+// templates: Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and
+// CronJobs (the Job template's pod template), in that order.
+func (s *Snapshot) workloadTemplates() []workloadTemplate {
+	var out []workloadTemplate
+	add := func(kind, ns, name string, t *corev1.PodTemplateSpec) {
+		out = append(out, workloadTemplate{workloadRef{kind, ns, name}, t})
+	}
+	for i := range s.Deployments {
+		x := &s.Deployments[i]
+		add("Deployment", x.Namespace, x.Name, &x.Spec.Template)
+	}
+	for i := range s.ReplicaSets {
+		x := &s.ReplicaSets[i]
+		add("ReplicaSet", x.Namespace, x.Name, &x.Spec.Template)
+	}
+	for i := range s.StatefulSets {
+		x := &s.StatefulSets[i]
+		add("StatefulSet", x.Namespace, x.Name, &x.Spec.Template)
+	}
+	for i := range s.DaemonSets {
+		x := &s.DaemonSets[i]
+		add("DaemonSet", x.Namespace, x.Name, &x.Spec.Template)
+	}
+	for i := range s.Jobs {
+		x := &s.Jobs[i]
+		add("Job", x.Namespace, x.Name, &x.Spec.Template)
+	}
+	for i := range s.CronJobs {
+		x := &s.CronJobs[i]
+		add("CronJob", x.Namespace, x.Name, &x.Spec.JobTemplate.Spec.Template)
+	}
+	return out
 }
