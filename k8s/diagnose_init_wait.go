@@ -159,7 +159,7 @@ func (d *diag) initWaitFinding(p *corev1.Pod, cs *corev1.ContainerStatus, c *cor
 	state := "has been running"
 	if running && !cs.State.Running.StartedAt.IsZero() {
 		if at := d.latestEvidenceTime(); at.After(cs.State.Running.StartedAt.Time) {
-			state += " for " + humanDuration(at.Sub(cs.State.Running.StartedAt.Time))
+			state += " for " + shortDuration(at.Sub(cs.State.Running.StartedAt.Time))
 		}
 		state += " since " + cs.State.Running.StartedAt.UTC().Format(time.RFC3339)
 	}

@@ -65,7 +65,7 @@ func diagnoseJobDeadlines(d *diag) []investigate.Finding {
 		}
 		doing, proof := d.podActivity(p, limit)
 		proof = append([]string{fmt.Sprintf("pod %s status.reason=DeadlineExceeded: %s; spec.activeDeadlineSeconds: %d", podKey(p), p.Status.Message, *p.Spec.ActiveDeadlineSeconds)}, proof...)
-		sum := fmt.Sprintf("Pod %s was stopped by the kubelet after its activeDeadlineSeconds: %d (%s)%s", podKey(p), *p.Spec.ActiveDeadlineSeconds, humanDuration(limit), ran)
+		sum := fmt.Sprintf("Pod %s was stopped by the kubelet after its activeDeadlineSeconds: %d (%s)%s", podKey(p), *p.Spec.ActiveDeadlineSeconds, shortDuration(limit), ran)
 		if doing != "" {
 			sum += "; " + doing
 		}
@@ -122,12 +122,12 @@ func (d *diag) jobDeadlineFinding(j *batchv1.Job, c batchv1.JobCondition) invest
 	sum := fmt.Sprintf("Job %s was stopped by the Job controller for running past its deadline (DeadlineExceeded)", ref)
 	if j.Spec.ActiveDeadlineSeconds != nil {
 		limit = time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second
-		sum = fmt.Sprintf("Job %s ran past its spec.activeDeadlineSeconds: %d (%s), so the Job controller terminated its pods and marked it Failed (DeadlineExceeded)", ref, *j.Spec.ActiveDeadlineSeconds, humanDuration(limit))
+		sum = fmt.Sprintf("Job %s ran past its spec.activeDeadlineSeconds: %d (%s), so the Job controller terminated its pods and marked it Failed (DeadlineExceeded)", ref, *j.Spec.ActiveDeadlineSeconds, shortDuration(limit))
 		proof = append(proof, fmt.Sprintf("job %s spec.activeDeadlineSeconds: %d", ref, *j.Spec.ActiveDeadlineSeconds))
 	}
 	if j.Status.StartTime != nil && !c.LastTransitionTime.IsZero() {
 		ran := c.LastTransitionTime.Sub(j.Status.StartTime.Time)
-		sum += fmt.Sprintf("; it ran %s, from %s to %s", humanDuration(ran), j.Status.StartTime.UTC().Format(time.RFC3339), c.LastTransitionTime.UTC().Format(time.RFC3339))
+		sum += fmt.Sprintf("; it ran %s, from %s to %s", shortDuration(ran), j.Status.StartTime.UTC().Format(time.RFC3339), c.LastTransitionTime.UTC().Format(time.RFC3339))
 	}
 	if cj := cronJobOf(j); cj != "" {
 		sum += " (created by CronJob " + j.Namespace + "/" + cj + ")"
@@ -258,9 +258,9 @@ func progressOf(lines []string, p *corev1.Pod, limit time.Duration) (string, str
 		s := fmt.Sprintf("it was still making progress, %.0f of %.0f (%.0f%%) done when stopped", done, total, 100*done/total)
 		if ran := podRunTime(p); ran > 0 && done > 0 {
 			need := time.Duration(float64(ran) * total / done)
-			s += fmt.Sprintf(": at that rate the whole run needs about %s", humanDuration(need.Round(time.Minute)))
+			s += fmt.Sprintf(": at that rate the whole run needs about %s", shortDuration(need.Round(time.Minute)))
 			if limit > 0 && need > limit {
-				s += fmt.Sprintf(", far more than the %s deadline allows", humanDuration(limit))
+				s += fmt.Sprintf(", far more than the %s deadline allows", shortDuration(limit))
 			}
 		}
 		return s, l
@@ -305,12 +305,3 @@ func podRunTime(p *corev1.Pod) time.Duration {
 	return 0
 }
 
-// humanDuration is shortDuration without a zero minute part ("1h", not
-// "1h0m").
-func humanDuration(d time.Duration) string {
-	s := shortDuration(d)
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}

@@ -1032,13 +1032,17 @@ func (d *diag) explainPullAuth(p *corev1.Pod, repo string, proof *[]string) (why
 	return why, act
 }
 
-// shortDuration renders d to the minute ("5h55m"), or to the second when
-// shorter than a minute.
+// shortDuration renders d to the minute ("5h55m", "1h", "40m"), or to
+// the second when shorter than a minute.
 func shortDuration(d time.Duration) string {
 	if d < time.Minute {
 		return d.Round(time.Second).String()
 	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 var reProbeRefusedPort = regexp.MustCompile(`dial tcp [^:\s]+:(\d+): connect: connection refused`)

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -370,9 +371,9 @@ func matchRequirement(r corev1.NodeSelectorRequirement, lbls map[string]string) 
 	v, has := lbls[r.Key]
 	switch r.Operator {
 	case corev1.NodeSelectorOpIn:
-		return has && contains(r.Values, v)
+		return has && slices.Contains(r.Values, v)
 	case corev1.NodeSelectorOpNotIn:
-		return !has || !contains(r.Values, v)
+		return !has || !slices.Contains(r.Values, v)
 	case corev1.NodeSelectorOpExists:
 		return has
 	case corev1.NodeSelectorOpDoesNotExist:
@@ -390,15 +391,6 @@ func matchRequirement(r corev1.NodeSelectorRequirement, lbls map[string]string) 
 			return a > b
 		}
 		return a < b
-	}
-	return false
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
 	}
 	return false
 }
@@ -670,7 +662,7 @@ func requiredPodTerms(p *corev1.Pod, anti bool) []corev1.PodAffinityTerm {
 // termSelects reports whether the affinity term of owner pod o selects q.
 func termSelects(t corev1.PodAffinityTerm, o, q *corev1.Pod) bool {
 	if len(t.Namespaces) > 0 {
-		if !contains(t.Namespaces, q.Namespace) {
+		if !slices.Contains(t.Namespaces, q.Namespace) {
 			return false
 		}
 	} else if t.NamespaceSelector == nil && q.Namespace != o.Namespace {
@@ -902,7 +894,7 @@ func (d *diag) explainClaimInUse(p *corev1.Pod, x *schedExplain, what string) {
 			continue
 		}
 		for _, c := range podClaims(q) {
-			if contains(claims, c) {
+			if slices.Contains(claims, c) {
 				x.why = fmt.Sprintf("%s: PVC %s is used by pod %s on node %s", what, c, q.Name, q.Spec.NodeName)
 				x.proof = append(x.proof, fmt.Sprintf("pod %s on %s mounts PVC %s", podKey(q), q.Spec.NodeName, c))
 			}

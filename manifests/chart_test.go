@@ -396,16 +396,7 @@ func freePort(t *testing.T) string {
 // print with the real amtool, and that they name the Service's webhook
 // paths for Alertmanager and Grafana.
 func TestChartNotesReceiver(t *testing.T) {
-	amtool := os.Getenv("K8FLEX_TEST_AMTOOL")
-	if amtool == "" {
-		amtool = "/usr/bin/amtool"
-	}
-	if _, err := os.Stat(amtool); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("amtool missing (%v): scripts/install-deps.sh installs it", err)
-		}
-		t.Skipf("amtool missing (%v): run scripts/install-deps.sh", err)
-	}
+	amtool := amtoolPath(t)
 	out := string(helm(t, "install", "k8flex", chartDir, "--namespace", "k8flex", "--dry-run=client"))
 	_, notes, ok := strings.Cut(out, "NOTES:\n")
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -676,7 +677,7 @@ func (f *File) evalAggregate(a *aggregate, t int64) (value, error) {
 		l := map[string]string{}
 		if a.without {
 			for k, val := range s.labels {
-				if k != "__name__" && !contains(a.labels, k) {
+				if k != "__name__" && !slices.Contains(a.labels, k) {
 					l[k] = val
 				}
 			}
@@ -838,7 +839,7 @@ func (b *binary) sig(l map[string]string) string {
 		if k == "__name__" {
 			continue
 		}
-		if b.matching && b.on != contains(b.labels, k) {
+		if b.matching && b.on != slices.Contains(b.labels, k) {
 			continue
 		}
 		m[k] = v
@@ -855,7 +856,7 @@ func (b *binary) resultLabels(l map[string]string) map[string]string {
 		if k == "__name__" {
 			continue
 		}
-		if b.matching && b.on != contains(b.labels, k) {
+		if b.matching && b.on != slices.Contains(b.labels, k) {
 			continue
 		}
 		out[k] = v
@@ -980,15 +981,6 @@ func dropName(l map[string]string) map[string]string {
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // signature is a canonical string of a label set.

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -106,7 +107,7 @@ func Extract(src *source, cfg Config) (*Result, error) {
 		for _, root := range append(append([]string(nil), c.Roots...), c.Packages...) {
 			var ps []*pkg
 			var err error
-			if contains(c.Packages, root) {
+			if slices.Contains(c.Packages, root) {
 				var p *pkg
 				if p, err = src.load(root); p == nil && err == nil {
 					err = fmt.Errorf("no Go files in %s", root)
@@ -184,7 +185,7 @@ func (x *extraction) add(kind, typ string, v val, fallback *file) {
 		x.entries[k] = e
 	}
 	e.Type = mergeType(e.Type, typ)
-	if !contains(e.Files, at.rel) {
+	if !slices.Contains(e.Files, at.rel) {
 		e.Files = append(e.Files, at.rel)
 	}
 }
@@ -199,15 +200,6 @@ func mergeType(a, b string) string {
 		return "?"
 	}
 	return "Normal|Warning"
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // each calls f for every node of every function (and package-level
@@ -689,7 +681,7 @@ func (x *extraction) reasonSet(set ReasonSet) []val {
 			if set.Func == "" || typeName(n.Fun) != set.Func || len(n.Args) <= set.Arg {
 				return
 			}
-			if len(set.First) > 0 && !contains(set.First, typeName(n.Args[0])) {
+			if len(set.First) > 0 && !slices.Contains(set.First, typeName(n.Args[0])) {
 				return
 			}
 			if !isCopy(n.Args[set.Arg]) {
