@@ -304,4 +304,3 @@ func podRunTime(p *corev1.Pod) time.Duration {
 	}
 	return 0
 }
-
