@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,17 @@ func BenchmarkServeIntake(b *testing.B) {
 			})
 		}
 	}
+}
+
+// distinctAlerts returns n firing copies of alert a, each named
+// prefixNN: one incident each, so that nothing folds.
+func distinctAlerts(a alertmanagertest.Alert, prefix string, n int) []investigate.Alert {
+	var out []investigate.Alert
+	for i := range n {
+		labels := maps.Clone(a.Labels)
+		labels["alertname"] = fmt.Sprintf("%s%02d", prefix, i)
+		out = append(out, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
+			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	}
+	return out
 }

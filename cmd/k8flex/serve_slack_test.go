@@ -303,17 +303,7 @@ func TestServeSlackWithinLimits(t *testing.T) {
 	waitSocket(t, fs, 1)
 
 	a := scenarioAlert(t)
-	var batch []investigate.Alert
-	for i := range alerts {
-		labels := map[string]string{}
-		for k, v := range a.Labels {
-			labels[k] = v
-		}
-		// Distinct alert names: one incident each, nothing folds.
-		labels["alertname"] = fmt.Sprintf("PacedAlert%02d", i)
-		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
-			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
-	}
+	batch := distinctAlerts(a, "PacedAlert", alerts)
 	postAlerts(t, srv.URL, cfg.Token, batch...)
 
 	// 40 posts at one per second take about 40 s.
@@ -509,16 +499,7 @@ func testServeSlackOutboxAfterRestart(t *testing.T, backend string) {
 	srv := startInProcess(t, cfg.write(t, dir))
 	waitSocket(t, fs, 1)
 	a := scenarioAlert(t)
-	var batch []investigate.Alert
-	for i := range alerts {
-		labels := map[string]string{}
-		for k, v := range a.Labels {
-			labels[k] = v
-		}
-		labels["alertname"] = fmt.Sprintf("OutboxAlert%02d", i)
-		batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
-			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
-	}
+	batch := distinctAlerts(a, "OutboxAlert", alerts)
 	postAlerts(t, srv.URL, cfg.Token, batch...)
 	waitSlack(t, "every analysis posted in its thread", func() bool {
 		roots, replies := 0, 0
@@ -587,14 +568,8 @@ func TestServeSlackOutage(t *testing.T) {
 
 	fs.SetUnreachable(true)
 	a := scenarioAlert(t)
-	for i := range alerts {
-		labels := map[string]string{}
-		for k, v := range a.Labels {
-			labels[k] = v
-		}
-		labels["alertname"] = fmt.Sprintf("OutageAlert%02d", i)
-		postAlerts(t, srv.URL, cfg.Token, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
-			Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
+	for _, al := range distinctAlerts(a, "OutageAlert", alerts) {
+		postAlerts(t, srv.URL, cfg.Token, al)
 		if code, body := getJSON(t, srv.URL+"/ready"); code != http.StatusOK {
 			t.Fatalf("/ready = %d %v while Slack is down; want 200", code, body)
 		}

@@ -44,16 +44,7 @@ func BenchmarkSlackOutageRecovery(b *testing.B) {
 		waitSocket(b, fs, 1)
 		fs.SetUnreachable(true)
 		a := scenarioAlert(b)
-		var batch []investigate.Alert
-		for i := range alerts {
-			labels := map[string]string{}
-			for k, v := range a.Labels {
-				labels[k] = v
-			}
-			labels["alertname"] = fmt.Sprintf("OutageAlert%02d", i)
-			batch = append(batch, investigate.Alert{Status: investigate.StatusFiring, Labels: labels,
-				Annotations: a.Annotations, StartsAt: time.Now().UTC().Truncate(time.Second)})
-		}
+		batch := distinctAlerts(a, "OutageAlert", alerts)
 		postAlerts(b, srv.URL, cfg.Token, batch...)
 		srv.waitLog(b, 5*time.Minute, "all investigations finished", func(logLine) bool {
 			n := 0
