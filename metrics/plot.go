@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-
 	"github.com/k8flex/k8flex/investigate"
 )
 
