@@ -166,7 +166,10 @@ func TestUploadBodyIsCheckedAndPassedUnchanged(t *testing.T) {
 		{"one file", func(w *multipart.Writer) { f, _ := w.CreateFormFile("file", "c.png"); _, _ = f.Write(data) }, true},
 		{"a text field", func(w *multipart.Writer) { _ = w.WriteField("initial_comment", "hi") }, false},
 		{"a spoofed file name", func(w *multipart.Writer) { _, _ = w.CreateFormFile("file", "c\u202egnp.exe") }, false},
-		{"two files", func(w *multipart.Writer) { _, _ = w.CreateFormFile("file", "a.png"); _, _ = w.CreateFormFile("file", "b.png") }, false},
+		{"two files", func(w *multipart.Writer) {
+			_, _ = w.CreateFormFile("file", "a.png")
+			_, _ = w.CreateFormFile("file", "b.png")
+		}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ct, body := form(tt.write)
