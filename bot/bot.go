@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,9 @@ type observeCalls struct {
 
 func (o observeCalls) RoundTrip(r *http.Request) (*http.Response, error) {
 	method := path.Base(r.URL.Path)
+	if !strings.Contains(r.URL.Path, "/api/") {
+		method = methodUploadURL // a file's upload URL, unique per file
+	}
 	resp, err := o.next.RoundTrip(r)
 	switch {
 	case err != nil || resp.StatusCode >= 500 || (resp.StatusCode >= 400 && resp.StatusCode != http.StatusTooManyRequests):

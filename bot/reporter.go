@@ -135,6 +135,7 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 		defer cancel()
 		defer close(r.done)
 		r.flush(fctx)
+		r.shareCharts(ctx)
 	}()
 	return nil
 }

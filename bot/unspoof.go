@@ -109,6 +109,8 @@ func unspoofBody(contentType string, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("form body: %w", err)
 		}
 		return []byte(clean), nil
+	case mt == "multipart/form-data":
+		return uploadBody(contentType, body)
 	case strings.HasPrefix(mt, "multipart/"):
 		return nil, fmt.Errorf("%s bodies are not sent by k8flex", mt)
 	case !utf8.Valid(body):

@@ -79,8 +79,10 @@ func TestSlackChecks(t *testing.T) {
 		{name: "user token as bot token", cfg: func(s *fakeslack.Server) doctor.SlackConfig {
 			return doctor.SlackConfig{APIURL: s.APIURL(), BotToken: "xoxp-123", AppToken: s.AppToken(), Channel: "C0ALERTS"}
 		}, check: "slack: bot token", status: doctor.Fail, detail: "xoxb-", fix: "Bot User OAuth Token"},
-		{name: "missing scope", opts: fakeslack.Options{Scopes: []string{"channels:read", "chat:write", "commands", "groups:read", "usergroups:read"}},
+		{name: "missing scope", opts: fakeslack.Options{Scopes: []string{"channels:read", "chat:write", "commands", "files:write", "groups:read", "usergroups:read"}},
 			check: "slack: bot scopes", status: doctor.Fail, detail: "reactions:read", fix: "reinstall the app"},
+		{name: "missing files:write (charts)", opts: fakeslack.Options{Scopes: []string{"channels:read", "chat:write", "commands", "groups:read", "reactions:read", "usergroups:read"}},
+			check: "slack: bot scopes", status: doctor.Fail, detail: "files:write", fix: "reinstall the app"},
 		{name: "bot not in channel", opts: fakeslack.Options{NotMember: []string{"C0ALERTS"}},
 			check: "slack: bot in the alert channel", status: doctor.Fail, detail: "not a member", fix: "/invite @k8flex"},
 		{name: "unknown channel", opts: fakeslack.Options{Channels: []string{"C0OTHER"}},

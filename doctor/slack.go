@@ -17,7 +17,7 @@ import (
 
 // BotScopes are the bot token scopes app-manifest.yaml asks for; a test
 // keeps the two equal.
-var BotScopes = []string{"channels:read", "chat:write", "commands", "groups:read", "reactions:read", "usergroups:read"}
+var BotScopes = []string{"channels:read", "chat:write", "commands", "files:write", "groups:read", "reactions:read", "usergroups:read"}
 
 // SlackConfig is what the Slack checks need.
 type SlackConfig struct {

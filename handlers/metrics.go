@@ -53,7 +53,7 @@ func NewMetrics(depth func() float64) *Metrics {
 		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_api_calls_total",
 			Help: "Slack Web API calls by method and result (ok, error, rate_limited)."}, []string{"method", "result"}),
 		slackDelivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_deliveries_total",
-			Help: "Lasting Slack thread messages (root posts, final analyses, notes) by method and outcome (delivered, refused: Slack answered with an error and the message was dropped)."},
+			Help: "Lasting Slack thread messages (root posts, final analyses, notes) and chart uploads (method files.completeUploadExternal) by method and outcome (delivered; refused: Slack answered with an error and the message was dropped; abandoned: a chart upload given up after its tries)."},
 			[]string{"method", "outcome"}),
 		slackRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8flex_slack_retries_total",
 			Help: "Slack calls made again, by method and reason (rate_limited: answered 429; unreachable: Slack did not answer)."},

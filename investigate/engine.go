@@ -31,6 +31,9 @@ type Options struct {
 	// Metrics, when set, adds the time series behind the alert to the
 	// evidence and the diagnosis (see MetricsSource); nil = none.
 	Metrics MetricsSource
+	// Charts, when set, draws the plots a MetricsSource returns (the
+	// series behind its findings) into Result.Charts; nil = no charts.
+	Charts ChartRenderer
 
 	Log zerolog.Logger
 
@@ -157,7 +160,7 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	}()
 	// Metrics, when configured, are read beside them too.
 	var met Metrics
-	var metricsDur time.Duration
+	var metricsDur, chartDur time.Duration
 	if e.o.Metrics != nil {
 		wg.Add(1)
 		t, c := res.Target, res.Categorization.Category
@@ -166,6 +169,11 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 			t0 := time.Now()
 			met = e.metrics(ctx, req, t, c, log)
 			metricsDur = time.Since(t0)
+			if e.o.Charts != nil && len(met.Plots) > 0 {
+				t0 = time.Now()
+				res.Charts = e.charts(ctx, met.Plots, log)
+				chartDur = time.Since(t0)
+			}
 		}()
 	}
 	var snap Snapshot
@@ -193,6 +201,9 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	res.Timings = append(res.Timings, StageTiming{Stage: StageRecall, Duration: recallDur})
 	if e.o.Metrics != nil {
 		res.Timings = append(res.Timings, StageTiming{Stage: StageMetrics, Duration: metricsDur})
+		if chartDur > 0 {
+			res.Timings = append(res.Timings, StageTiming{Stage: StageChart, Duration: chartDur})
+		}
 		res.Evidence.Sections = append(res.Evidence.Sections, met.Sections...)
 		res.Evidence.Gaps = append(res.Evidence.Gaps, met.Gaps...)
 		res.Findings = MergeMetricFindings(res.Findings, met.Findings)
@@ -350,7 +361,26 @@ func (e *Engine) metrics(ctx context.Context, req *Request, t Target, c Category
 		return Metrics{Gaps: []Gap{{Collector: "prometheus", Reason: redact.String("metrics unavailable: " + err.Error())}}}
 	}
 	ev := redactEvidence(Evidence{Sections: m.Sections, Gaps: m.Gaps})
-	return Metrics{Sections: ev.Sections, Gaps: ev.Gaps, Findings: redactFindings(m.Findings)}
+	plots := make([]Plot, len(m.Plots))
+	for i, p := range m.Plots {
+		plots[i] = redactPlot(p)
+	}
+	return Metrics{Sections: ev.Sections, Gaps: ev.Gaps, Findings: redactFindings(m.Findings), Plots: plots}
+}
+
+// charts draws the (redacted) plots; a plot that cannot be drawn is
+// logged and left out.
+func (e *Engine) charts(ctx context.Context, plots []Plot, log zerolog.Logger) []Chart {
+	var out []Chart
+	for _, p := range plots {
+		c, err := e.o.Charts.RenderChart(ctx, p)
+		if err != nil {
+			log.Warn().Str("error", redactErr(err)).Str("plot", p.Name).Msg("draw chart")
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (e *Engine) pastFeedback(ctx context.Context, req *Request, c Category, log zerolog.Logger) []PastFeedback {

@@ -17,11 +17,14 @@ type MetricsQuery struct {
 // Metrics is what a MetricsSource found. Sections join the evidence,
 // Gaps its gaps; Findings are the facts the series establish (a throttled
 // share, a working set at its limit), which the engine merges into the
-// diagnosis with MergeMetricFindings.
+// diagnosis with MergeMetricFindings. Plots are the series behind the
+// findings, for a ChartRenderer to draw (the engine redacts their labels
+// first).
 type Metrics struct {
 	Sections []Section
 	Findings []Finding
 	Gaps     []Gap
+	Plots    []Plot
 }
 
 // MergeMetricFindings merges the findings a MetricsSource drew from the

@@ -147,6 +147,8 @@ const (
 	StageDiagnose   Stage = "diagnose"
 	// StageMetrics runs beside gather, only with a MetricsSource.
 	StageMetrics Stage = "metrics"
+	// StageChart draws the metrics' plots, only with a ChartRenderer.
+	StageChart   Stage = "chart"
 	StagePrompt  Stage = "prompt"
 	StageAnalyze Stage = "analyze"
 	StageRecord  Stage = "record"
@@ -167,8 +169,11 @@ type Result struct {
 	Prompt   Prompt         `json:"prompt"`
 	Analysis Analysis       `json:"analysis"`
 	Timings  []StageTiming  `json:"timings"`
-	Finished time.Time      `json:"finished_at"`
-	Err      string         `json:"error,omitempty"`
+	// Charts are the metrics behind the findings, drawn (with an
+	// Options.Charts). They are shown, never stored.
+	Charts   []Chart   `json:"-"`
+	Finished time.Time `json:"finished_at"`
+	Err      string    `json:"error,omitempty"`
 }
 
 // Duration returns how long the stage took, or 0 when it did not run.

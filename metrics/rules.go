@@ -31,10 +31,12 @@ const (
 	scoreContext    = 45
 )
 
-// diagnose draws findings from the series. Each finding's Category is
-// what it is evidence of: the engine merges it into the cluster's finding
-// of that category, when there is one.
-func diagnose(results []result, q investigate.MetricsQuery, w Window) []investigate.Finding {
+// diagnose draws findings from the series, and the plots of the series
+// behind them (up to MaxPlots). Each finding's Category is what it is
+// evidence of: the engine merges it into the cluster's finding of that
+// category, when there is one.
+func diagnose(results []result, q investigate.MetricsQuery, w Window) ([]investigate.Finding, []investigate.Plot) {
+	pl := &plotter{w: w}
 	by := map[role]result{}
 	for _, r := range results {
 		if r.err == nil {
@@ -77,6 +79,7 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 			Actions: []string{fmt.Sprintf("Raise container %s's CPU limit above its peak usage (or remove it) and set its request from the usage curve.", ctr)},
 			Impact:  fmt.Sprintf("Pod %s is slowed down while throttled: requests queue and probes may time out.", pod),
 		})
+		pl.throttled(s)
 	}
 
 	for _, s := range by[roleMemory].series {
@@ -98,6 +101,7 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 			Proof:   append(append(lines(roleMemory, s), lines(roleMemoryLimit, limit)...), lines(roleRestarts, restarts)...),
 			Actions: []string{fmt.Sprintf("Size container %s's memory limit above its peak working set (%s), or bound the process' own memory below the limit.", ctr, formatBytes(s.max))},
 		})
+		pl.memory(s, limit)
 	}
 
 	for _, s := range by[rolePVCRatio].series {
@@ -116,6 +120,7 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 			Proof:   append(lines(rolePVCRatio, s), lines(rolePVCUsed, used)...),
 			Actions: []string{fmt.Sprintf("Expand PVC %s/%s (if its StorageClass allows expansion) or delete what fills it.", ns, pvc)},
 		})
+		pl.volume(ns, s)
 	}
 
 	for _, s := range by[roleNodeFSRatio].series {
@@ -134,6 +139,7 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 			Category: investigate.DiskPressure, Summary: sum + ".", Objects: []string{"node/" + node},
 			Proof: append(lines(roleNodeFSRatio, s), lines(roleNodeFSAvail, avail)...),
 		})
+		pl.nodeFS(node, s)
 	}
 
 	if r := by[roleDNSRcode]; len(r.series) > 0 {
@@ -156,9 +162,10 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) []investig
 					pct(fail/total), whenText(fs, w), fail, peak, clock(fs.maxAt)),
 				Proof: lines(roleDNSRcode, r.series...),
 			})
+			pl.dns(r.series)
 		}
 	}
-	return out
+	return out, pl.plots
 }
 
 // same returns the series of r whose pod, container, persistentvolumeclaim

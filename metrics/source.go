@@ -288,7 +288,7 @@ func (s *Source) Metrics(ctx context.Context, q investigate.MetricsQuery) (inves
 		return investigate.Metrics{}, errs[0]
 	}
 	out.Sections = []investigate.Section{render(results, w)}
-	out.Findings = diagnose(results, q, w)
+	out.Findings, out.Plots = diagnose(results, q, w)
 	return out, nil
 }
 

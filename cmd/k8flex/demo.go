@@ -21,6 +21,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	common := addCommonFlags(fs)
+	charts := &chartFiles{}
+	fs.StringVar(&charts.dir, "charts-dir", "", chartsDirUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +71,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		res, err := eng.Run(ctx, scenarioRequest(sc), bot.ConsoleReporter(stdout))
 		if err != nil {
 			return fmt.Errorf("demo scenario %s: %w", name, err)
+		}
+		if err := charts.write(stdout, res); err != nil {
+			return err
 		}
 		switch name {
 		case first:

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"image/png"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +18,8 @@ import (
 func TestDemo(t *testing.T) {
 	t.Setenv("K8FLEX_KB_DATA_DIR", t.TempDir())
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"demo"}, &out, &errb); code != 0 {
+	charts := t.TempDir()
+	if code := run(context.Background(), []string{"demo", "--charts-dir", charts}, &out, &errb); code != 0 {
 		t.Fatalf("demo exited %d: %s", code, errb.String())
 	}
 	text := out.String()
@@ -32,6 +36,27 @@ func TestDemo(t *testing.T) {
 	}
 	if n := strings.Count(text, "✅ Analysis complete"); n < 5 {
 		t.Errorf("%d analyses completed, want at least 5", n)
+	}
+	// Issue 14: at least two incidents diagnosed from their metrics, each
+	// with its chart written as a PNG whose path is printed.
+	paths := regexp.MustCompile(`(?m)^📈 chart: (\S+\.png) `).FindAllStringSubmatch(text, -1)
+	if len(paths) < 2 {
+		t.Errorf("demo printed %d chart paths, want at least 2", len(paths))
+	}
+	for _, p := range paths {
+		if filepath.Dir(p[1]) != charts {
+			t.Errorf("chart %s not in --charts-dir %s", p[1], charts)
+		}
+		b, err := os.ReadFile(p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("chart %s is not a PNG: %v", p[1], err)
+		}
+	}
+	if n := strings.Count(text, "Prometheus shows"); n < 2 {
+		t.Errorf("%d analyses draw on Prometheus, want at least 2", n)
 	}
 	m := regexp.MustCompile(`recalled the confirmed incident .* with similarity (\d+)%`).FindStringSubmatch(text)
 	if m == nil {

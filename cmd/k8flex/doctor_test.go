@@ -205,7 +205,7 @@ func TestDoctor(t *testing.T) {
 	t.Run("missing scope and bot not in channel", func(t *testing.T) {
 		e := *env
 		e.slack = fakeslack.New(fakeslack.Options{NotMember: []string{"C0ALERTS"},
-			Scopes: []string{"channels:read", "chat:write", "groups:read", "reactions:read", "usergroups:read"}})
+			Scopes: []string{"channels:read", "chat:write", "files:write", "groups:read", "reactions:read", "usergroups:read"}})
 		t.Cleanup(e.slack.Close)
 		code, out := runDoctorCmd(t, e.config(t, nil))
 		if code != 1 || !strings.Contains(line(out, "slack: bot scopes"), "lacks commands") ||

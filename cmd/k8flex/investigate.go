@@ -25,6 +25,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	scenarioDir := fs.String("scenario", "", "investigate a recorded scenario folder instead of a live cluster")
 	category := fs.String("category", "", "skip categorisation and use this category")
 	showPrompt := fs.Bool("show-prompt", false, "print the (redacted) prompt a model receives, after the analysis")
+	chartsDir := fs.String("charts-dir", "", chartsDirUsage)
 	common := addCommonFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: k8flex investigate [flags] ALERT.json | TARGET [QUESTION...]\n\n"+
@@ -87,6 +88,9 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	res, err := eng.Run(ctx, req, bot.ConsoleReporter(stdout))
+	if cerr := (&chartFiles{dir: *chartsDir}).write(stdout, res); cerr != nil {
+		return cerr
+	}
 	if *showPrompt && res != nil {
 		fmt.Fprintf(stdout, "\n──── prompt: %d chars, ~%d tokens", res.Prompt.Chars, res.Prompt.Tokens)
 		if len(res.Prompt.TrimmedSections) > 0 {

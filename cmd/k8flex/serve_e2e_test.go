@@ -55,10 +55,16 @@ type inProcServe struct {
 // --scenario e2eScenario` in a goroutine and waits until it serves.
 func startInProcess(t testing.TB, cfgPath string) *inProcServe {
 	t.Helper()
+	return startInProcessOn(t, cfgPath, e2eScenario)
+}
+
+// startInProcessOn is startInProcess on another recorded scenario.
+func startInProcessOn(t testing.TB, cfgPath, scenarioDir string) *inProcServe {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &inProcServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, code: make(chan int, 1)}
 	go func() {
-		s.code <- run(ctx, []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--scenario", e2eScenario},
+		s.code <- run(ctx, []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--scenario", scenarioDir},
 			s.stdout, s.stderr)
 	}()
 	t.Cleanup(func() { s.stop(t) })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/chart"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/llm"
@@ -110,7 +111,7 @@ func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
 func newEngine(cfg Config, g investigate.Gatherer, ms investigate.MetricsSource, a analyzers, emb investigate.Embedder,
 	st investigate.CaseStore, log zerolog.Logger) (*investigate.Engine, error) {
 	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,
-		Embedder: emb, Store: st, Log: log, Metrics: ms, MetricsTimeout: cfg.Prometheus.Timeout,
+		Embedder: emb, Store: st, Log: log, Metrics: ms, MetricsTimeout: cfg.Prometheus.Timeout, Charts: chart.New(chart.Options{}),
 		SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
 		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
 		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout}

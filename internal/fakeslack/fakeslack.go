@@ -3,7 +3,7 @@
 // records every call (method, arguments, arrival time), can answer 429 with
 // Retry-After (on demand, for Slack's per-channel limit on posts, or for
 // a share of updates), keeps the messages it was asked to post so tests can read
-// them, and runs the Socket Mode websocket: it greets with
+// them and the files shared through the external upload (Uploads), and runs the Socket Mode websocket: it greets with
 // {"type":"hello"}, pushes envelopes, records the client's acks, sends
 // websocket pings and can drop connections to test reconnects.
 //
@@ -88,7 +88,7 @@ type Options struct {
 }
 
 // DefaultScopes are the bot scopes of the project's app-manifest.yaml.
-var DefaultScopes = []string{"channels:read", "chat:write", "commands", "groups:read", "reactions:read", "usergroups:read"}
+var DefaultScopes = []string{"channels:read", "chat:write", "commands", "files:write", "groups:read", "reactions:read", "usergroups:read"}
 
 // Server is a running fake Slack. All methods are safe for concurrent use.
 type Server struct {
@@ -113,6 +113,9 @@ type Server struct {
 	// updateShare of chat.update calls are answered 429 (RejectUpdates).
 	updateShare float64
 	updateCalls int
+
+	files   map[string]*pendingFile // reserved uploads, by file id
+	uploads []Upload
 }
 
 type wsConn struct {
@@ -145,6 +148,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("/response/", s.serveResponseURL)
+	mux.HandleFunc(uploadPath, s.serveUpload)
 	// Slack's client sends Origin: https://api.slack.com; accept it.
 	s.up.CheckOrigin = func(*http.Request) bool { return true }
 	s.srv = httptest.NewServer(mux)
@@ -500,6 +504,10 @@ func (s *Server) answer(method string, args url.Values) obj {
 		return obj{"ok": true, "view": obj{"id": fmt.Sprintf("V%06d", s.seq), "type": "home"}}
 	case "reactions.add", "reactions.remove":
 		return obj{"ok": true}
+	case "files.getUploadURLExternal":
+		return s.getUploadURL(args)
+	case "files.completeUploadExternal":
+		return s.completeUpload(args)
 	case "usergroups.users.list":
 		users, ok := s.opts.UserGroups[args.Get("usergroup")]
 		if !ok {
