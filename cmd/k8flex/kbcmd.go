@@ -13,9 +13,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/server"
 )
 
 func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,7 +61,7 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if verb == "reembed" {
 		return reembed(ctx, cfg, emb, stdout, log)
 	}
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	st, err := server.OpenStore(ctx, cfg.KB, emb.Dimensions(), false, log)
 	if err != nil {
 		return err
 	}
@@ -118,8 +120,8 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // reembed re-embeds the validated cases with the configured embedder
 // (what the dimension check's error asks for after an embedder change).
-func reembed(ctx context.Context, cfg Config, emb investigate.Embedder, stdout io.Writer, log zerolog.Logger) error {
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), true, log)
+func reembed(ctx context.Context, cfg config.Config, emb investigate.Embedder, stdout io.Writer, log zerolog.Logger) error {
+	st, err := server.OpenStore(ctx, cfg.KB, emb.Dimensions(), true, log)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -20,13 +20,18 @@ import (
 // feedbackAdapter records Slack verdicts in the knowledge base; a ✅
 // stores the case's embedding so that it is recalled for similar alerts.
 type feedbackAdapter struct {
-	st      store
+	st      Store
 	emb     investigate.Embedder
 	metrics *handlers.Metrics
 	log     zerolog.Logger
 }
 
 var _ bot.FeedbackRecorder = (*feedbackAdapter)(nil)
+
+// NewFeedback records verdicts in st (without metrics), as `k8flex demo` does.
+func NewFeedback(st Store, emb investigate.Embedder, log zerolog.Logger) bot.FeedbackRecorder {
+	return &feedbackAdapter{st: st, emb: emb, log: log}
+}
 
 func (f *feedbackAdapter) RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (bot.Verdict, error) {
 	return f.vote(ctx, caseRef, user, correct, false, source)
@@ -79,7 +84,7 @@ func (f *feedbackAdapter) vote(ctx context.Context, caseRef, user string, correc
 // threadLinks remembers which case each Slack message belongs to, in the
 // store: a reaction on a thread's root or on its analysis finds the case
 // also after a restart, and on every replica.
-type threadLinks struct{ st store }
+type threadLinks struct{ st Store }
 
 var (
 	_ bot.MessageLinker = (*threadLinks)(nil)
@@ -117,7 +122,7 @@ func (l *threadLinks) CaseByMessage(ctx context.Context, channel, ts string) (bo
 // slackOutbox is the bot's outbox in the store, held under this
 // process's name for lease (the bot renews it every 15 s).
 type slackOutbox struct {
-	st    store
+	st    Store
 	owner string
 	lease time.Duration
 }
@@ -125,7 +130,7 @@ type slackOutbox struct {
 var _ bot.Outbox = (*slackOutbox)(nil)
 
 // newSlackOutbox names this process's hold: host, pid and a random part.
-func newSlackOutbox(st store) *slackOutbox {
+func newSlackOutbox(st Store) *slackOutbox {
 	host, _ := os.Hostname()
 	var r [4]byte
 	_, _ = rand.Read(r[:])
@@ -180,7 +185,7 @@ func (o *slackOutbox) Release(ctx context.Context) error {
 
 // knowledge serves the App Home and /k8flex kb|stats from the store.
 type knowledge struct {
-	st        store
+	st        Store
 	emb       investigate.Embedder
 	threshold float64
 }

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/k8flex/k8flex/bot"
+	"github.com/k8flex/k8flex/config"
+	"github.com/k8flex/k8flex/dispatch"
+	"github.com/k8flex/k8flex/fold"
+	"github.com/k8flex/k8flex/handlers"
+	"github.com/k8flex/k8flex/internal/kbqueue"
+	"github.com/k8flex/k8flex/investigate"
+	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/scenario"
+)
+
+// Serve runs `k8flex serve` until ctx is done: cases are read from
+// scenarioDir when set, else from the configured cluster; the console
+// reporter writes to stdout when Slack is not configured.
+func Serve(ctx context.Context, cfg config.Config, scenarioDir string, stdout io.Writer, log zerolog.Logger) error {
+	if err := cfg.Server.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	token, err := cfg.Server.Token()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+
+	emb, st, err := OpenKnowledge(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var gatherer investigate.Gatherer
+	var ms investigate.MetricsSource
+	if scenarioDir != "" {
+		sc, err := scenario.Load(scenarioDir)
+		if err != nil {
+			return fmt.Errorf("--scenario %s: %w", scenarioDir, err)
+		}
+		gatherer = sc.Gatherer(GathererOptions(cfg, log))
+		if ms, err = ScenarioMetrics(cfg, sc); err != nil {
+			return err
+		}
+	} else {
+		g, err := ClusterGatherer(cfg, log)
+		if err != nil {
+			return err
+		}
+		gatherer = g
+		if ms, err = LiveMetrics(cfg); err != nil {
+			return err
+		}
+	}
+	an, err := NewAnalyzers(cfg, log)
+	if err != nil {
+		return err
+	}
+	eng, err := NewEngine(cfg, gatherer, ms, an, emb, st, log)
+	if err != nil {
+		return err
+	}
+	metrics := handlers.NewMetrics(func() float64 {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := st.QueueDepth(dctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+
+	// Slack, or the console when no tokens are configured.
+	var slackBot *bot.Bot
+	slash := &slashInvestigator{eng: eng, sem: make(chan struct{}, cfg.Server.Workers), log: log}
+	if cfg.Slack.Enabled() {
+		// Reactions find their case through the links the reporters record:
+		// both ports are the store, so they work after a restart.
+		links := &threadLinks{st: st}
+		slackBot, err = bot.New(cfg.Slack, bot.Deps{
+			Investigator: slash,
+			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
+			Cases:        links,
+			Links:        links,
+			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+			Outbox:       newSlackOutbox(st),
+			OnAPICall:    metrics.SlackCall,
+			OnDelivery:   metrics.SlackDelivery,
+			OnRetry:      metrics.SlackRetry,
+		}, log)
+		if err != nil {
+			return err
+		}
+		// A token Slack refuses stops start-up; Slack not answering does
+		// not: alerts are accepted and recorded meanwhile, and the bot
+		// keeps trying to connect (Run).
+		if err := slackBot.CheckAuth(ctx); errors.Is(err, bot.ErrRejected) {
+			return err
+		} else if err != nil {
+			log.Warn().Err(err).Msg("Slack unreachable at start-up; serving alerts and connecting in the background")
+		}
+		metrics.SlackLink(slackBot.Connected)
+		metrics.SlackOutbox(func() (int, time.Time, error) {
+			octx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return st.SlackOutbox(octx)
+		})
+	}
+	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
+		if slackBot != nil {
+			return slackBot.Reporter("")
+		}
+		return bot.ConsoleReporter(stdout)
+	}
+	queue := &kbqueue.Queue{Store: st}
+	// Folded alerts, repeated notifications and resolved alerts are shown
+	// on their case's thread, coalesced per thread.
+	var folded, repeated, resolved *threadNotes
+	if slackBot != nil {
+		caseThread := func(ctx context.Context, id string) (string, string, error) {
+			c, err := st.Case(ctx, id)
+			if err != nil {
+				return "", "", err
+			}
+			return c.Channel, c.ThreadTS, nil
+		}
+		folded = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, _ time.Time) error {
+			return slackBot.NoteFolded(ctx, channel, ts, n)
+		})
+		repeated = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
+			return slackBot.NoteDuplicate(ctx, channel, ts, nil, n, at)
+		})
+		resolved = newThreadNotes(time.Second, log, caseThread, func(ctx context.Context, channel, ts string, _ int, at time.Time) error {
+			return slackBot.MarkResolved(ctx, channel, ts, nil, at)
+		})
+	}
+	// Storm folding at claim time: one investigation (and one model call)
+	// per incident; every alert stays its own durable case.
+	var claims dispatch.Queue = queue
+	var folder *fold.Queue
+	if cfg.Fold.Window > 0 {
+		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
+			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
+			if folded != nil {
+				folded.add(incident)
+			}
+		}, log)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		claims = folder
+	}
+	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
+		Lease: cfg.Server.Lease}, claims, eng, reporter,
+		metrics.ObserveInvestigation, log)
+	queue.Notify = pool.Notify
+	if slackBot != nil {
+		queue.Thread = func(r kb.EnqueueResult, a *investigate.Alert) {
+			if r.Resolved {
+				resolved.addAt(r.ID, r.ResolvedAt)
+			} else {
+				repeated.add(r.ID)
+			}
+		}
+	}
+
+	checks := []handlers.ReadyCheck{{Name: "store", Fn: func(ctx context.Context) error {
+		_, err := st.QueueDepth(ctx)
+		return err
+	}}}
+	// Readiness is about intake: a Slack outage must not take the webhook
+	// out of its Service. Slack's link is a detail of /health (and a
+	// metric).
+	health := handlers.NewHealth(checks...)
+	if slackBot != nil {
+		health.WithDetails(handlers.Detail{Name: "slack", Fn: func() string {
+			if slackBot.Connected() {
+				return "connected"
+			}
+			return "disconnected"
+		}})
+	}
+	srv := &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, metrics, log), health, metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("analyzer", an.Name()).Bool("slack", slackBot != nil).
+		Bool("postgres", cfg.KB.DatabaseURL != "").Int("workers", cfg.Server.Workers).Msg("k8flex serving")
+
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	wg.Add(1)
+	go func() { defer wg.Done(); pool.Run(workCtx) }()
+	for _, n := range []*threadNotes{folded, repeated, resolved} {
+		if n != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.run(workCtx) }()
+		}
+	}
+	botErr := make(chan error, 1)
+	if slackBot != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); botErr <- slackBot.Run(workCtx) }()
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: intake stops, running investigations get server.shutdown_grace")
+	case err := <-srvErr:
+		runErr = fmt.Errorf("webhook server: %w", err)
+	case err := <-botErr:
+		if err != nil && ctx.Err() == nil {
+			runErr = fmt.Errorf("slack: %w", err)
+		}
+	}
+	health.ShuttingDown()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx) // stop intake first: nothing new is accepted
+	stopWork()             // workers finish or release their cases
+	wg.Wait()
+	if folder != nil {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := folder.ReleaseKept(rctx); err != nil {
+			log.Warn().Str("error", err.Error()).Msg("release claimed cases; their leases will expire instead")
+		}
+		rcancel()
+	}
+	slash.wait()
+	if slackBot != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+		defer ccancel()
+		_ = slackBot.Close(cctx)
+	}
+	return runErr
+}
