@@ -12,111 +12,58 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/k8flex/k8flex/bot"
-	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/learn"
 )
 
-// feedbackAdapter records Slack verdicts in the knowledge base; a ✅
-// stores the case's embedding so that it is recalled for similar alerts.
-type feedbackAdapter struct {
-	st      Store
-	emb     investigate.Embedder
-	metrics *handlers.Metrics
-	log     zerolog.Logger
+// feedbackPort is the bot's FeedbackRecorder over the learning loop.
+type feedbackPort struct{ loop *learn.Loop }
+
+var _ bot.FeedbackRecorder = feedbackPort{}
+
+// voteSource is the knowledge base's name of a bot verdict's source.
+func voteSource(source string) kb.VoteSource {
+	if source == bot.SourceButton {
+		return kb.SourceButton
+	}
+	return kb.SourceReaction
 }
 
-var _ bot.FeedbackRecorder = (*feedbackAdapter)(nil)
-
-// NewFeedback records verdicts in st (without metrics), as `k8flex demo` does.
-func NewFeedback(st Store, emb investigate.Embedder, log zerolog.Logger) bot.FeedbackRecorder {
-	return &feedbackAdapter{st: st, emb: emb, log: log}
-}
-
-func (f *feedbackAdapter) RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (bot.Verdict, error) {
-	return f.vote(ctx, caseRef, user, correct, false, source)
+func (f feedbackPort) RecordFeedback(ctx context.Context, caseRef, user string, correct bool, source string) (bot.Verdict, error) {
+	v, err := f.loop.Cast(ctx, learn.Vote{Case: caseRef, User: user, Correct: correct, Source: voteSource(source)})
+	if err != nil {
+		return bot.Verdict{}, err
+	}
+	return bot.Verdict{CaseRef: v.Case, Correct: correct, User: user, Source: source, At: v.At}, nil
 }
 
 // WithdrawFeedback takes back user's verdict (a removed reaction).
-func (f *feedbackAdapter) WithdrawFeedback(ctx context.Context, caseRef, user string, correct bool) (bot.Verdict, error) {
-	return f.vote(ctx, caseRef, user, correct, true, bot.SourceReaction)
+func (f feedbackPort) WithdrawFeedback(ctx context.Context, caseRef, user string, correct bool) (bot.Verdict, error) {
+	v, err := f.loop.Cast(ctx, learn.Vote{Case: caseRef, User: user, Correct: correct, Source: kb.SourceReaction, Withdraw: true})
+	if err != nil {
+		return bot.Verdict{}, err
+	}
+	return bot.Verdict{CaseRef: v.Case, Correct: correct, User: user, Source: bot.SourceReaction, At: v.At, Withdrawn: true}, nil
 }
 
-// vote casts or withdraws one verdict. When the outcome may validate the
-// case (a ✅, or a withdrawn ❌), the case's embedding goes with it.
-func (f *feedbackAdapter) vote(ctx context.Context, caseRef, user string, correct, withdraw bool, source string) (bot.Verdict, error) {
-	c, err := f.st.Case(ctx, caseRef)
-	if err != nil {
-		return bot.Verdict{}, fmt.Errorf("find case %s: %w", caseRef, err)
-	}
-	var emb []float32
-	if correct != withdraw {
-		vecs, err := f.emb.Embed(ctx, []string{kb.EmbeddingText(c)})
-		if err != nil || len(vecs) != 1 {
-			return bot.Verdict{}, fmt.Errorf("embed case %s: %w", caseRef, err)
-		}
-		emb = vecs[0]
-	}
-	src := kb.SourceReaction
-	if source == bot.SourceButton {
-		src = kb.SourceButton
-	}
-	now := time.Now()
-	v, err := f.st.RecordFeedback(ctx, kb.Vote{CaseID: c.ID, User: user, Correct: correct, Source: src, At: now, Withdraw: withdraw}, emb)
-	if err != nil {
-		return bot.Verdict{}, fmt.Errorf("record feedback on case %s: %w", caseRef, err)
-	}
-	mark := "❌"
-	if correct {
-		mark = "✅"
-	}
-	msg := "recorded " + mark + " feedback"
-	if withdraw {
-		msg = "withdrew " + mark + " feedback"
-	} else {
-		f.metrics.Feedback(correct, string(src))
-	}
-	f.log.Info().Str("case", c.ID).Str("alertname", c.AlertName).Str("category", string(c.Category)).
-		Str("user", user).Str("source", string(src)).Bool("validated", v.Validated).Msg(msg)
-	return bot.Verdict{CaseRef: c.ID, Correct: correct, User: user, Source: source, At: now, Withdrawn: withdraw}, nil
-}
-
-// threadLinks remembers which case each Slack message belongs to, in the
-// store: a reaction on a thread's root or on its analysis finds the case
-// also after a restart, and on every replica.
-type threadLinks struct{ st Store }
+// threadPort is the bot's MessageLinker and CaseLookup over the learning
+// loop: the links live in the store, so a reaction finds its case after a
+// restart and on every replica.
+type threadPort struct{ loop *learn.Loop }
 
 var (
-	_ bot.MessageLinker = (*threadLinks)(nil)
-	_ bot.CaseLookup    = (*threadLinks)(nil)
+	_ bot.MessageLinker = threadPort{}
+	_ bot.CaseLookup    = threadPort{}
 )
 
-// LinkMessage records a root message as the case's thread and any other
-// message as one of the thread's. Messages of requests that are not cases
-// (nothing recorded) are skipped.
-func (l *threadLinks) LinkMessage(ctx context.Context, m bot.CaseMessage) error {
-	var err error
-	if m.TS == m.ThreadTS {
-		err = l.st.SetThread(ctx, m.CaseRef, m.Channel, m.ThreadTS)
-	} else {
-		err = l.st.LinkMessage(ctx, m.CaseRef, m.Channel, m.TS)
-	}
-	if err != nil && !errors.Is(err, kb.ErrNotFound) {
-		return fmt.Errorf("remember slack message %s/%s of case %s: %w", m.Channel, m.TS, m.CaseRef, err)
-	}
-	return nil
+func (t threadPort) LinkMessage(ctx context.Context, m bot.CaseMessage) error {
+	return t.loop.LinkMessage(ctx, learn.Message{Case: m.CaseRef, Channel: m.Channel, ThreadTS: m.ThreadTS, TS: m.TS})
 }
 
-// CaseByMessage finds the case of a thread root or of a linked reply.
-func (l *threadLinks) CaseByMessage(ctx context.Context, channel, ts string) (bot.CaseMessage, bool, error) {
-	c, err := l.st.CaseByMessage(ctx, channel, ts)
-	if errors.Is(err, kb.ErrNotFound) {
-		return bot.CaseMessage{}, false, nil
-	}
-	if err != nil {
-		return bot.CaseMessage{}, false, err
-	}
-	return bot.CaseMessage{CaseRef: c.ID, Channel: channel, ThreadTS: c.ThreadTS, TS: ts}, true, nil
+func (t threadPort) CaseByMessage(ctx context.Context, channel, ts string) (bot.CaseMessage, bool, error) {
+	m, ok, err := t.loop.CaseByMessage(ctx, channel, ts)
+	return bot.CaseMessage{CaseRef: m.Case, Channel: m.Channel, ThreadTS: m.ThreadTS, TS: m.TS}, ok, err
 }
 
 // slackOutbox is the bot's outbox in the store, held under this
@@ -183,15 +130,14 @@ func (o *slackOutbox) Release(ctx context.Context) error {
 	return o.st.ReleaseSlackEffects(ctx, o.owner)
 }
 
-// knowledge serves the App Home and /k8flex kb|stats from the store.
-type knowledge struct {
-	st        Store
-	emb       investigate.Embedder
-	threshold float64
-}
+// knowledgePort is the bot's KnowledgeBrowser (App Home, /k8flex
+// kb|stats) over the learning loop.
+type knowledgePort struct{ loop *learn.Loop }
 
-func (k *knowledge) Stats(ctx context.Context) (bot.KnowledgeStats, error) {
-	s, err := k.st.Stats(ctx, time.Time{})
+var _ bot.KnowledgeBrowser = knowledgePort{}
+
+func (k knowledgePort) Stats(ctx context.Context) (bot.KnowledgeStats, error) {
+	s, err := k.loop.Stats(ctx)
 	if err != nil {
 		return bot.KnowledgeStats{}, err
 	}
@@ -202,47 +148,14 @@ func (k *knowledge) Stats(ctx context.Context) (bot.KnowledgeStats, error) {
 	return out, nil
 }
 
-func (k *knowledge) Cases(ctx context.Context, q bot.CaseQuery) (bot.CasePage, error) {
-	if q.Text != "" {
-		vecs, err := k.emb.Embed(ctx, []string{q.Text})
-		if err != nil || len(vecs) != 1 {
-			return bot.CasePage{}, fmt.Errorf("embed query: %w", err)
-		}
-		// A short query is less similar to an alert than two alerts are to
-		// each other: search below the recall threshold.
-		sim, err := k.st.FindSimilar(ctx, vecs[0], k.threshold/2, q.Offset+q.Limit)
-		if err != nil {
-			return bot.CasePage{}, err
-		}
-		page := bot.CasePage{Total: len(sim)}
-		for i, c := range sim {
-			if i >= q.Offset && (q.Category == "" || c.Category == q.Category) {
-				page.Cases = append(page.Cases, bot.CaseSummary{ID: c.ID, AlertName: c.AlertName, Category: c.Category,
-					Namespace: c.Namespace, Target: c.Target, RootCause: c.RootCause, ThreadURL: c.ThreadURL, CreatedAt: c.CreatedAt})
-			}
-		}
-		return page, nil
-	}
-	yes := true
-	f := kb.Filter{Category: q.Category, Validated: &yes, Limit: q.Limit, Offset: q.Offset}
-	cases, err := k.st.ListCases(ctx, f)
+func (k knowledgePort) Cases(ctx context.Context, q bot.CaseQuery) (bot.CasePage, error) {
+	p, err := k.loop.Cases(ctx, learn.Query(q))
 	if err != nil {
 		return bot.CasePage{}, err
 	}
-	// A case is validated exactly when its verdict is correct, so the
-	// statistics count the pages without listing every case.
-	s, err := k.st.Stats(ctx, time.Time{})
-	if err != nil {
-		return bot.CasePage{}, err
-	}
-	page := bot.CasePage{Total: s.Overall.Correct}
-	if q.Category != "" {
-		page.Total = s.ByCategory[q.Category].Correct
-	}
-	for _, c := range cases {
-		page.Cases = append(page.Cases, bot.CaseSummary{ID: c.ID, AlertName: c.AlertName, Category: c.Category,
-			Namespace: c.Namespace, Target: c.Target, RootCause: c.RootCause,
-			ThreadURL: kb.ThreadLink("", c.Channel, c.ThreadTS), CreatedAt: c.CreatedAt})
+	page := bot.CasePage{Total: p.Total}
+	for _, c := range p.Cases {
+		page.Cases = append(page.Cases, bot.CaseSummary(c))
 	}
 	return page, nil
 }

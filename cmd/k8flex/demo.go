@@ -10,6 +10,7 @@ import (
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/demo"
 	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/learn"
 	"github.com/k8flex/k8flex/scenario"
 	"github.com/k8flex/k8flex/server"
 )
@@ -46,7 +47,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	feedback := server.NewFeedback(st, emb, log)
+	loop, err := learn.New(learn.Config{Store: st, Embedder: emb, SimilarThreshold: cfg.Engine.SimilarThreshold, Log: log})
+	if err != nil {
+		return err
+	}
 
 	names := demo.Names()
 	first, second := demo.RecallPair()
@@ -73,7 +77,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		switch name {
 		case first:
-			if _, err := feedback.RecordFeedback(ctx, res.ID, "demo-oncall", true, bot.SourceReaction); err != nil {
+			if _, err := loop.Cast(ctx, learn.Vote{Case: res.ID, User: "demo-oncall", Correct: true, Source: kb.SourceReaction}); err != nil {
 				return fmt.Errorf("confirm %s: %w", name, err)
 			}
 			fmt.Fprintf(stdout, "✅ demo-oncall confirmed this analysis: it is now knowledge for similar incidents.\n\n")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 
 	"github.com/k8flex/k8flex/server"
 )
 
+// runServe is `k8flex serve`: the flags and configuration, then the Server.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,5 +30,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return server.Serve(ctx, cfg, *scenarioDir, stdout, newLogger(cfg.Log, stderr, false))
+	srv, err := server.New(ctx, cfg, server.Options{ScenarioDir: *scenarioDir, Stdout: stdout, Log: newLogger(cfg.Log, stderr, false)})
+	if err != nil {
+		return err
+	}
+	runErr := srv.Run(ctx)
+	return errors.Join(runErr, srv.Close())
 }
