@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -173,7 +172,7 @@ func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Re
 	select {
 	case s.sem <- struct{}{}:
 	default:
-		return errors.New("too many investigations are running; try again in a minute")
+		return bot.ErrBusy
 	}
 	s.wg.Add(1)
 	go func() {

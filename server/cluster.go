@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/rs/zerolog"
 	"k8s.io/client-go/rest"
@@ -56,7 +55,7 @@ func RestConfig(c config.KubeConfig) (*rest.Config, error) {
 		case err == nil:
 		case clientcmd.IsEmptyConfig(err) && c.Kubeconfig == "" && c.Context == "":
 			return nil, ErrNoCluster
-		case c.Context != "" && strings.Contains(err.Error(), "context"):
+		case c.Context != "" && clientcmd.IsContextNotFound(err):
 			return nil, fmt.Errorf("kube.context %q: %w", c.Context, err)
 		case clientcmd.IsEmptyConfig(err):
 			return nil, fmt.Errorf("kube.kubeconfig %q defines no cluster to use (kube.context %q)", c.Kubeconfig, c.Context)
