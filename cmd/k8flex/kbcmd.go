@@ -68,21 +68,7 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	switch verb {
 	case "stats":
-		var from time.Time
-		if *since > 0 {
-			from = time.Now().Add(-*since)
-		}
-		s, err := st.Stats(ctx, from)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(s)
-		}
-		printStats(stdout, s)
-		return nil
+		return kbStats(ctx, st, *since, *asJSON, stdout)
 	case "export":
 		w := stdout
 		if fs.NArg() > 1 {
@@ -98,24 +84,50 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() < 2 {
 			return fmt.Errorf("%w: k8flex kb import FILE", errUsage)
 		}
-		f, err := os.Open(fs.Arg(1))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer f.Close()
-		var n int
-		if *legacy {
-			n, err = st.ImportLegacyFeedback(ctx, f)
-		} else {
-			n, err = st.Import(ctx, f)
-		}
-		if err != nil {
-			return fmt.Errorf("import %s: %w", fs.Arg(1), err)
-		}
-		fmt.Fprintf(stdout, "imported %d records\n", n)
-		return nil
+		return kbImport(ctx, st, fs.Arg(1), *legacy, stdout)
 	}
 	return fmt.Errorf("%w: unknown kb command %q (stats, export, import, reembed)", errUsage, verb)
+}
+
+// kbStats prints the accuracy statistics of the cases created within
+// since (all cases when 0), as a table or as JSON.
+func kbStats(ctx context.Context, st server.Store, since time.Duration, asJSON bool, stdout io.Writer) error {
+	var from time.Time
+	if since > 0 {
+		from = time.Now().Add(-since)
+	}
+	s, err := st.Stats(ctx, from)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	printStats(stdout, s)
+	return nil
+}
+
+// kbImport imports the JSONL export at path (or, legacy, the original
+// design's feedback.json).
+func kbImport(ctx context.Context, st server.Store, path string, legacy bool, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	var n int
+	if legacy {
+		n, err = st.ImportLegacyFeedback(ctx, f)
+	} else {
+		n, err = st.Import(ctx, f)
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "imported %d records\n", n)
+	return nil
 }
 
 // reembed re-embeds the validated cases with the configured embedder
