@@ -65,7 +65,7 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 	}
 	target, question, err := investigate.ParseTarget(args)
 	if err != nil {
-		return reply("⚠️ " + Safe(truncate(err.Error(), 300)) + "\nUsage: `/k8flex investigate &lt;target&gt; [question]`"), nil
+		return reply(UserText(err) + "\nUsage: `/k8flex investigate &lt;target&gt; [question]`"), nil
 	}
 	if why := b.refuseStatic(cmd.ChannelID, cmd.UserID, target); why != "" {
 		return reply("🚫 " + why), nil
@@ -83,7 +83,7 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 		r := b.newReporter(cmd.ChannelID, st)
 		if err := b.deps.Investigator.Investigate(ctx, req, r); err != nil {
 			b.log.Error().Err(err).Str("target", target.String()).Msg("start investigation")
-			b.ephemeral(ctx, cmd.ChannelID, cmd.UserID, "⚠️ The investigation could not start: "+Safe(truncate(err.Error(), 300)))
+			b.ephemeral(ctx, cmd.ChannelID, cmd.UserID, "The investigation could not start. "+UserText(err))
 		}
 	}
 	return reply("🔍 Investigating `" + Safe(target.String()) + "`… the analysis will appear in a thread here."), job

@@ -1,7 +1,6 @@
 package investigate
 
 import (
-	"fmt"
 	"net"
 	"regexp"
 	"sort"
@@ -332,6 +331,7 @@ func isExporterNamespace(labels map[string]string) bool {
 // --namespace NS", "svc/NAME -n NS", "node/NAME", "NS/NAME" (a pod), "sts/NAME",
 // "ds/NAME", "job/NAME", "ns/NAME". The rest of the words, if any, are the
 // free-text question.
+// A target that does not parse is an *InputError.
 func ParseTarget(s string) (Target, string, error) {
 	fields := strings.Fields(s)
 	var t Target
@@ -342,7 +342,7 @@ func ParseTarget(s string) (Target, string, error) {
 		switch {
 		case f == "-n" || f == "--namespace":
 			if i+1 >= len(fields) {
-				return Target{}, "", fmt.Errorf("%s needs a namespace", f)
+				return Target{}, "", inputErrorf("%s needs a namespace", f)
 			}
 			i++
 			t.Namespace = fields[i]
@@ -357,25 +357,25 @@ func ParseTarget(s string) (Target, string, error) {
 		}
 	}
 	if obj == "" {
-		return Target{}, "", fmt.Errorf("no target: use kind/name, e.g. pod/web-0 -n shop, deploy/api -n shop, node/worker-1")
+		return Target{}, "", inputErrorf("no target: use kind/name, e.g. pod/web-0 -n shop, deploy/api -n shop, node/worker-1")
 	}
 	kindStr, name, _ := strings.Cut(obj, "/")
 	kind, ok := kindAliases[strings.ToLower(kindStr)]
 	if !ok {
 		// NS/NAME names a pod in namespace NS.
 		if t.Namespace != "" && t.Namespace != kindStr {
-			return Target{}, "", fmt.Errorf("unknown kind %q (and -n %s contradicts it as a namespace)", kindStr, t.Namespace)
+			return Target{}, "", inputErrorf("unknown kind %q (and -n %s contradicts it as a namespace)", kindStr, t.Namespace)
 		}
 		if !ValidName(kindStr) {
-			return Target{}, "", fmt.Errorf("unknown kind %q", kindStr)
+			return Target{}, "", inputErrorf("unknown kind %q", kindStr)
 		}
 		kind, t.Namespace = KindPod, kindStr
 	}
 	if !ValidName(name) {
-		return Target{}, "", fmt.Errorf("%q is not a valid Kubernetes name", name)
+		return Target{}, "", inputErrorf("%q is not a valid Kubernetes name", name)
 	}
 	if t.Namespace != "" && !ValidName(t.Namespace) {
-		return Target{}, "", fmt.Errorf("%q is not a valid namespace", t.Namespace)
+		return Target{}, "", inputErrorf("%q is not a valid namespace", t.Namespace)
 	}
 	t.Kind, t.Name = kind, name
 	switch kind {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/k8flex/k8flex/config"
 )
 
 // chartSecretSections are the sections of the chart's values.secret that
@@ -49,7 +51,7 @@ func TestChartValuesCoverEveryConfigKey(t *testing.T) {
 	if err := yaml.Unmarshal(b, &values); err != nil {
 		t.Fatalf("values.yaml: %v", err)
 	}
-	known := configKeys()
+	known := config.Keys()
 	inChart := map[string]string{}
 	for section, keys := range values.Config {
 		for k := range keys {

@@ -10,7 +10,9 @@ import (
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/demo"
 	"github.com/k8flex/k8flex/kb"
+	"github.com/k8flex/k8flex/learn"
 	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/server"
 )
 
 // runDemo investigates the embedded scenarios end to end, with an
@@ -38,33 +40,36 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := newLogger(cfg.Log, stderr, true)
-	an, err := newAnalyzers(cfg, log)
+	an, err := server.NewAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
-	emb, st, err := openKnowledge(ctx, cfg, log)
+	emb, st, err := server.OpenKnowledge(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	feedback := &feedbackAdapter{st: st, emb: emb, log: log}
+	loop, err := learn.New(learn.Config{Store: st, Embedder: emb, SimilarThreshold: cfg.Engine.SimilarThreshold, Log: log})
+	if err != nil {
+		return err
+	}
 
 	names := demo.Names()
 	first, second := demo.RecallPair()
 	fmt.Fprintf(stdout, "K8flex demo: %d recorded incidents investigated end to end with the %s analyser,\n"+
 		"each on a file-backed cluster through the same collectors used against a real API server.\n"+
 		"The last two are similar incidents a week apart: the first is confirmed ✅, the second recalls it.\n\n",
-		len(names), an.analyzer.Name())
+		len(names), an.Name())
 	for _, name := range names {
 		sc, err := scenario.LoadFS(demo.FS(), name)
 		if err != nil {
 			return fmt.Errorf("demo scenario %s: %w", name, err)
 		}
-		ms, err := scenarioMetrics(cfg, sc)
+		ms, err := server.ScenarioMetrics(cfg, sc)
 		if err != nil {
 			return err
 		}
-		eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), ms, an, emb, st, log)
+		eng, err := server.NewEngine(cfg, sc.Gatherer(server.GathererOptions(cfg, log)), ms, an, emb, st, log)
 		if err != nil {
 			return err
 		}
@@ -77,7 +82,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		switch name {
 		case first:
-			if _, err := feedback.RecordFeedback(ctx, res.ID, "demo-oncall", true, bot.SourceReaction); err != nil {
+			if _, err := loop.Cast(ctx, learn.Vote{Case: res.ID, User: "demo-oncall", Correct: true, Source: kb.SourceReaction}); err != nil {
 				return fmt.Errorf("confirm %s: %w", name, err)
 			}
 			fmt.Fprintf(stdout, "✅ demo-oncall confirmed this analysis: it is now knowledge for similar incidents.\n\n")

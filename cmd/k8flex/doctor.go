@@ -13,10 +13,12 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/doctor"
 	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/server"
 )
 
 // errChecksFailed is returned by doctor when a check failed (exit 1).
@@ -60,7 +62,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // doctorChecks builds the checklist of a valid configuration.
-func doctorChecks(cfg Config) []doctor.Check {
+func doctorChecks(cfg config.Config) []doctor.Check {
 	checks := []doctor.Check{
 		{Name: "config: keys valid", Run: func(context.Context) doctor.Result {
 			return doctor.OK("every key known and valid (llm %s, embedder %s, store %s)", cfg.LLM.Provider, cfg.Embedder.Provider, storeKind(cfg))
@@ -69,7 +71,7 @@ func doctorChecks(cfg Config) []doctor.Check {
 	}
 
 	var cluster doctor.Cluster
-	rc, err := restConfig(cfg.Kube)
+	rc, err := server.RestConfig(cfg.Kube)
 	if err == nil {
 		cluster, err = doctor.NewKubeClient(rc)
 	}
@@ -82,7 +84,7 @@ func doctorChecks(cfg Config) []doctor.Check {
 	return checks
 }
 
-func storeKind(cfg Config) string {
+func storeKind(cfg config.Config) string {
 	if cfg.KB.DatabaseURL != "" {
 		return "postgres"
 	}
@@ -99,11 +101,11 @@ func collectorReads() []doctor.Read {
 	return reads
 }
 
-func checkWebhookToken(c ServerConfig) doctor.Result {
-	if err := c.validate(); err != nil {
+func checkWebhookToken(c config.ServerConfig) doctor.Result {
+	if err := c.Validate(); err != nil {
 		return doctor.Failed("correct the server.* key it names", "%v", err)
 	}
-	tok, err := c.token()
+	tok, err := c.Token()
 	if err != nil {
 		return doctor.Failed("set server.webhook_token (K8FLEX_SERVER_WEBHOOK_TOKEN) or server.webhook_token_file to a long random token, "+
 			"and the same bearer credentials in Alertmanager's webhook_config and Grafana's contact point; or listen on 127.0.0.1", "%v", err)
@@ -111,7 +113,7 @@ func checkWebhookToken(c ServerConfig) doctor.Result {
 	switch {
 	case tok != "":
 		return doctor.OK("set; %s requires it", c.Listen)
-	case c.Insecure && !loopback(c.Listen):
+	case c.Insecure && !config.Loopback(c.Listen):
 		return doctor.Warning("set server.webhook_token and drop server.insecure",
 			"%s is reachable beyond this machine without a token (server.insecure)", c.Listen)
 	default:
@@ -163,7 +165,7 @@ func embedderCheck(c llm.EmbedderConfig) doctor.Check {
 // storeCheck opens the store read-only in spirit: PostgreSQL's migrations
 // are inspected first and the store is not opened while some are pending
 // (opening applies them); the embedded store is not created when absent.
-func storeCheck(cfg Config) doctor.Check {
+func storeCheck(cfg config.Config) doctor.Check {
 	return doctor.Check{Name: "store: opens, migrations current", Run: func(ctx context.Context) doctor.Result {
 		dims := cfg.Embedder.Dimensions
 		if emb, err := llm.NewEmbedder(cfg.Embedder); err == nil {
@@ -179,7 +181,7 @@ func storeCheck(cfg Config) doctor.Check {
 				return doctor.Failed("start 'k8flex serve' (or 'k8flex kb stats') once with this build: it applies them under an advisory lock",
 					"%d of %d migrations pending (%v)", len(p), len(st.Known), p)
 			}
-			s, err := openStore(ctx, cfg.KB, dims, false, zerolog.Nop())
+			s, err := server.OpenStore(ctx, cfg.KB, dims, false, zerolog.Nop())
 			if err != nil {
 				if errors.Is(err, kb.ErrDimensionMismatch) {
 					return doctor.Failed(reembed, "%v", err)
@@ -189,11 +191,11 @@ func storeCheck(cfg Config) doctor.Check {
 			_ = s.Close()
 			return doctor.OK("PostgreSQL opens; all %d migrations applied; embeddings of %d dimensions", len(st.Known), dims)
 		}
-		path := filepath.Join(cfg.KB.DataDir, embeddedFile)
+		path := filepath.Join(cfg.KB.DataDir, server.EmbeddedFile)
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return doctor.OK("no store yet: serve creates %s", path)
 		}
-		s, err := openStore(ctx, cfg.KB, dims, false, zerolog.Nop())
+		s, err := server.OpenStore(ctx, cfg.KB, dims, false, zerolog.Nop())
 		switch {
 		case errors.Is(err, bolt.ErrTimeout):
 			return doctor.OK("%s is open in a running k8flex serve (the file is locked; not checked further)", path)

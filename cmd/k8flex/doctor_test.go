@@ -15,11 +15,13 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/internal/apiservertest"
 	"github.com/k8flex/k8flex/internal/fakeslack"
 	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm/llmtest"
+	"github.com/k8flex/k8flex/server"
 )
 
 // doctorEnv is a complete, working installation to break one piece at a
@@ -227,12 +229,12 @@ func TestDoctor(t *testing.T) {
 func TestDoctorStores(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
-		cfg := defaultConfig()
+		cfg := config.Default()
 		cfg.KB.DataDir = dir
 		if r := storeCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "no store yet") {
 			t.Errorf("fresh data dir: %+v", r)
 		}
-		s, err := openStore(context.Background(), cfg.KB, 384, false, zerolog.Nop())
+		s, err := server.OpenStore(context.Background(), cfg.KB, 384, false, zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +252,7 @@ func TestDoctorStores(t *testing.T) {
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		cfg := defaultConfig()
+		cfg := config.Default()
 		cfg.KB.DatabaseURL = pgtest.Database(t, "doctor")
 		r := storeCheck(cfg).Run(context.Background())
 		if !strings.Contains(r.Detail, "migrations pending") || !strings.Contains(r.Fix, "k8flex serve") {
@@ -260,7 +262,7 @@ func TestDoctorStores(t *testing.T) {
 		if st, err := kb.PostgresMigrations(context.Background(), cfg.KB.DatabaseURL); err != nil || len(st.Applied) != 0 {
 			t.Fatalf("doctor applied migrations: %+v %v", st, err)
 		}
-		s, err := openStore(context.Background(), cfg.KB, 384, false, zerolog.Nop())
+		s, err := server.OpenStore(context.Background(), cfg.KB, 384, false, zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
 		}

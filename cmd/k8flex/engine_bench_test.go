@@ -7,7 +7,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/server"
 )
 
 // BenchmarkEngine runs the whole engine minus a model (categorise, gather
@@ -21,8 +23,8 @@ func BenchmarkEngine(b *testing.B) {
 	if err != nil {
 		b.Fatalf("the shared scenarios must sit beside the repository: %v", err)
 	}
-	cfg := defaultConfig()
-	an, err := newAnalyzers(cfg, zerolog.Nop())
+	cfg := config.Default()
+	an, err := server.NewAnalyzers(cfg, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func BenchmarkEngine(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, zerolog.Nop())), nil, an, nil, nil, zerolog.Nop())
+				eng, err := server.NewEngine(cfg, sc.Gatherer(server.GathererOptions(cfg, zerolog.Nop())), nil, an, nil, nil, zerolog.Nop())
 				if err != nil {
 					b.Fatal(err)
 				}

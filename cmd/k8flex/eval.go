@@ -15,8 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/server"
 )
 
 // evalResult is one scenario's row of `k8flex eval`.
@@ -85,7 +87,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := newLogger(cfg.Log, stderr, true)
-	an, err := newAnalyzers(cfg, log)
+	an, err := server.NewAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -151,7 +153,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // evalOne investigates one scenario's first alert (the others folded in as
 // related alerts) and scores everything it produced.
-func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, log zerolog.Logger, verbose bool,
+func evalOne(ctx context.Context, dir, name string, cfg config.Config, an server.Analyzers, log zerolog.Logger, verbose bool,
 	stderr io.Writer) evalResult {
 	r := evalResult{Name: name, StagesMS: map[string]float64{}}
 	sc, err := scenario.Load(dir)
@@ -160,12 +162,12 @@ func evalOne(ctx context.Context, dir, name string, cfg Config, an analyzers, lo
 		return r
 	}
 	r.Expected = string(sc.Expect.Category)
-	msrc, err := scenarioMetrics(cfg, sc)
+	msrc, err := server.ScenarioMetrics(cfg, sc)
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
-	eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), msrc, an, nil, nil, log)
+	eng, err := server.NewEngine(cfg, sc.Gatherer(server.GathererOptions(cfg, log)), msrc, an, nil, nil, log)
 	if err != nil {
 		r.Error = err.Error()
 		return r

@@ -15,9 +15,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/handlers"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/server"
 )
 
 // captureQueue records what the webhook hands over.
@@ -90,9 +92,9 @@ func TestGrafanaAndAlertmanagerSameInvestigation(t *testing.T) {
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("scenarios: %v (%d)", err, len(dirs))
 	}
-	cfg := defaultConfig()
+	cfg := config.Default()
 	log := zerolog.Nop()
-	an, err := newAnalyzers(cfg, log)
+	an, err := server.NewAnalyzers(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestGrafanaAndAlertmanagerSameInvestigation(t *testing.T) {
 			}
 
 			run := func(req investigate.Request) *investigate.Result {
-				eng, err := newEngine(cfg, sc.Gatherer(gathererOptions(cfg, log)), nil, an, nil, nil, log)
+				eng, err := server.NewEngine(cfg, sc.Gatherer(server.GathererOptions(cfg, log)), nil, an, nil, nil, log)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -9,14 +9,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/rs/zerolog"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/investigate"
-	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/server"
 )
 
 func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,20 +46,20 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return fmt.Errorf("--scenario %s: %w", *scenarioDir, err)
 		}
-		gatherer = sc.Gatherer(gathererOptions(cfg, log))
-		if ms, err = scenarioMetrics(cfg, sc); err != nil {
+		gatherer = sc.Gatherer(server.GathererOptions(cfg, log))
+		if ms, err = server.ScenarioMetrics(cfg, sc); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
 			req = scenarioRequest(sc)
 		}
 	} else {
-		g, err := clusterGatherer(cfg, log)
+		g, err := server.ClusterGatherer(cfg, log)
 		if err != nil {
 			return err
 		}
 		gatherer = g
-		if ms, err = liveMetrics(cfg); err != nil {
+		if ms, err = server.LiveMetrics(cfg); err != nil {
 			return err
 		}
 	}
@@ -79,11 +75,11 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		req.Category = c
 	}
-	an, err := newAnalyzers(cfg, log)
+	an, err := server.NewAnalyzers(cfg, log)
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(cfg, gatherer, ms, an, nil, nil, log)
+	eng, err := server.NewEngine(cfg, gatherer, ms, an, nil, nil, log)
 	if err != nil {
 		return err
 	}
@@ -140,63 +136,6 @@ func requestFromArgs(args []string) (*investigate.Request, error) {
 		return nil, err
 	}
 	return &investigate.Request{Target: t, Question: question, Source: investigate.SourceCLI, RequestedBy: currentUser()}, nil
-}
-
-// clusterGatherer connects to the cluster: in-cluster config when running
-// in a pod, else kube.kubeconfig / $KUBECONFIG / ~/.kube/config.
-func clusterGatherer(cfg Config, log zerolog.Logger) (*k8s.Gatherer, error) {
-	rc, err := restConfig(cfg.Kube)
-	if err != nil {
-		return nil, err
-	}
-	cluster, err := k8s.NewCluster(rc)
-	if err != nil {
-		return nil, err
-	}
-	opts := gathererOptions(cfg, log)
-	opts.Metrics = cluster
-	return k8s.NewGatherer(cluster, opts), nil
-}
-
-// errNoCluster is returned when no cluster is configured at all; it names
-// K8flex's own settings (client-go's message names KUBERNETES_MASTER).
-var errNoCluster = errors.New("no Kubernetes cluster configured: set kube.kubeconfig (K8FLEX_KUBE_KUBECONFIG) " +
-	"to a kubeconfig file (or provide $KUBECONFIG or ~/.kube/config), or run k8flex in a pod with its ServiceAccount")
-
-// restConfig returns the client configuration for c: in a pod (and
-// kube.kubeconfig empty) the in-cluster one, else the kubeconfig file's.
-// Every error names the K8flex setting to change.
-func restConfig(c KubeConfig) (*rest.Config, error) {
-	var rc *rest.Config
-	var err error
-	if c.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		if rc, err = rest.InClusterConfig(); err != nil {
-			return nil, fmt.Errorf("in-cluster kubernetes config (KUBERNETES_SERVICE_HOST is set; set kube.kubeconfig to use a file instead): %w", err)
-		}
-	} else {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		if c.Kubeconfig != "" {
-			rules.ExplicitPath = c.Kubeconfig
-		}
-		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-			&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
-		switch {
-		case err == nil:
-		case clientcmd.IsEmptyConfig(err) && c.Kubeconfig == "" && c.Context == "":
-			return nil, errNoCluster
-		case c.Context != "" && strings.Contains(err.Error(), "context"):
-			return nil, fmt.Errorf("kube.context %q: %w", c.Context, err)
-		case clientcmd.IsEmptyConfig(err):
-			return nil, fmt.Errorf("kube.kubeconfig %q defines no cluster to use (kube.context %q)", c.Kubeconfig, c.Context)
-		case c.Kubeconfig != "":
-			return nil, fmt.Errorf("kube.kubeconfig %q: %w", c.Kubeconfig, err)
-		default:
-			return nil, fmt.Errorf("kubernetes config ($KUBECONFIG or ~/.kube/config; set kube.kubeconfig to choose a file): %w", err)
-		}
-	}
-	rc.QPS, rc.Burst = float32(c.QPS), c.Burst
-	rc.UserAgent = "k8flex"
-	return rc, nil
 }
 
 // reorderFlags lets flags follow positional arguments

@@ -13,9 +13,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm"
+	"github.com/k8flex/k8flex/server"
 )
 
 func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,28 +61,14 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if verb == "reembed" {
 		return reembed(ctx, cfg, emb, stdout, log)
 	}
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	st, err := server.OpenStore(ctx, cfg.KB, emb.Dimensions(), false, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	switch verb {
 	case "stats":
-		var from time.Time
-		if *since > 0 {
-			from = time.Now().Add(-*since)
-		}
-		s, err := st.Stats(ctx, from)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(s)
-		}
-		printStats(stdout, s)
-		return nil
+		return kbStats(ctx, st, *since, *asJSON, stdout)
 	case "export":
 		w := stdout
 		if fs.NArg() > 1 {
@@ -96,30 +84,56 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() < 2 {
 			return fmt.Errorf("%w: k8flex kb import FILE", errUsage)
 		}
-		f, err := os.Open(fs.Arg(1))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer f.Close()
-		var n int
-		if *legacy {
-			n, err = st.ImportLegacyFeedback(ctx, f)
-		} else {
-			n, err = st.Import(ctx, f)
-		}
-		if err != nil {
-			return fmt.Errorf("import %s: %w", fs.Arg(1), err)
-		}
-		fmt.Fprintf(stdout, "imported %d records\n", n)
-		return nil
+		return kbImport(ctx, st, fs.Arg(1), *legacy, stdout)
 	}
 	return fmt.Errorf("%w: unknown kb command %q (stats, export, import, reembed)", errUsage, verb)
 }
 
+// kbStats prints the accuracy statistics of the cases created within
+// since (all cases when 0), as a table or as JSON.
+func kbStats(ctx context.Context, st server.Store, since time.Duration, asJSON bool, stdout io.Writer) error {
+	var from time.Time
+	if since > 0 {
+		from = time.Now().Add(-since)
+	}
+	s, err := st.Stats(ctx, from)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	printStats(stdout, s)
+	return nil
+}
+
+// kbImport imports the JSONL export at path (or, legacy, the original
+// design's feedback.json).
+func kbImport(ctx context.Context, st server.Store, path string, legacy bool, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	var n int
+	if legacy {
+		n, err = st.ImportLegacyFeedback(ctx, f)
+	} else {
+		n, err = st.Import(ctx, f)
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "imported %d records\n", n)
+	return nil
+}
+
 // reembed re-embeds the validated cases with the configured embedder
 // (what the dimension check's error asks for after an embedder change).
-func reembed(ctx context.Context, cfg Config, emb investigate.Embedder, stdout io.Writer, log zerolog.Logger) error {
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), true, log)
+func reembed(ctx context.Context, cfg config.Config, emb investigate.Embedder, stdout io.Writer, log zerolog.Logger) error {
+	st, err := server.OpenStore(ctx, cfg.KB, emb.Dimensions(), true, log)
 	if err != nil {
 		return err
 	}

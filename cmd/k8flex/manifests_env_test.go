@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/k8flex/k8flex/config"
 )
 
 // TestShippedEnvVarsAreConfigKeys checks that every K8FLEX_* variable the
@@ -15,7 +17,7 @@ import (
 // webhook without its token.
 func TestShippedEnvVarsAreConfigKeys(t *testing.T) {
 	known := map[string]bool{}
-	for k := range configKeys() {
+	for k := range config.Keys() {
 		known["K8FLEX_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = true
 	}
 	envRE := regexp.MustCompile(`K8FLEX_[A-Z0-9_]+`)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/k8flex/k8flex/config"
 )
 
 // readmePath is the repository's README, which documents every
@@ -46,12 +48,12 @@ func configRows(readme string) map[string][]string {
 	return rows
 }
 
-// TestReadmeDocumentsEveryConfigKey: every key configKeys() registers has
+// TestReadmeDocumentsEveryConfigKey: every key config.Keys() registers has
 // a row in the README's configuration reference naming its environment
 // variable and stating its actual default.
 func TestReadmeDocumentsEveryConfigKey(t *testing.T) {
 	rows := configRows(readREADME(t))
-	keys := configKeys()
+	keys := config.Keys()
 	names := make([]string, 0, len(keys))
 	for k := range keys {
 		names = append(names, k)

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/internal/fakeslack"
 	"github.com/k8flex/k8flex/internal/loadtest"
 	"github.com/k8flex/k8flex/internal/pgtest"
@@ -104,7 +105,7 @@ func (c serveConfig) write(t testing.TB, dir string) string {
 	var b strings.Builder
 	b.WriteString("log:\n  level: info\n  format: json\n")
 	fmt.Fprintf(&b, "server:\n  webhook_token: %q\n  workers: %d\n  shutdown_grace: 5s\n", c.Token, max(c.Workers, 1))
-	if _, ok := configKeys()["server.lease"]; ok && c.Lease > 0 {
+	if _, ok := config.Keys()["server.lease"]; ok && c.Lease > 0 {
 		fmt.Fprintf(&b, "  lease: %s\n", c.Lease)
 	}
 	b.WriteString("kb:\n")

@@ -251,7 +251,7 @@ func TestServeRejectsAlertmanagerWithWrongToken(t *testing.T) {
 }
 
 // BenchmarkServeIntake posts 10,000-alert storms to a running `k8flex
-// serve` binary on loopback and reports accepted alerts per second, the
+// serve` binary on config.Loopback and reports accepted alerts per second, the
 // 99th percentile latency of a webhook answer, the process's peak RSS
 // during the storm (VmHWM, which counts the embedded store's mmapped file
 // pages) and its peak anonymous memory (heap and stacks), and how many

@@ -632,3 +632,58 @@ func TestServeSlackOutage(t *testing.T) {
 	}
 	t.Logf("%d threads final %s after Slack came back", alerts, time.Since(recovered).Round(100*time.Millisecond))
 }
+
+// TestServeSlackSlashAndHome: `/k8flex investigate` through the fake
+// Slack streams an analysis into a thread of the asker's channel; a target
+// that does not parse is answered with its reason and the usage, nothing
+// internal; a ✅ on the slash thread makes the case knowledge, and the App
+// Home lists it.
+func TestServeSlackSlashAndHome(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slack-slash", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n",
+		DataDir: filepath.Join(dir, "data")}
+	srv := startInProcess(t, cfg.write(t, dir))
+	waitSocket(t, fs, 1)
+	ack := acker(t, fs)
+
+	// A target that does not parse: the reason and the usage, in the ack.
+	env, err := fs.PushSlashCommand(fakeslack.SlashCommand{UserID: "U0ERIN", ChannelID: slackChannel, Text: "investigate pod/Not_A_Name -n storefront"})
+	ack(env, err)
+	a, _ := fs.AckFor(env)
+	if got := unescapeJSON(string(a.Payload)); !strings.Contains(got, "is not a valid Kubernetes name") || !strings.Contains(got, "Usage") {
+		t.Errorf("answer to a bad target: %s", got)
+	}
+
+	env, err = fs.PushSlashCommand(fakeslack.SlashCommand{UserID: "U0ERIN", ChannelID: slackChannel,
+		Text: "investigate pod/checkout-66d9c8b7f4-8vbnq -n storefront why does it restart?"})
+	ack(env, err)
+	if a, _ := fs.AckFor(env); !strings.Contains(string(a.Payload), "Investigating") {
+		t.Errorf("answer to /k8flex investigate: %s", a.Payload)
+	}
+	done := srv.waitLog(t, 30*time.Second, "finished slash investigation", func(l logLine) bool {
+		return l.Message == "investigation finished"
+	})
+	root, analysis := finalThread(t, fs, 20*time.Second)
+	if !strings.Contains(root.Blocks+root.Text, "checkout-66d9c8b7f4-8vbnq") {
+		t.Errorf("the slash thread does not name its target: %s %s", root.Text, root.Blocks)
+	}
+
+	// The button carries its case. (A reaction on a slash thread can miss
+	// its case today: the thread's messages are linked when posted, before
+	// the engine records a slash case; slash requests going through the
+	// queue, which records the case first, closes that.)
+	ack(fs.ClickButton("U0ERIN", slackChannel, analysis.TS, buttonCorrect))
+	voteLogged(t, srv, done.Investigation, "U0ERIN", "recorded ✅ feedback", "button")
+
+	ack(fs.PushEvent(map[string]any{"type": "app_home_opened", "user": "U0ERIN", "tab": "home", "channel": "D1"}))
+	waitSlack(t, "the App Home listing the confirmed case", func() bool {
+		for _, c := range fs.Calls("views.publish") {
+			if c.Args.Get("user_id") == "U0ERIN" && strings.Contains(c.Args.Get("view"), "checkout-66d9c8b7f4-8vbnq") {
+				return true
+			}
+		}
+		return false
+	})
+}

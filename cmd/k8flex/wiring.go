@@ -2,19 +2,12 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/k8flex/k8flex/chart"
-	"github.com/k8flex/k8flex/investigate"
-	"github.com/k8flex/k8flex/k8s"
-	"github.com/k8flex/k8flex/llm"
-	"github.com/k8flex/k8flex/metrics"
-	"github.com/k8flex/k8flex/scenario"
+	"github.com/k8flex/k8flex/config"
 )
 
 // commonFlags are the flags every engine-running command accepts.
@@ -40,7 +33,7 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 }
 
 // config loads the configuration with the flags' overrides applied.
-func (c *commonFlags) config() (Config, error) {
+func (c *commonFlags) config() (config.Config, error) {
 	o := map[string]any{}
 	for k, v := range c.extra {
 		o[k] = v
@@ -54,12 +47,12 @@ func (c *commonFlags) config() (Config, error) {
 	set("llm.model", c.model)
 	set("llm.base_url", c.baseURL)
 	set("log.level", c.logLevel)
-	return loadConfig(*c.configPath, o)
+	return config.Load(*c.configPath, o)
 }
 
 // newLogger builds the process logger. quiet commands (demo, eval) log
 // warnings and above only unless log.level asks for more.
-func newLogger(c LogConfig, w io.Writer, quiet bool) zerolog.Logger {
+func newLogger(c config.LogConfig, w io.Writer, quiet bool) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(c.Level)
 	if err != nil || c.Level == "" {
 		lvl = zerolog.InfoLevel
@@ -80,76 +73,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// analyzers are the configured analysis ports: the analyzer (the
-// built-in one, or a model with the built-in analysis as its fallback),
-// the built-in analyser for evidence that needs no model, and, for a
-// model, the categorizer the engine asks when its rules are unsure.
-type analyzers struct {
-	analyzer    investigate.Analyzer
-	builtin     investigate.Analyzer
-	categorizer investigate.Categorizer
-}
-
-func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
-	builtin := llm.NewBuiltin()
-	if !cfg.LLM.UsesModel() {
-		return analyzers{analyzer: builtin, builtin: builtin}, nil
-	}
-	model, err := llm.NewAnalyzer(cfg.LLM, log)
-	if err != nil {
-		return analyzers{}, fmt.Errorf("llm: %w", err)
-	}
-	// The categorizer shares the analyzer's provider limits.
-	return analyzers{analyzer: llm.WithFallback(model, builtin, log), builtin: builtin, categorizer: model.Categorizer()}, nil
-}
-
-// newEngine builds the engine from the configuration and its ports; ms,
-// emb and st are optional (no metrics, no recall, nothing recorded
-// without them).
-func newEngine(cfg Config, g investigate.Gatherer, ms investigate.MetricsSource, a analyzers, emb investigate.Embedder,
-	st investigate.CaseStore, log zerolog.Logger) (*investigate.Engine, error) {
-	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,
-		Embedder: emb, Store: st, Log: log, Metrics: ms, MetricsTimeout: cfg.Prometheus.Timeout, Charts: chart.New(chart.Options{}),
-		SimilarThreshold: cfg.Engine.SimilarThreshold, SimilarTopN: cfg.Engine.SimilarTopN,
-		PromptMaxTokens: cfg.Engine.PromptMaxTokens, GatherTimeout: cfg.Engine.GatherTimeout,
-		AnalyzeTimeout: cfg.Engine.AnalyzeTimeout}
-	return investigate.New(o)
-}
-
-func gathererOptions(cfg Config, log zerolog.Logger) k8s.Options {
-	return k8s.Options{
-		CollectorTimeout: cfg.Kube.CollectorTimeout,
-		CacheTTL:         cfg.Kube.CacheTTL,
-		Budget:           k8s.Budget{SectionBytes: cfg.Kube.SectionBytes, TotalBytes: cfg.Kube.TotalBytes, LogLines: cfg.Kube.LogLines},
-		Log:              log,
-	}
-}
-
-// liveMetrics is the metrics port of an investigation of a live cluster:
-// the configured Prometheus, or without prometheus.url a source that
-// reports the metrics as unavailable (a gap in every investigation).
-func liveMetrics(cfg Config) (investigate.MetricsSource, error) {
-	if !cfg.Prometheus.Enabled() {
-		return metrics.Unavailable{Reason: "prometheus.url is not set"}, nil
-	}
-	p, err := metrics.NewPrometheus(cfg.Prometheus)
-	if err != nil {
-		return nil, err
-	}
-	return metrics.NewSource(p, cfg.Prometheus, time.Now), nil
-}
-
-// scenarioMetrics is the metrics port of a recorded incident: its
-// metrics.om, else the configured Prometheus (a replay loaded into a real
-// API server and Prometheus), else none: the replay runs as recorded.
-func scenarioMetrics(cfg Config, sc *scenario.Scenario) (investigate.MetricsSource, error) {
-	if ms := sc.MetricsSource(cfg.Prometheus); ms != nil {
-		return ms, nil
-	}
-	if cfg.Prometheus.Enabled() {
-		return liveMetrics(cfg)
-	}
-	return nil, nil
 }

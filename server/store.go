@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -10,14 +10,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/llm"
 )
 
-// store is the knowledge base as the commands use it; both kb backends
+// Store is the knowledge base as the commands use it; both kb backends
 // satisfy it.
-type store interface {
+type Store interface {
 	investigate.CaseStore
 	Enqueue(ctx context.Context, reqs []investigate.Request) ([]kb.EnqueueResult, error)
 	Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]kb.ClaimedCase, error)
@@ -48,37 +49,37 @@ type store interface {
 	Close() error
 }
 
-var _ store = (*kb.Embedded)(nil)
+var _ Store = (*kb.Embedded)(nil)
 
-// embeddedFile is the embedded store's file inside kb.data_dir.
-const embeddedFile = "k8flex.db"
+// EmbeddedFile is the embedded store's file inside kb.data_dir.
+const EmbeddedFile = "k8flex.db"
 
-// openKnowledge builds the configured embedder and opens the knowledge
+// OpenKnowledge builds the configured embedder and opens the knowledge
 // base for its dimension.
-func openKnowledge(ctx context.Context, cfg Config, log zerolog.Logger) (investigate.Embedder, store, error) {
+func OpenKnowledge(ctx context.Context, cfg config.Config, log zerolog.Logger) (investigate.Embedder, Store, error) {
 	emb, err := llm.NewEmbedder(cfg.Embedder)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedder: %w", err)
 	}
-	st, err := openStore(ctx, cfg.KB, emb.Dimensions(), false, log)
+	st, err := OpenStore(ctx, cfg.KB, emb.Dimensions(), false, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	return emb, st, nil
 }
 
-// openStore opens PostgreSQL when kb.database_url is set, else the
+// OpenStore opens PostgreSQL when kb.database_url is set, else the
 // embedded store in kb.data_dir, for embeddings of dims dimensions.
 // reembed opens a store recorded with another dimension (only for
 // `k8flex kb reembed`).
-func openStore(ctx context.Context, c KBConfig, dims int, reembed bool, log zerolog.Logger) (store, error) {
+func OpenStore(ctx context.Context, c config.KBConfig, dims int, reembed bool, log zerolog.Logger) (Store, error) {
 	if c.DatabaseURL != "" {
 		return openPostgres(ctx, c, dims, reembed, log)
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("kb.data_dir %s: %w", c.DataDir, err)
 	}
-	s, err := kb.OpenEmbedded(filepath.Join(c.DataDir, embeddedFile), kb.EmbeddedConfig{Dimensions: dims,
+	s, err := kb.OpenEmbedded(filepath.Join(c.DataDir, EmbeddedFile), kb.EmbeddedConfig{Dimensions: dims,
 		WorkspaceURL: c.SlackWorkspaceURL, AllowDimensionChange: reembed}, log)
 	if err != nil {
 		return nil, fmt.Errorf("open embedded knowledge base in kb.data_dir %s: %w", c.DataDir, err)

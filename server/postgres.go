@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -6,14 +6,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/k8flex/k8flex/config"
 	"github.com/k8flex/k8flex/kb"
 )
 
-var _ store = (*kb.Postgres)(nil)
+var _ Store = (*kb.Postgres)(nil)
 
 // openPostgres opens the PostgreSQL + pgvector knowledge base (migrations
 // applied under an advisory lock, so replicas may start together).
-func openPostgres(ctx context.Context, c KBConfig, dims int, reembed bool, log zerolog.Logger) (store, error) {
+func openPostgres(ctx context.Context, c config.KBConfig, dims int, reembed bool, log zerolog.Logger) (Store, error) {
 	s, err := kb.OpenPostgres(ctx, kb.PostgresConfig{URL: c.DatabaseURL, Dimensions: dims, MaxConns: c.MaxConns,
 		WorkspaceURL: c.SlackWorkspaceURL, AllowDimensionChange: reembed}, log)
 	if err != nil {

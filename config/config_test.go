@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestLoadConfigGood(t *testing.T) {
-	c, err := loadConfig("testdata/config.good.yaml", nil)
+	c, err := Load("testdata/config.good.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +17,7 @@ func TestLoadConfigGood(t *testing.T) {
 		t.Fatalf("config not read from the file: %+v", c)
 	}
 	// Keys absent from the file keep their defaults.
-	if c.Kube.Burst != defaultConfig().Kube.Burst || c.Engine.SimilarTopN != 5 {
+	if c.Kube.Burst != Default().Kube.Burst || c.Engine.SimilarTopN != 5 {
 		t.Fatalf("defaults lost: %+v", c)
 	}
 }
@@ -40,7 +40,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			_, err := loadConfig(tt.file, nil)
+			_, err := Load(tt.file, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
@@ -51,7 +51,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 func TestEnvOverridesFileAndFlagsOverrideEnv(t *testing.T) {
 	t.Setenv("K8FLEX_KUBE_QPS", "33")
 	t.Setenv("K8FLEX_LLM_MODEL", "from-env")
-	c, err := loadConfig("testdata/config.good.yaml", map[string]any{"llm.model": "from-flag"})
+	c, err := Load("testdata/config.good.yaml", map[string]any{"llm.model": "from-flag"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +64,14 @@ func TestEnvOverridesFileAndFlagsOverrideEnv(t *testing.T) {
 }
 
 func TestEveryKeyHasAnEnvVar(t *testing.T) {
-	keys := configKeys()
+	keys := Keys()
 	for _, k := range []string{"llm.provider", "llm.api_key_file", "kube.qps", "engine.prompt_max_tokens", "embedder.dimensions", "kb.database_url"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("key %s is not registered, so K8FLEX_%s would be ignored", k, strings.ToUpper(strings.ReplaceAll(k, ".", "_")))
 		}
 	}
 	t.Setenv("K8FLEX_KB_DATABASE_URL", "postgres://x@127.0.0.1/k8flex")
-	c, err := loadConfig("", nil)
+	c, err := Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

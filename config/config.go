@@ -1,8 +1,14 @@
-package main
+// Package config is K8flex's configuration: the typed settings of every
+// part of the process, their defaults, their validation (each message names
+// its key), and Load, which reads them from a YAML file, K8FLEX_*
+// environment variables and overrides. viper is read here and nowhere else.
+package config
 
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -92,7 +98,7 @@ type KBConfig struct {
 	SlackWorkspaceURL string `mapstructure:"slack_workspace_url"`
 }
 
-func defaultConfig() Config {
+func Default() Config {
 	return Config{
 		Log: LogConfig{Level: "info", Format: "console"},
 		Kube: KubeConfig{QPS: 100, Burst: 200, CacheTTL: 3 * time.Second, CollectorTimeout: 5 * time.Second,
@@ -162,12 +168,12 @@ func (c Config) Validate() error {
 	return c.Embedder.Validate()
 }
 
-// loadConfig reads the configuration: defaults, then the YAML file at path
+// Load reads the configuration: defaults, then the YAML file at path
 // (if any), then K8FLEX_* environment variables, then overrides (flag
 // values by key). Unknown keys in the file are errors.
-func loadConfig(path string, overrides map[string]any) (Config, error) {
+func Load(path string, overrides map[string]any) (Config, error) {
 	v := viper.New()
-	registerDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	registerDefaults(v, "", reflect.ValueOf(Default()))
 	v.SetEnvPrefix("K8FLEX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
@@ -214,13 +220,89 @@ func registerDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 	}
 }
 
-// configKeys lists every configuration key with its default, for docs and tests.
-func configKeys() map[string]any {
+// Keys lists every configuration key with its default, for docs and tests.
+func Keys() map[string]any {
 	v := viper.New()
-	registerDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	registerDefaults(v, "", reflect.ValueOf(Default()))
 	out := map[string]any{}
 	for _, k := range v.AllKeys() {
 		out[k] = v.Get(k)
 	}
 	return out
+}
+
+// ServerConfig configures `k8flex serve`.
+type ServerConfig struct {
+	// Listen is the webhook's address (host:port).
+	Listen string `mapstructure:"listen"`
+	// WebhookToken (or the file WebhookTokenFile) is the bearer token
+	// Alertmanager must send.
+	WebhookToken     string `mapstructure:"webhook_token"`
+	WebhookTokenFile string `mapstructure:"webhook_token_file"`
+	// Insecure allows listening beyond loopback without a webhook token.
+	Insecure bool `mapstructure:"insecure"`
+	// Workers bounds concurrent investigations.
+	Workers int `mapstructure:"workers"`
+	// MaxBodyBytes bounds a webhook body.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// ShutdownGrace is how long running investigations may finish on
+	// shutdown before they are requeued.
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// Lease is how long a worker's claim on a case lasts without renewal:
+	// the cases of a killed process are resumed one lease after its last
+	// renewal (running cases renew every lease/3).
+	Lease time.Duration `mapstructure:"lease"`
+}
+
+// Validate reports the first wrong server.* setting.
+func (c ServerConfig) Validate() error {
+	switch {
+	case c.Listen == "":
+		return errors.New("server.listen is required")
+	case c.Workers <= 0:
+		return fmt.Errorf("server.workers must be positive, got %d", c.Workers)
+	case c.MaxBodyBytes < 1024:
+		return fmt.Errorf("server.max_body_bytes must be at least 1024, got %d", c.MaxBodyBytes)
+	case c.Lease < time.Second:
+		return fmt.Errorf("server.lease must be at least 1s, got %s", c.Lease)
+	case c.ShutdownGrace <= 0:
+		return fmt.Errorf("server.shutdown_grace must be positive, got %s", c.ShutdownGrace)
+	case c.WebhookToken != "" && c.WebhookTokenFile != "":
+		return errors.New("server.webhook_token and server.webhook_token_file are both set; set one")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("server.listen %q: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// Token returns the webhook token and checks that an address beyond
+// loopback is not left open without one.
+func (c ServerConfig) Token() (string, error) {
+	tok := c.WebhookToken
+	if c.WebhookTokenFile != "" {
+		b, err := os.ReadFile(c.WebhookTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("server.webhook_token_file: %w", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" && !c.Insecure && !Loopback(c.Listen) {
+		return "", fmt.Errorf("server.listen %s is reachable beyond this machine but server.webhook_token is empty: "+
+			"set a token (and the same bearer credentials in Alertmanager's webhook_config), or server.insecure=true", c.Listen)
+	}
+	return tok, nil
+}
+
+// Loopback reports whether addr (host:port) is reachable from this machine only.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
