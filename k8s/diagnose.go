@@ -65,6 +65,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseAdmissionRejections,
 		diagnoseLifecycleHooks,
 		diagnoseCronJobSchedules,
+		diagnoseCronJobsStopped,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -111,6 +112,8 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling
+	case "cronjob-suspended", "cronjob-blocked":
+		return investigate.PodPending
 	}
 	return ""
 }
