@@ -20,8 +20,10 @@ func TestDiagnoseCronJobsStopped(t *testing.T) {
 	}
 	runRuleCases(t, []string{"cronjob-suspended", "cronjob-blocked"}, []ruleCase{
 		{
-			name:    "suspended nightly export",
-			snap:    func() *Snapshot { return &Snapshot{CronJobs: []batchv1.CronJob{cron("billing", "invoice-sync", &yes, batchv1.AllowConcurrent)}} },
+			name: "suspended nightly export",
+			snap: func() *Snapshot {
+				return &Snapshot{CronJobs: []batchv1.CronJob{cron("billing", "invoice-sync", &yes, batchv1.AllowConcurrent)}}
+			},
 			rule:    "cronjob-suspended",
 			summary: []string{"CronJob billing/invoice-sync is suspended (spec.suspend: true)", `schedule "30 1 * * *"`, "status.lastScheduleTime 2026-03-02T03:00:00Z"},
 			objects: []string{"cronjob/billing/invoice-sync"},
