@@ -66,6 +66,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseLifecycleHooks,
 		diagnoseCronJobSchedules,
 		diagnoseCronJobsStopped,
+		diagnosePreemption,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -112,7 +113,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling
-	case "cronjob-suspended", "cronjob-blocked":
+	case "cronjob-suspended", "cronjob-blocked", "pod-preempted":
 		return investigate.PodPending
 	}
 	return ""

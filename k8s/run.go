@@ -216,7 +216,8 @@ func nsName(ns string) string {
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
-// events of every object involved. The category decides only depth: the
+// events of every object involved, and after them the pods those events
+// name as preemptors. The category decides only depth: the
 // metrics API, the cluster DNS, and the Endpoints of a Service.
 func (r *run) phases() [][]collector {
 	var p1 []collector
@@ -254,7 +255,8 @@ func (r *run) phases() [][]collector {
 			collector{"serviceaccounts", collectServiceAccounts})
 	}
 	p5 := []collector{{"events", collectEvents}}
-	return [][]collector{p1, p2, p3, p4, p5}
+	p6 := []collector{{"preemptors", collectPreemptors}}
+	return [][]collector{p1, p2, p3, p4, p5, p6}
 }
 
 // podsSnapshot returns copies of the pod slices under the lock.
