@@ -212,7 +212,8 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name;
+// namespace's quotas; the second follows the dependencies their logs name and the unscheduled
+// pods (and device plugins) behind a healthy-looking target;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
@@ -234,7 +235,7 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	var p2 []collector
+	p2 := []collector{{"unscheduled", collectUnscheduled}}
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
