@@ -81,18 +81,23 @@ func podPreempted(w *world, v variant) result {
 	}
 	victims := a.pods[1:]
 	for _, p := range victims {
-		vname := p.Name
+		waiting := p
 		if a.rs != nil {
-			vname = a.rs.Name + "-" + w.alnum(5)
+			// The victim terminates (DisruptionTarget) and its
+			// ReplicaSet creates a replacement that cannot be placed.
+			p.DeletionTimestamp = ptr(w.ago(since))
+			p.DeletionGracePeriodSeconds = ptr[int64](30)
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+				Reason: "PreemptionByScheduler", Message: "default-scheduler: preempting to accommodate a higher priority pod", LastTransitionTime: w.ago(since)})
+			waiting = a.addPod(a.rs.Name+"-"+w.alnum(5), a.rs.Spec.Template, "apps/v1", "ReplicaSet", a.rs.ObjectMeta, w.nodes[0], since-time.Second)
 		}
-		ghost := p.DeepCopy()
-		ghost.Name = vname
-		e := w.event(ghost, ev{typ: corev1.EventTypeNormal, reason: "Preempted", component: "default-scheduler", first: since, last: since,
+		p.Spec.Priority = ptr[int32](0)
+		e := w.event(p, ev{typ: corev1.EventTypeNormal, reason: "Preempted", component: "default-scheduler", first: since, last: since,
 			message: fmt.Sprintf("Preempted by pod %s on node %s", pre.UID, node)})
 		e.Related = &corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Namespace: bns, Name: pre.Name, UID: pre.UID}
 		e.Action = "Preempting"
-		p.Spec.Priority = ptr[int32](0)
-		w.unschedulable(p, msg, since-time.Second)
+		waiting.Spec.Priority = ptr[int32](0)
+		w.unschedulable(waiting, msg, since-time.Second)
 	}
 	return result{ns: s.ns, alerts: []alertDef{w.workloadAlert(a, false)},
 		expect: expect(investigate.PodPending, pendingCats,
