@@ -17,6 +17,7 @@ const (
 	KindStatefulSet Kind = "statefulset"
 	KindDaemonSet   Kind = "daemonset"
 	KindJob         Kind = "job"
+	KindCronJob     Kind = "cronjob"
 	KindService     Kind = "service"
 	KindNode        Kind = "node"
 	KindNamespace   Kind = "namespace"
@@ -101,7 +102,7 @@ func ValidName(s string) bool { return len(s) <= 253 && dns1123.MatchString(s) }
 
 // TargetFromLabels derives the target of an alert from its labels. The most
 // specific object wins: pod, then workload (deployment, statefulset,
-// daemonset, job), then service, then poddisruptionbudget (with a
+// daemonset, job, cronjob), then service, then poddisruptionbudget (with a
 // namespace), then node; a namespace alone targets the namespace. Label values that are not valid Kubernetes names are dropped.
 func TargetFromLabels(labels map[string]string) Target {
 	get := func(keys ...string) string {
@@ -134,6 +135,7 @@ func TargetFromLabels(labels map[string]string) Target {
 	}{
 		{"deployment", KindDeployment}, {"statefulset", KindStatefulSet},
 		{"daemonset", KindDaemonSet}, {"job_name", KindJob}, {"job", KindJob},
+		{"cronjob", KindCronJob},
 	} {
 		v := labels[w.key]
 		if v == "" || !ValidName(v) {
@@ -398,6 +400,7 @@ var kindAliases = map[string]Kind{
 	"statefulset": KindStatefulSet, "statefulsets": KindStatefulSet, "sts": KindStatefulSet,
 	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
 	"job": KindJob, "jobs": KindJob,
+	"cronjob": KindCronJob, "cronjobs": KindCronJob, "cj": KindCronJob,
 	"service": KindService, "services": KindService, "svc": KindService,
 	"node": KindNode, "nodes": KindNode, "no": KindNode,
 	"namespace": KindNamespace, "namespaces": KindNamespace, "ns": KindNamespace,

@@ -65,6 +65,8 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseAdmissionRejections,
 		diagnoseLifecycleHooks,
 		diagnoseCronJobSchedules,
+		diagnoseCronJobsStopped,
+		diagnosePreemption,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -111,6 +113,8 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling
+	case "cronjob-suspended", "cronjob-blocked", "pod-preempted":
+		return investigate.PodPending
 	}
 	return ""
 }

@@ -163,6 +163,7 @@ func (d *diag) explainInsufficient(p *corev1.Pod, res corev1.ResourceName, x *sc
 	}
 	x.actions = append(x.actions, fmt.Sprintf("Lower the %s request of %s to what it needs, or add nodes with enough allocatable %s (cluster autoscaler / bigger node pool).", res, workloadOrPod(p), res),
 		"kubectl describe nodes | grep -A8 'Allocated resources'")
+	d.explainExtendedResource(p, res, x)
 }
 
 func (d *diag) explainTooManyPods(x *schedExplain) {

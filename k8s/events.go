@@ -104,6 +104,7 @@ func (r *run) involvedObjects() (map[objKey]bool, []string, map[string]bool) {
 // here, so a reader that ignores them cannot widen the evidence.
 func collectEvents(ctx context.Context, r *run) error {
 	objs, namespaces, nodes := r.involvedObjects()
+	former := r.formerPodPrefixes()
 	if len(namespaces) > maxEventNamespaces {
 		namespaces = namespaces[:maxEventNamespaces]
 	}
@@ -123,7 +124,7 @@ func collectEvents(ctx context.Context, r *run) error {
 			seen[string(e.UID)+e.Namespace+e.Name] = true
 			io := e.InvolvedObject
 			switch {
-			case objs[objKey{io.Kind, io.Namespace, io.Name}]:
+			case objs[objKey{io.Kind, io.Namespace, io.Name}] || formerPod(io, former):
 				involved = append(involved, e)
 			case i == 0 && (r.ns == "" || ns == r.ns):
 				others = append(others, e)

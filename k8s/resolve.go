@@ -63,7 +63,7 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 func namespacedObject(k investigate.Kind) bool {
 	switch k {
 	case investigate.KindPod, investigate.KindDeployment, investigate.KindStatefulSet, investigate.KindDaemonSet,
-		investigate.KindJob, investigate.KindService, investigate.KindPodDisruptionBudget:
+		investigate.KindJob, investigate.KindCronJob, investigate.KindService, investigate.KindPodDisruptionBudget:
 		return true
 	}
 	return false
@@ -77,6 +77,8 @@ func (r *run) resolveNamespaced(ctx context.Context, t investigate.Target) {
 		err = r.resolvePod(ctx, t)
 	case investigate.KindDeployment, investigate.KindStatefulSet, investigate.KindDaemonSet, investigate.KindJob:
 		err = r.resolveWorkload(ctx, t.Workload.Kind, t.Workload.Name)
+	case investigate.KindCronJob:
+		err = r.resolveCronJob(ctx, t.Workload.Name)
 	case investigate.KindService:
 		err = r.resolveService(ctx, t.Service)
 	case investigate.KindPodDisruptionBudget:

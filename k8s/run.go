@@ -212,11 +212,13 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name;
+// namespace's quotas; the second follows the dependencies their logs name and the unscheduled
+// pods (and device plugins) behind a healthy-looking target;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
-// events of every object involved. The category decides only depth: the
+// events of every object involved, and after them the pods those events
+// name as preemptors. The category decides only depth: the
 // metrics API, the cluster DNS, and the Endpoints of a Service.
 func (r *run) phases() [][]collector {
 	var p1 []collector
@@ -233,7 +235,7 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	var p2 []collector
+	p2 := []collector{{"unscheduled", collectUnscheduled}}
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
@@ -254,7 +256,8 @@ func (r *run) phases() [][]collector {
 			collector{"serviceaccounts", collectServiceAccounts})
 	}
 	p5 := []collector{{"events", collectEvents}}
-	return [][]collector{p1, p2, p3, p4, p5}
+	p6 := []collector{{"preemptors", collectPreemptors}}
+	return [][]collector{p1, p2, p3, p4, p5, p6}
 }
 
 // podsSnapshot returns copies of the pod slices under the lock.

@@ -81,6 +81,10 @@ func registry() []faultClass {
 		// The kubelet: admission and lifecycle hooks.
 		{"kubelet-admission-rejected", admissionRejected},
 		{"poststart-hook-fails", postStartHookFails},
+		// Capacity taken or never offered, and schedules that stop.
+		{"cronjob-stopped", cronJobStopped},
+		{"pod-preempted", podPreempted},
+		{"extended-resource-unadvertised", extendedResourceUnadvertised},
 	}
 }
 
