@@ -178,6 +178,41 @@ func (o *slackOutbox) Release(ctx context.Context) error {
 	return o.st.ReleaseSlackEffects(ctx, o.owner)
 }
 
+// slackBudget keeps Slack's rate budget as this process spends it in
+// the store, under this process's name, and reads the other processes'.
+type slackBudget struct {
+	st    store
+	owner string
+}
+
+var _ bot.BudgetStore = (*slackBudget)(nil)
+
+func newSlackBudget(st store) *slackBudget {
+	return &slackBudget{st: st, owner: newSlackOutbox(st).owner}
+}
+
+func (g *slackBudget) SaveBudget(ctx context.Context, scopes []bot.BudgetScope) error {
+	in := make([]kb.SlackBudget, len(scopes))
+	for i, sc := range scopes {
+		in[i] = kb.SlackBudget{Scope: sc.Scope, Calls: sc.Calls, PauseUntil: sc.PauseUntil}
+	}
+	return g.st.PutSlackBudget(ctx, g.owner, in)
+}
+
+func (g *slackBudget) OthersBudget(ctx context.Context, since time.Time) ([]bot.BudgetScope, error) {
+	all, err := g.st.SlackBudgets(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	var out []bot.BudgetScope
+	for _, sc := range all {
+		if sc.Owner != g.owner {
+			out = append(out, bot.BudgetScope{Owner: sc.Owner, Scope: sc.Scope, Calls: sc.Calls, PauseUntil: sc.PauseUntil})
+		}
+	}
+	return out, nil
+}
+
 // knowledge serves the App Home and /k8flex kb|stats from the store.
 type knowledge struct {
 	st        store

@@ -185,6 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Links:        links,
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
 			Outbox:       newSlackOutbox(st),
+			Budget:       newSlackBudget(st),
 			OnAPICall:    metrics.SlackCall,
 			OnDelivery:   metrics.SlackDelivery,
 			OnRetry:      metrics.SlackRetry,
