@@ -31,6 +31,7 @@ type Bot struct {
 	reg     *registry
 	groups  *groupCache
 	send    *sender
+	budget  *budget
 
 	mu      sync.Mutex
 	closed  bool
@@ -93,6 +94,9 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	}
 	b.groups = newGroupCache(b.api, cfg.UserGroupCacheTTL)
 	b.send = newSender(b)
+	b.budget = newBudget(b, deps.Budget)
+	b.limiter.spent = func(t time.Time) { b.budget.spend(scopeUpdate, t) }
+	b.posts.spent = func(ch string, t time.Time) { b.budget.spend(scopePost(ch), t) }
 	return b, nil
 }
 
@@ -179,6 +183,10 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // workers until ctx is done. It returns nil on cancellation and an error
 // naming the config key (wrapping ErrRejected) for rejected tokens.
 func (b *Bot) Run(ctx context.Context) error {
+	// What the previous process spent of Slack's budget counts before
+	// any paced call.
+	b.budget.load(ctx)
+	go b.budget.run(ctx)
 	if err := b.waitAuth(ctx); err != nil {
 		return err
 	}
@@ -273,9 +281,12 @@ func (b *Bot) Close(ctx context.Context) error {
 	b.mu.Unlock()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
-	// Whatever is still undelivered goes to the next process.
+	// Whatever is still undelivered goes to the next process, with what
+	// this one spent of Slack's budget.
+	defer b.budget.flush()
 	defer b.releaseOutbox()
 	defer b.send.stop()
+	defer b.budget.open() // calls waiting for a budget never loaded end
 	select {
 	case <-done:
 		return nil
@@ -342,6 +353,9 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
+	if err := b.budget.wait(ctx); err != nil {
+		return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
+	}
 	for {
 		if err := b.posts.wait(ctx, channel); err != nil {
 			return "", fmt.Errorf("chat.postMessage in %s: %w", channel, err)
@@ -356,7 +370,7 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack
 		}
 		b.log.Warn().Str("method", "chat.postMessage").Str("channel", channel).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		b.retried("chat.postMessage", retryRateLimited)
-		b.posts.pauseUntil(channel, time.Now().Add(rl.RetryAfter))
+		b.pausePosts(channel, time.Now().Add(rl.RetryAfter))
 	}
 }
 
@@ -365,6 +379,9 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, blocks []slack
 // 429 pauses every update for its Retry-After and the update is sent
 // again, until Slack accepts it or ctx is done.
 func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Block, fallback string) error {
+	if err := b.budget.wait(ctx); err != nil {
+		return fmt.Errorf("chat.update: %w", err)
+	}
 	for {
 		release, err := b.limiter.acquire(ctx, true)
 		if err != nil {
@@ -381,7 +398,7 @@ func (b *Bot) update(ctx context.Context, channel, ts string, blocks []slack.Blo
 		}
 		b.log.Warn().Str("method", "chat.update").Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		b.retried("chat.update", retryRateLimited)
-		b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
+		b.pauseUpdates(time.Now().Add(rl.RetryAfter))
 	}
 }
 

@@ -185,30 +185,33 @@ func (b *Bot) recordVerdict(ctx context.Context, m CaseMessage, user string, cor
 
 // showVerdict replaces the buttons of the final message with the
 // verdict; when the message is not known (posted before a restart, or a
-// native stream) a thread reply says it instead.
+// native stream) a thread reply says it instead. The change of a case's
+// message is recorded in the outbox and delivered like its thread: it
+// survives a restart and waits for Slack's budget ahead of streaming.
 func (b *Bot) showVerdict(ctx context.Context, m CaseMessage, v Verdict, clicked *slack.InteractionCallback) {
 	f := b.reg.final(m.CaseRef)
 	var blocks []slack.Block
-	var channel, ts string
+	var channel, ts, thread, key string
 	switch {
 	case f != nil && !f.streamed:
 		b.reg.mu.Lock()
 		blocks = verdictBlocks(f.blocks, v)
 		f.blocks = blocks
-		channel, ts = f.channel, f.ts
+		channel, ts, thread, key = f.channel, f.ts, f.threadTS, f.key
 		b.reg.mu.Unlock()
 	case f == nil && clicked != nil && len(clicked.Message.Blocks.BlockSet) > 0:
 		blocks = verdictBlocks(clicked.Message.Blocks.BlockSet, v)
-		channel, ts = clicked.Channel.ID, clicked.Container.MessageTs
+		channel, ts, thread = clicked.Channel.ID, clicked.Container.MessageTs, clicked.Container.ThreadTs
 	}
 	if blocks != nil && ts != "" {
-		if err := b.update(ctx, channel, ts, blocks, "Verdict recorded"); err == nil {
-			return
-		} else {
-			b.log.Warn().Err(err).Msg("show verdict on message")
+		if key == "" {
+			key = "verdict/" + ts
 		}
+		b.deliverThread(ctx, []Effect{{CaseRef: m.CaseRef, Key: key, Channel: channel, ThreadTS: thread, TS: ts,
+			Blocks: mustJSON(blocks), Text: "Verdict recorded"}})
+		return
 	}
-	thread := m.ThreadTS
+	thread = m.ThreadTS
 	if thread == "" {
 		thread = m.TS
 	}

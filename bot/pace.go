@@ -16,6 +16,9 @@ import (
 type postPacer struct {
 	every time.Duration
 	burst int
+	// spent is told of every post let through (the budget kept for the
+	// next process); nil: nobody listens.
+	spent func(channel string, t time.Time)
 
 	mu    sync.Mutex
 	chans map[string]*channelPace
@@ -61,11 +64,38 @@ func (p *postPacer) wait(ctx context.Context, ch string) error {
 			return err
 		}
 		p.mu.Lock()
-		paused := time.Now().Before(c.pause)
+		now := time.Now()
+		paused := now.Before(c.pause)
 		p.mu.Unlock()
 		if !paused {
+			if p.spent != nil && p.every > 0 {
+				p.spent(ch, now)
+			}
 			return nil
 		}
+	}
+}
+
+// replay counts posts in channel ch made before this pacer let any
+// through (by the previous process), at the times they were made,
+// oldest first.
+func (p *postPacer) replay(ch string, calls []time.Time) {
+	c := p.channel(ch)
+	for _, t := range calls {
+		c.lim.ReserveN(t, 1)
+	}
+}
+
+// charge counts n posts in channel ch made elsewhere (a replica) as if
+// made now.
+func (p *postPacer) charge(ch string, n int) {
+	if n <= 0 || p.every <= 0 {
+		return
+	}
+	c := p.channel(ch)
+	now := time.Now()
+	for range n {
+		c.lim.ReserveN(now, 1)
 	}
 }
 

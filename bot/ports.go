@@ -139,6 +139,10 @@ type Deps struct {
 	// Outbox, when set, keeps final threads until Slack took them, so
 	// they are finished after a restart.
 	Outbox Outbox
+	// Budget, when set, keeps Slack's rate budget as this process spends
+	// it and gives what the previous process (and replicas) spent: a
+	// restart does not start from a full budget.
+	Budget BudgetStore
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)

@@ -220,6 +220,12 @@ func (r *Reporter) flush(ctx context.Context) {
 	rootDone := false
 	_, rootTS := r.Thread()
 	offline := rootTS == ""
+	// A message streamed through updates takes its share of the budget:
+	// the more stream, the longer each waits between updates.
+	if !offline {
+		r.b.limiter.streaming(1)
+		defer r.b.limiter.streaming(-1)
+	}
 	for ctx.Err() == nil {
 		snap := r.snapshot()
 		streamed := slices.ContainsFunc(pages, func(p *msgState) bool { return p.streamed })
@@ -251,7 +257,7 @@ func (r *Reporter) flush(ctx context.Context) {
 			if !r.dirty(p, i, texts, snap) {
 				continue
 			}
-			interval := cfg.UpdateInterval
+			interval := r.b.limiter.interval(cfg.UpdateInterval)
 			if p.streamed {
 				interval = cfg.StreamInterval
 			}
@@ -481,6 +487,9 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 		case <-actx.Done():
 		}
 	}()
+	if err := r.b.budget.wait(actx); err != nil {
+		return
+	}
 	release, err := r.b.limiter.acquire(actx, false)
 	if err != nil {
 		return
@@ -503,7 +512,7 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 	if err != nil {
 		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 			r.b.retried("chat.update", retryRateLimited)
-			r.b.limiter.pauseUntil(time.Now().Add(rl.RetryAfter))
+			r.b.pauseUpdates(time.Now().Add(rl.RetryAfter))
 			r.log.Warn().Dur("retry_after", rl.RetryAfter).Msg("chat.update rate limited")
 			return
 		}

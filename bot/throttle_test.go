@@ -215,3 +215,40 @@ func TestUrgentCallsGoFirst(t *testing.T) {
 		t.Errorf("the first call after the slot freed was %q, want the urgent one", first)
 	}
 }
+
+// TestWindowLimiterReplay: calls another process made (the previous one,
+// a replica) fill the window as if this one had made them; while the
+// window has no call left for every message streaming, the interval of
+// intermediate updates stretches until enough have aged out.
+func TestWindowLimiterReplay(t *testing.T) {
+	const limit, window = 5, 500 * time.Millisecond
+	l := newWindowLimiter(limit, window)
+	base := 10 * time.Millisecond
+	l.streaming(2)
+	if got := l.interval(base); got != base {
+		t.Fatalf("interval with a free window = %s, want %s", got, base)
+	}
+	now := time.Now()
+	l.replay([]time.Time{now.Add(-100 * time.Millisecond), now.Add(-300 * time.Millisecond), now.Add(-200 * time.Millisecond), now.Add(-50 * time.Millisecond)})
+	// 1 call left for 2 streams: the oldest must age out (in 200 ms).
+	if got := l.interval(base); got < 150*time.Millisecond || got > 200*time.Millisecond {
+		t.Errorf("interval with 1 call left for 2 streams = %s, want about 200ms", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	release, err := l.acquire(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	// The window is full: the next call waits for the oldest replayed one.
+	start := time.Now()
+	release, err = l.acquire(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Errorf("a call went %s after the replayed calls filled the window, want ≥ 200ms", waited)
+	}
+}

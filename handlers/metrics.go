@@ -90,6 +90,9 @@ func NewMetrics(depth func() float64) *Metrics {
 		for _, r := range []string{"rate_limited", "unreachable"} {
 			m.slackRetries.WithLabelValues(method, r)
 		}
+		for _, r := range []string{"ok", "error", "rate_limited"} {
+			m.slackCalls.WithLabelValues(method, r)
+		}
 	}
 	if depth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8flex_queue_depth",

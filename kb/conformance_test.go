@@ -33,6 +33,8 @@ type backend interface {
 	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
 	ReleaseSlackEffects(ctx context.Context, owner string) error
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
+	PutSlackBudget(ctx context.Context, owner string, scopes []SlackBudget) error
+	SlackBudgets(ctx context.Context, since time.Time) ([]SlackBudget, error)
 	ListCases(ctx context.Context, f Filter) ([]Case, error)
 	Stats(ctx context.Context, since time.Time) (Stats, error)
 	Export(ctx context.Context, w io.Writer) error
@@ -154,6 +156,7 @@ func runConformance(t *testing.T, h harness) {
 		{"MessageLinks", testMessageLinks},
 		{"SlackOutbox", testSlackOutbox},
 		{"SlackOutboxThreadFirst", testSlackOutboxThreadFirst},
+		{"SlackBudget", testSlackBudget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1218,5 +1221,85 @@ func testSlackOutboxThreadFirst(t *testing.T, h harness) {
 	got, err = b.ClaimSlackEffects(ctx, "w2", time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].Key != "page/0" || got[0].ThreadTS != "200.000001" || got[0].TS != "" {
 		t.Fatalf("after the root was posted: claimed %+v, %v; want page/0 in thread 200.000001", got, err)
+	}
+}
+
+// Slack's rate budget: each process records the calls it made per scope
+// and the pause Slack asked for; everyone reads every process's calls of
+// the current window (and the pauses not over), a later record of a
+// scope replaces the earlier, and a second store on the same data (a
+// restart, a replica) reads what the first recorded.
+func testSlackBudget(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, reopen := h.open(t, testDims)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	if got, err := b.SlackBudgets(ctx, at(-time.Minute)); err != nil || len(got) != 0 {
+		t.Fatalf("budget of an empty store = %+v, %v", got, err)
+	}
+	if err := b.PutSlackBudget(ctx, "p1", []SlackBudget{{Scope: ""}}); err == nil {
+		t.Error("a scope without a name was recorded")
+	}
+	err := b.PutSlackBudget(ctx, "p1", []SlackBudget{
+		{Scope: "chat.update", Calls: []time.Time{at(-90 * time.Second), at(-30 * time.Second), at(-time.Second)}},
+		{Scope: "chat.postMessage/C1", Calls: []time.Time{at(-2 * time.Minute)}, PauseUntil: at(20 * time.Second)},
+		{Scope: "chat.postMessage/C2", Calls: []time.Time{at(-2 * time.Minute)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutSlackBudget(ctx, "p2", []SlackBudget{{Scope: "chat.update", Calls: []time.Time{at(-10 * time.Second)}}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(s interface {
+		SlackBudgets(context.Context, time.Time) ([]SlackBudget, error)
+	}) map[string]SlackBudget {
+		t.Helper()
+		got, err := s.SlackBudgets(ctx, at(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]SlackBudget{}
+		for _, sc := range got {
+			if sc.Updated.IsZero() {
+				t.Errorf("scope %s/%s without its update time", sc.Owner, sc.Scope)
+			}
+			out[sc.Owner+" "+sc.Scope] = sc
+		}
+		return out
+	}
+	got := read(b)
+	// The window's calls only; a scope without any and without a pause
+	// is left out.
+	if u := got["p1 chat.update"]; len(u.Calls) != 2 || !u.Calls[0].Equal(at(-30*time.Second)) || !u.Calls[1].Equal(at(-time.Second)) {
+		t.Errorf("p1's chat.update calls = %v, want the two of the last minute", u.Calls)
+	}
+	if p := got["p1 chat.postMessage/C1"]; len(p.Calls) != 0 || !p.PauseUntil.Equal(at(20*time.Second)) {
+		t.Errorf("p1's posts in C1 = %+v, want the pause and no call", p)
+	}
+	if _, ok := got["p1 chat.postMessage/C2"]; ok || len(got) != 3 {
+		t.Errorf("budget = %v, want p1's update calls, its pause in C1 and p2's update call", got)
+	}
+	if u := got["p2 chat.update"]; len(u.Calls) != 1 || !u.Calls[0].Equal(at(-10*time.Second)) {
+		t.Errorf("p2's chat.update calls = %v", u.Calls)
+	}
+	// A later record replaces the scope's calls and pause.
+	if err := b.PutSlackBudget(ctx, "p1", []SlackBudget{{Scope: "chat.postMessage/C1", Calls: []time.Time{at(-time.Second)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if p := read(b)["p1 chat.postMessage/C1"]; len(p.Calls) != 1 || !p.PauseUntil.IsZero() {
+		t.Errorf("p1's posts in C1 after a new record = %+v, want one call and no pause", p)
+	}
+	// The next process reads it all.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := reopen(testDims, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b2.Close() })
+	if got := read(b2); len(got) != 3 || len(got["p1 chat.update"].Calls) != 2 {
+		t.Errorf("after reopening the budget is %v", got)
 	}
 }

@@ -187,3 +187,38 @@ func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Re
 
 // wait blocks until running slash investigations end.
 func (s *slashInvestigator) wait() { s.wg.Wait() }
+// slackBudget keeps Slack's rate budget as this process spends it in
+// the store, under this process's name, and reads the other processes'.
+type slackBudget struct {
+	st    Store
+	owner string
+}
+
+var _ bot.BudgetStore = (*slackBudget)(nil)
+
+func newSlackBudget(st Store) *slackBudget {
+	return &slackBudget{st: st, owner: newSlackOutbox(st).owner}
+}
+
+func (g *slackBudget) SaveBudget(ctx context.Context, scopes []bot.BudgetScope) error {
+	in := make([]kb.SlackBudget, len(scopes))
+	for i, sc := range scopes {
+		in[i] = kb.SlackBudget{Scope: sc.Scope, Calls: sc.Calls, PauseUntil: sc.PauseUntil}
+	}
+	return g.st.PutSlackBudget(ctx, g.owner, in)
+}
+
+func (g *slackBudget) OthersBudget(ctx context.Context, since time.Time) ([]bot.BudgetScope, error) {
+	all, err := g.st.SlackBudgets(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	var out []bot.BudgetScope
+	for _, sc := range all {
+		if sc.Owner != g.owner {
+			out = append(out, bot.BudgetScope{Owner: sc.Owner, Scope: sc.Scope, Calls: sc.Calls, PauseUntil: sc.PauseUntil})
+		}
+	}
+	return out, nil
+}
+

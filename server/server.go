@@ -173,6 +173,7 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 		Links:        links,
 		Knowledge:    knowledgePort{loop},
 		Outbox:       newSlackOutbox(st),
+		Budget:       newSlackBudget(st),
 		OnAPICall:    metrics.SlackCall,
 		OnDelivery:   metrics.SlackDelivery,
 		OnRetry:      metrics.SlackRetry,

@@ -40,6 +40,8 @@ type Store interface {
 	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
 	ReleaseSlackEffects(ctx context.Context, owner string) error
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
+	PutSlackBudget(ctx context.Context, owner string, scopes []kb.SlackBudget) error
+	SlackBudgets(ctx context.Context, since time.Time) ([]kb.SlackBudget, error)
 	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
 	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
 	Export(ctx context.Context, w io.Writer) error

@@ -687,3 +687,83 @@ func TestServeSlackSlashAndHome(t *testing.T) {
 		return false
 	})
 }
+
+// restartBurst runs serve against the fake Slack at Slack's limits (one
+// post per second per channel in bursts of 3; limit chat.update per
+// window app-wide, serve configured to the same budget). A first batch
+// of alerts spends the budget; serve stops once their threads are final
+// and starts again at once, and a second batch arrives. It returns the
+// calls the fake answered 429 after the restart, by method, and the time
+// from the restart until every thread was final.
+func restartBurst(tb testing.TB, backend string, alerts, limit int, window time.Duration) (limited map[string]int, took time.Duration) {
+	tb.Helper()
+	fs := fakeslack.New(fakeslack.Options{})
+	tb.Cleanup(fs.Close)
+	fs.LimitPosts(time.Second, 3)
+	fs.LimitUpdates(limit, window)
+	dir := tb.TempDir()
+	cfg := serveConfig{Token: "slack-restart", Workers: 4, Slack: fs,
+		SlackYAML: fmt.Sprintf("  updates_per_window: %d\n  update_window: %s\n", limit, window)}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(tb, "budget")
+	}
+	cfgPath := cfg.write(tb, dir)
+	a := scenarioAlert(tb)
+	waitFinal := func(n int) {
+		tb.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			if _, final := finalThreads(tb, fs); final == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				threads, final := finalThreads(tb, fs)
+				tb.Fatalf("%d threads, %d final; want %d final", threads, final, n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	srv := startInProcess(tb, cfgPath)
+	waitSocket(tb, fs, 1)
+	postAlerts(tb, srv.URL, cfg.Token, distinctAlerts(a, "BeforeRestart", alerts)...)
+	waitFinal(alerts)
+	srv.stop(tb)
+
+	restarted := time.Now()
+	srv = startInProcess(tb, cfgPath)
+	tb.Cleanup(func() { srv.stop(tb) })
+	waitSocket(tb, fs, 2)
+	postAlerts(tb, srv.URL, cfg.Token, distinctAlerts(a, "AfterRestart", alerts)...)
+	waitFinal(2 * alerts)
+	took = time.Since(restarted)
+	limited = map[string]int{}
+	for _, c := range fs.Calls() {
+		if c.Status == http.StatusTooManyRequests && !c.At.Before(restarted) {
+			limited[c.Method]++
+		}
+	}
+	return limited, took
+}
+
+// TestServeSlackBudgetAfterRestart: serve spends Slack's budget (posts
+// in one channel, chat.update app-wide), stops and starts again at once
+// while Slack's window still holds its calls. The new process counts
+// them: after the restart Slack answers no chat.update 429 (without the
+// saved budget the first update of the second batch is, and pauses every
+// update for its Retry-After). A post may be answered 429 once: the fake
+// counts arrivals, serve its admissions, one second apart at most.
+func TestServeSlackBudgetAfterRestart(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			const alerts, limit, window = 4, 4, 20 * time.Second
+			limited, took := restartBurst(t, backend, alerts, limit, window)
+			if limited["chat.update"] != 0 || limited["chat.postMessage"] > 1 {
+				t.Errorf("Slack answered %v calls 429 after the restart; want no update and at most 1 post", limited)
+			}
+			t.Logf("after the restart: 429s %v; every thread final %s after it", limited, took.Round(100*time.Millisecond))
+		})
+	}
+}

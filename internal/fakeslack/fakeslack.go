@@ -1,9 +1,10 @@
 // Package fakeslack is K8flex's own in-process fake of the Slack Web API and
 // of Socket Mode, for tests. It serves the Web API methods the bot uses,
 // records every call (method, arguments, arrival time), can answer 429 with
-// Retry-After (on demand, for Slack's per-channel limit on posts, or for
-// a share of updates), keeps the messages it was asked to post so tests can read
-// them and the files shared through the external upload (Uploads), and runs the Socket Mode websocket: it greets with
+// Retry-After (on demand, for Slack's per-channel limit on posts, for its
+// app-wide limit on updates, or for a share of updates), keeps the messages
+// it was asked to post and the files shared through the external upload
+// (Uploads) so tests can read them, and runs the Socket Mode websocket: it greets with
 // {"type":"hello"}, pushes envelopes, records the client's acks, sends
 // websocket pings and can drop connections to test reconnects.
 //
@@ -116,6 +117,10 @@ type Server struct {
 
 	files   map[string]*pendingFile // reserved uploads, by file id
 	uploads []Upload
+	// updateWindow limits chat.update app-wide (LimitUpdates).
+	updateLimit  int
+	updateWindow time.Duration
+	updateTimes  []time.Time // accepted updates inside the window, oldest first
 }
 
 type wsConn struct {
@@ -253,6 +258,32 @@ func (s *Server) RejectUpdates(share float64) {
 	s.updateShare, s.updateCalls = share, 0
 }
 
+// LimitUpdates enforces Slack's app-wide limit on chat.update (Tier 3,
+// about 50 per minute): an update beyond limit accepted in the last
+// window is answered 429 with Retry-After (whole seconds, at least 1)
+// until the oldest leaves the window. Only accepted calls count. limit 0
+// lifts the limit.
+func (s *Server) LimitUpdates(limit int, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updateLimit, s.updateWindow, s.updateTimes = limit, window, nil
+}
+
+// updateLimitedLocked applies LimitUpdates to a chat.update at now.
+func (s *Server) updateLimitedLocked(now time.Time) (time.Duration, bool) {
+	if s.updateLimit <= 0 {
+		return 0, false
+	}
+	for len(s.updateTimes) > 0 && !s.updateTimes[0].After(now.Add(-s.updateWindow)) {
+		s.updateTimes = s.updateTimes[1:]
+	}
+	if len(s.updateTimes) >= s.updateLimit {
+		return max(s.updateTimes[0].Add(s.updateWindow).Sub(now), time.Second), true
+	}
+	s.updateTimes = append(s.updateTimes, now)
+	return 0, false
+}
+
 // limitedLocked decides whether a call of method with args is rate
 // limited, and for how long.
 func (s *Server) limitedLocked(method string, args url.Values, now time.Time) (time.Duration, bool) {
@@ -280,6 +311,9 @@ func (s *Server) limitedLocked(method string, args url.Values, now time.Time) (t
 		if int(float64(n+1)*s.updateShare) > int(float64(n)*s.updateShare) {
 			return time.Second, true
 		}
+	}
+	if method == "chat.update" {
+		return s.updateLimitedLocked(now)
 	}
 	return 0, false
 }

@@ -148,3 +148,31 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("auth.test after coming back: %v", err)
 	}
 }
+
+// LimitUpdates holds chat.update to limit accepted calls in any window,
+// answering 429 with the time until the oldest leaves it.
+func TestLimitUpdates(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := slack.New(s.BotToken(), slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	_, ts, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hi", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.LimitUpdates(3, 3*time.Second)
+	for i := range 3 {
+		if _, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("x", false)); err != nil {
+			t.Fatalf("update %d within the limit: %v", i, err)
+		}
+	}
+	_, _, _, err = api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("y", false))
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter < 2*time.Second || rl.RetryAfter > 3*time.Second {
+		t.Fatalf("the 4th update in the window = %v, want 429 with Retry-After about 3 s", err)
+	}
+	s.LimitUpdates(0, 0)
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("z", false)); err != nil {
+		t.Errorf("update after lifting the limit: %v", err)
+	}
+}
