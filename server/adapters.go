@@ -187,6 +187,7 @@ func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Re
 
 // wait blocks until running slash investigations end.
 func (s *slashInvestigator) wait() { s.wg.Wait() }
+
 // slackBudget keeps Slack's rate budget as this process spends it in
 // the store, under this process's name, and reads the other processes'.
 type slackBudget struct {
@@ -221,4 +222,3 @@ func (g *slackBudget) OthersBudget(ctx context.Context, since time.Time) ([]bot.
 	}
 	return out, nil
 }
-
