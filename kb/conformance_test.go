@@ -33,6 +33,8 @@ type backend interface {
 	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
 	ReleaseSlackEffects(ctx context.Context, owner string) error
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
+	AddToSlackDigest(ctx context.Context, channel, group string, window time.Duration, m SlackDigestMember) (SlackDigest, error)
+	SlackDigestPosted(ctx context.Context, channel, group, ts string) error
 	ListCases(ctx context.Context, f Filter) ([]Case, error)
 	Stats(ctx context.Context, since time.Time) (Stats, error)
 	Export(ctx context.Context, w io.Writer) error
@@ -154,6 +156,7 @@ func runConformance(t *testing.T, h harness) {
 		{"MessageLinks", testMessageLinks},
 		{"SlackOutbox", testSlackOutbox},
 		{"SlackOutboxThreadFirst", testSlackOutboxThreadFirst},
+		{"SlackDigest", testSlackDigest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
