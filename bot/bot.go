@@ -30,6 +30,7 @@ type Bot struct {
 	reg     *registry
 	groups  *groupCache
 	send    *sender
+	digests *digester
 
 	mu      sync.Mutex
 	closed  bool
@@ -92,6 +93,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	}
 	b.groups = newGroupCache(b.api, cfg.UserGroupCacheTTL)
 	b.send = newSender(b)
+	b.digests = newDigester(b)
 	return b, nil
 }
 

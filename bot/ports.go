@@ -139,6 +139,14 @@ type Deps struct {
 	// Outbox, when set, keeps final threads until Slack took them, so
 	// they are finished after a restart.
 	Outbox Outbox
+	// Digests, when set, keeps storm digests: while a channel's backlog
+	// is above what Slack carries in a minute, investigations of gone
+	// targets are counted in one digest message instead of a thread each
+	// (digest.go). Backlog returns how many alerts wait to be
+	// investigated (the durable queue's depth); without it only the posts
+	// waiting in this process count.
+	Digests DigestStore
+	Backlog func(ctx context.Context) (int, error)
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)

@@ -270,3 +270,19 @@ func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Re
 
 // wait blocks until running slash investigations end.
 func (s *slashInvestigator) wait() { s.wg.Wait() }
+
+// slackDigests is the knowledge base as the bot's DigestStore.
+type slackDigests struct{ st store }
+
+func (d slackDigests) AddToDigest(ctx context.Context, channel, group string, window time.Duration, m bot.DigestMember) (bot.Digest, error) {
+	got, err := d.st.AddToSlackDigest(ctx, channel, group, window, kb.SlackDigestMember{CaseID: m.CaseRef, Workload: m.Workload, Target: m.Target})
+	if err != nil {
+		return bot.Digest{}, err
+	}
+	return bot.Digest{Channel: got.Channel, Group: got.Group, CaseRef: got.CaseID, TS: got.TS, Alerts: got.Alerts,
+		ByWorkload: got.ByWorkload, Samples: got.Samples, Started: got.Started, Updated: got.Updated}, nil
+}
+
+func (d slackDigests) DigestPosted(ctx context.Context, channel, group, ts string) error {
+	return d.st.SlackDigestPosted(ctx, channel, group, ts)
+}

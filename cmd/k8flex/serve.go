@@ -185,6 +185,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Links:        links,
 			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
 			Outbox:       newSlackOutbox(st),
+			Digests:      slackDigests{st: st},
+			Backlog:      st.QueueDepth,
 			OnAPICall:    metrics.SlackCall,
 			OnDelivery:   metrics.SlackDelivery,
 			OnRetry:      metrics.SlackRetry,
@@ -207,7 +209,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return st.SlackOutbox(octx)
 		})
 	}
-	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
+	reporter := func(_ context.Context, c dispatch.Claimed) investigate.Reporter {
+		if slackBot != nil && c.Request.Alert != nil {
+			// In a storm, fold's incident decides the digest (bot/digest.go).
+			return slackBot.IncidentReporter("", bot.Incident{AlertName: c.Request.AlertName(),
+				Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)})
+		}
 		if slackBot != nil {
 			return slackBot.Reporter("")
 		}

@@ -39,6 +39,8 @@ type store interface {
 	RenewSlackEffects(ctx context.Context, owner string, lease time.Duration) error
 	ReleaseSlackEffects(ctx context.Context, owner string) error
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
+	AddToSlackDigest(ctx context.Context, channel, group string, window time.Duration, m kb.SlackDigestMember) (kb.SlackDigest, error)
+	SlackDigestPosted(ctx context.Context, channel, group, ts string) error
 	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
 	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
 	Export(ctx context.Context, w io.Writer) error
