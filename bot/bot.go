@@ -32,6 +32,7 @@ type Bot struct {
 	groups  *groupCache
 	send    *sender
 	budget  *budget
+	digests *digester
 
 	mu      sync.Mutex
 	closed  bool
@@ -97,6 +98,7 @@ func New(cfg Config, deps Deps, log zerolog.Logger) (*Bot, error) {
 	b.budget = newBudget(b, deps.Budget)
 	b.limiter.spent = func(t time.Time) { b.budget.spend(scopeUpdate, t) }
 	b.posts.spent = func(ch string, t time.Time) { b.budget.spend(scopePost(ch), t) }
+	b.digests = newDigester(b)
 	return b, nil
 }
 

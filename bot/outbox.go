@@ -112,6 +112,10 @@ func (b *Bot) deliver(ctx context.Context, e Effect) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if group, ok := digestGroupOf(blocks.BlockSet); ok {
+		b.digests.posted(ctx, e.Channel, group, ts)
+		return ts, nil
+	}
 	thread := e.ThreadTS
 	if e.Key == keyRoot {
 		thread = ts

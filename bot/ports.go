@@ -143,6 +143,14 @@ type Deps struct {
 	// it and gives what the previous process (and replicas) spent: a
 	// restart does not start from a full budget.
 	Budget BudgetStore
+	// Digests, when set, keeps storm digests: while a channel's backlog
+	// is above what Slack carries in a minute, investigations of gone
+	// targets are counted in one digest message instead of a thread each
+	// (digest.go). Backlog returns how many alerts wait to be
+	// investigated (the durable queue's depth); without it only the posts
+	// waiting in this process count.
+	Digests DigestStore
+	Backlog func(ctx context.Context) (int, error)
 	// OnAPICall, when set, observes every Slack Web API call: its method
 	// (e.g. "chat.update") and result ("ok", "rate_limited" or "error").
 	OnAPICall func(method, result string)

@@ -37,6 +37,11 @@ type Reporter struct {
 	started  bool
 	root     *rootEntry
 	caseRef  string
+	// incident is set for an investigation leading an incident (storm
+	// digests, digest.go); deferred holds its start while its thread
+	// waits for its end.
+	incident *Incident
+	deferred *investigate.Investigation
 
 	wake chan struct{}
 	fin  chan struct{} // closed by Finished
@@ -93,7 +98,15 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	}
 	r.started = true
 	r.mu.Unlock()
+	if r.deferStart(ctx, inv) {
+		return nil // a storm: decided when it finished (digest.go)
+	}
+	return r.open(ctx, inv, true)
+}
 
+// open records the root message, posts it (post; otherwise the delivery
+// posts it) and starts the flusher.
+func (r *Reporter) open(ctx context.Context, inv *investigate.Investigation, post bool) error {
 	caseRef := inv.ID
 	if caseRef == "" && inv.Request != nil {
 		caseRef = inv.Request.ID
@@ -115,8 +128,13 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	}
 	eff := r.b.record(ctx, []Effect{{CaseRef: caseRef, Key: keyRoot, Channel: r.channel,
 		Blocks: mustJSON(blocks), Text: fallback}})[0]
-	ts, err := r.b.post(ctx, r.channel, "", blocks, fallback)
-	if err != nil {
+	ts, err := "", errors.New("storm: the root is posted with the final thread")
+	if post {
+		ts, err = r.b.post(ctx, r.channel, "", blocks, fallback)
+	}
+	if !post {
+		r.b.send.handOver([]Effect{eff}, false)
+	} else if err != nil {
 		r.log.Warn().Err(err).Msg("post root message; the thread is posted once Slack answers")
 		r.b.retried("chat.postMessage", retryUnreachable)
 		r.b.send.handOver([]Effect{eff}, false)
@@ -156,7 +174,10 @@ func (r *Reporter) Chunk(_ context.Context, text string) {
 }
 
 // Finished hands over the result; the flusher renders the final messages.
-func (r *Reporter) Finished(_ context.Context, res *investigate.Result) error {
+func (r *Reporter) Finished(ctx context.Context, res *investigate.Result) error {
+	if r.finishDeferred(ctx, res) {
+		return nil
+	}
 	r.mu.Lock()
 	if !r.finished {
 		close(r.fin)

@@ -2,6 +2,7 @@ package fold
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/k8flex/k8flex/investigate"
 )
@@ -63,4 +64,18 @@ func owner(t investigate.Target) string {
 		return "pod/" + t.Pod
 	}
 	return t.String() + "\x00" + t.Instance
+}
+
+// Workload returns the workload the incident key of req names
+// ("Deployment/checkout"), or "" when its target names none (a pod whose
+// name implies no workload, a node, a service).
+func Workload(req *investigate.Request) string {
+	if req.Alert == nil {
+		return ""
+	}
+	o := owner(req.EffectiveTarget())
+	if strings.HasPrefix(o, "pod/") || strings.Contains(o, "\x00") {
+		return ""
+	}
+	return o
 }

@@ -67,3 +67,26 @@ func TestKey(t *testing.T) {
 		t.Errorf("a request without an alert has key %q, want none (never folded)", k)
 	}
 }
+
+func TestWorkload(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"deployment pod", map[string]string{"alertname": "A", "namespace": "shop", "pod": "checkout-66d9c8b7f4-x2b9z"}, "deployment/checkout"},
+		{"statefulset pod", map[string]string{"alertname": "A", "namespace": "shop", "pod": "redis-2"}, "statefulset/redis"},
+		{"pod naming no workload", map[string]string{"alertname": "A", "namespace": "shop", "pod": "checkout-old-00042"}, ""},
+		{"node", map[string]string{"alertname": "A", "node": "worker-1"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &investigate.Request{Alert: &investigate.Alert{Labels: tt.labels}}
+			if got := Workload(req); got != tt.want {
+				t.Errorf("Workload = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := Workload(&investigate.Request{}); got != "" {
+		t.Errorf("Workload of a request without an alert = %q", got)
+	}
+}

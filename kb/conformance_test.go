@@ -35,6 +35,8 @@ type backend interface {
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
 	PutSlackBudget(ctx context.Context, owner string, scopes []SlackBudget) error
 	SlackBudgets(ctx context.Context, since time.Time) ([]SlackBudget, error)
+	AddToSlackDigest(ctx context.Context, channel, group string, window time.Duration, m SlackDigestMember) (SlackDigest, error)
+	SlackDigestPosted(ctx context.Context, channel, group, ts string) error
 	ListCases(ctx context.Context, f Filter) ([]Case, error)
 	Stats(ctx context.Context, since time.Time) (Stats, error)
 	Export(ctx context.Context, w io.Writer) error
@@ -157,6 +159,7 @@ func runConformance(t *testing.T, h harness) {
 		{"SlackOutbox", testSlackOutbox},
 		{"SlackOutboxThreadFirst", testSlackOutboxThreadFirst},
 		{"SlackBudget", testSlackBudget},
+		{"SlackDigest", testSlackDigest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

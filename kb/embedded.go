@@ -135,7 +135,7 @@ func OpenEmbedded(path string, cfg EmbeddedConfig, log zerolog.Logger) (*Embedde
 
 func (s *Embedded) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bMessages, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt, bOutbox, bBudget} {
+		for _, b := range [][]byte{bMeta, bCases, bBodies, bEmb, bKeys, bThreads, bMessages, bVotes, bQueue, bCreated, bIncidents, bIncidentsAt, bOutbox, bBudget, bDigests, bDigestMembers} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

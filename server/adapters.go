@@ -222,3 +222,19 @@ func (g *slackBudget) OthersBudget(ctx context.Context, since time.Time) ([]bot.
 	}
 	return out, nil
 }
+
+// slackDigests is the knowledge base as the bot's DigestStore.
+type slackDigests struct{ st Store }
+
+func (d slackDigests) AddToDigest(ctx context.Context, channel, group string, window time.Duration, m bot.DigestMember) (bot.Digest, error) {
+	got, err := d.st.AddToSlackDigest(ctx, channel, group, window, kb.SlackDigestMember{CaseID: m.CaseRef, Workload: m.Workload, Target: m.Target})
+	if err != nil {
+		return bot.Digest{}, err
+	}
+	return bot.Digest{Channel: got.Channel, Group: got.Group, CaseRef: got.CaseID, TS: got.TS, Alerts: got.Alerts,
+		ByWorkload: got.ByWorkload, Samples: got.Samples, Started: got.Started, Updated: got.Updated}, nil
+}
+
+func (d slackDigests) DigestPosted(ctx context.Context, channel, group, ts string) error {
+	return d.st.SlackDigestPosted(ctx, channel, group, ts)
+}

@@ -174,6 +174,8 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 		Knowledge:    knowledgePort{loop},
 		Outbox:       newSlackOutbox(st),
 		Budget:       newSlackBudget(st),
+		Digests:      slackDigests{st: st},
+		Backlog:      st.QueueDepth,
 		OnAPICall:    metrics.SlackCall,
 		OnDelivery:   metrics.SlackDelivery,
 		OnRetry:      metrics.SlackRetry,
@@ -205,7 +207,12 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 func (s *Server) newQueue(eng *investigate.Engine) (*kbqueue.Queue, error) {
 	cfg, st, slackBot, metrics, log, stdout := s.cfg, s.st, s.slackBot, s.metrics, s.log, s.stdout
 	var err error
-	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
+	reporter := func(_ context.Context, c dispatch.Claimed) investigate.Reporter {
+		if slackBot != nil && c.Request.Alert != nil {
+			// In a storm, fold's incident decides the digest (bot/digest.go).
+			return slackBot.IncidentReporter("", bot.Incident{AlertName: c.Request.AlertName(),
+				Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)})
+		}
 		if slackBot != nil {
 			return slackBot.Reporter("")
 		}

@@ -42,6 +42,8 @@ type Store interface {
 	SlackOutbox(ctx context.Context) (depth int, oldest time.Time, err error)
 	PutSlackBudget(ctx context.Context, owner string, scopes []kb.SlackBudget) error
 	SlackBudgets(ctx context.Context, since time.Time) ([]kb.SlackBudget, error)
+	AddToSlackDigest(ctx context.Context, channel, group string, window time.Duration, m kb.SlackDigestMember) (kb.SlackDigest, error)
+	SlackDigestPosted(ctx context.Context, channel, group, ts string) error
 	ListCases(ctx context.Context, f kb.Filter) ([]kb.Case, error)
 	Stats(ctx context.Context, since time.Time) (kb.Stats, error)
 	Export(ctx context.Context, w io.Writer) error
