@@ -51,6 +51,8 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseServices,
 		diagnoseServiceSubsets,
 		diagnoseIngresses,
+		diagnoseIngressTLS,
+		diagnoseReadinessGates,
 		diagnoseNetworkPolicies,
 		diagnoseEgressDestinations,
 		diagnoseIngressCallers,
@@ -105,9 +107,9 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart
-	case "readiness-probe", "endpoints-not-ready":
+	case "readiness-probe", "endpoints-not-ready", "readiness-gate":
 		return investigate.EndpointMissing
-	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port":
+	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port", "ingress-tls-secret":
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling

@@ -251,7 +251,7 @@ func (r *run) phases() [][]collector {
 	if r.ns != "" {
 		p3 = append(p3, collector{"ingresses", collectIngresses})
 		p4 = append(p4, collector{"autoscalers", collectAutoscalers}, collector{"cronjobs", collectCronJobs},
-			collector{"serviceaccounts", collectServiceAccounts})
+			collector{"serviceaccounts", collectServiceAccounts}, collector{"controller-logs", collectControllerLogs})
 	}
 	p5 := []collector{{"events", collectEvents}}
 	return [][]collector{p1, p2, p3, p4, p5}
