@@ -153,6 +153,13 @@ func sortDependencies(ds []dependency) {
 // name.ns.svc that does not exist is recorded in MissingRefs.
 func collectDependencies(ctx context.Context, r *run) error {
 	pods, _ := r.podsSnapshot()
+	r.mu.Lock()
+	for _, j := range r.snap.Jobs {
+		// A Job's pods may be gone (deleted by its deadline): its
+		// template names the same dependencies.
+		pods = append(pods, corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace, Name: j.Name}, Spec: j.Spec.Template.Spec})
+	}
+	r.mu.Unlock()
 	if len(pods) == 0 {
 		return nil
 	}
@@ -164,13 +171,6 @@ func collectDependencies(ctx context.Context, r *run) error {
 	own := slices.Clone(r.snap.Services)
 	logs := slices.Clone(r.snap.Logs)
 	cms := slices.Clone(r.snap.ConfigMaps)
-	r.mu.Unlock()
-	r.mu.Lock()
-	for _, j := range r.snap.Jobs {
-		// A Job's pods may be gone (deleted by its deadline): its
-		// template names the same dependencies.
-		pods = append(pods, corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace, Name: j.Name}, Spec: j.Spec.Template.Spec})
-	}
 	r.mu.Unlock()
 	texts, errorLines := dependencyTexts(pods, cms, logs)
 	deps := findDependencies(r.ns, texts, errorLines, own, known)

@@ -85,8 +85,8 @@ func domainWords(domain string) []string {
 }
 
 // collectControllerLogs reads, for each controller query, the log of the
-// controller pod that matches it (a running pod named "...controller..."
-// whose name carries one of the hints, in any namespace) and keeps only the
+// pod that matches it (a running pod whose name carries the hints, in any
+// namespace) and keeps only the
 // lines naming the object: what the controller says about it.
 func collectControllerLogs(ctx context.Context, r *run) error {
 	pods, related := r.podsSnapshot()
@@ -137,21 +137,28 @@ func collectControllerLogs(ctx context.Context, r *run) error {
 	return nil
 }
 
-// controllerPod picks the running controller pod whose name carries one of
-// the hints ("ingress-nginx-controller-…" for class nginx), or nil.
+// controllerPod picks the running pod whose name carries the most hints
+// ("ingress-nginx-controller-…" for class nginx, "traefik-…" for class
+// traefik), a controller's name first, or nil.
 func controllerPod(all []corev1.Pod, hints []string) *corev1.Pod {
 	var best *corev1.Pod
 	bestScore := 0
 	for i := range all {
 		p := &all[i]
-		if p.Status.Phase != corev1.PodRunning || !strings.Contains(p.Name, "controller") {
+		if p.Status.Phase != corev1.PodRunning {
 			continue
 		}
 		score := 0
 		for _, h := range hints {
 			if h != "" && strings.Contains(p.Name, h) {
-				score++
+				score += 2
 			}
+		}
+		if score == 0 {
+			continue
+		}
+		if strings.Contains(p.Name, "controller") {
+			score++
 		}
 		if score > bestScore {
 			best, bestScore = p, score

@@ -81,6 +81,10 @@ func registry() []faultClass {
 		// The kubelet: admission and lifecycle hooks.
 		{"kubelet-admission-rejected", admissionRejected},
 		{"poststart-hook-fails", postStartHookFails},
+		// Other controllers and dependencies the pods wait on.
+		{"readiness-gate-unset", readinessGateUnset},
+		{"ingress-tls-secret-missing", ingressTLSSecretMissing},
+		{"job-deadline-db-lock", jobDeadlineDBLock},
 	}
 }
 
