@@ -85,6 +85,7 @@ func registry() []faultClass {
 		{"readiness-gate-unset", readinessGateUnset},
 		{"ingress-tls-secret-missing", ingressTLSSecretMissing},
 		{"job-deadline-db-lock", jobDeadlineDBLock},
+		{"go-gomaxprocs-throttling", goMaxProcsThrottling},
 	}
 }
 
