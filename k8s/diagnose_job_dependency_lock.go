@@ -65,7 +65,7 @@ func (d *diag) dependencyLockWait(j *batchv1.Job, from, to time.Time) (string, [
 				if strings.Contains(h, "["+m[1]+"]") || strings.Contains(h, " "+m[1]+" ") && !strings.Contains(h, "holding") {
 					if u := reDBUser.FindString(h); u != "" {
 						s += " (session " + u + ")"
-						proof = append(proof, l.Pod+" log: "+clip(strings.TrimSpace(h), 200))
+						proof = append(proof, fmt.Sprintf("%s log: process %s is session %s", l.Pod, m[1], u))
 						break
 					}
 				}
