@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -152,6 +153,13 @@ func sortDependencies(ds []dependency) {
 // name.ns.svc that does not exist is recorded in MissingRefs.
 func collectDependencies(ctx context.Context, r *run) error {
 	pods, _ := r.podsSnapshot()
+	r.mu.Lock()
+	for _, j := range r.snap.Jobs {
+		// A Job's pods may be gone (deleted by its deadline): its
+		// template names the same dependencies.
+		pods = append(pods, corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace, Name: j.Name}, Spec: j.Spec.Template.Spec})
+	}
+	r.mu.Unlock()
 	if len(pods) == 0 {
 		return nil
 	}
@@ -197,6 +205,9 @@ func collectDependencies(ctx context.Context, r *run) error {
 	}
 	followed, readDeps := 0, 0
 	saturated := slices.ContainsFunc(errorLines, func(l string) bool { return reSaturation.MatchString(l) })
+	// A Job stopped by its deadline waited on something: what its
+	// dependencies logged during its run (a lock, a slow query) says what.
+	saturated = saturated || r.jobDeadlineExceeded()
 	for _, d := range deps {
 		if followed == maxDependencies {
 			break
@@ -213,6 +224,21 @@ func collectDependencies(ctx context.Context, r *run) error {
 				r.mu.Lock()
 				r.snap.MissingRefs = append(r.snap.MissingRefs, "service/"+d.ns+"/"+d.name)
 				r.mu.Unlock()
+			} else if d.certain && saturated && readDeps < maxSaturatedDeps {
+				// No Service of that name is visible (a headless or
+				// differently named one): the workload named like it
+				// serves the address.
+				backing, err := r.listPods(ctx, d.ns)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if p := firstRunning(podsNamedFor(backing, d.name)); p != nil {
+					readDeps++
+					r.addRelated(*p)
+					if err := r.readDependencyPod(ctx, p); err != nil {
+						errs = append(errs, err)
+					}
+				}
 			}
 			continue
 		}
@@ -412,4 +438,33 @@ func unresolvedHost(line string) string {
 		return strings.ToLower(m[1])
 	}
 	return ""
+}
+
+// jobDeadlineExceeded reports whether a Job of the snapshot failed with
+// DeadlineExceeded.
+func (r *run) jobDeadlineExceeded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, j := range r.snap.Jobs {
+		for _, c := range j.Status.Conditions {
+			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue && c.Reason == batchv1.JobReasonDeadlineExceeded {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// podsNamedFor returns the pods that belong to the workload a Service name
+// names: their StatefulSet, or their app.kubernetes.io/instance or app
+// label, carries the name.
+func podsNamedFor(pods []corev1.Pod, name string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		owned := slices.ContainsFunc(p.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == "StatefulSet" && o.Name == name })
+		if owned || p.Labels["app.kubernetes.io/instance"] == name || p.Labels["app"] == name {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -51,6 +51,8 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseServices,
 		diagnoseServiceSubsets,
 		diagnoseIngresses,
+		diagnoseIngressTLS,
+		diagnoseReadinessGates,
 		diagnoseNetworkPolicies,
 		diagnoseEgressDestinations,
 		diagnoseIngressCallers,
@@ -107,9 +109,9 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart
-	case "readiness-probe", "endpoints-not-ready":
+	case "readiness-probe", "endpoints-not-ready", "readiness-gate":
 		return investigate.EndpointMissing
-	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port":
+	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port", "ingress-tls-secret":
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling
@@ -467,9 +469,44 @@ func lastErrorLine(lines []string) string {
 	}
 	last := el[len(el)-1]
 	if len(last) < 60 && len(el) > 1 && len(el[len(el)-2]) > len(last) {
-		return el[len(el)-2]
+		last = el[len(el)-2]
 	}
-	return last
+	return withContinuation(lines, last)
+}
+
+// withContinuation completes an error line that announces its detail on
+// the next lines ("decoding failed due to the following error(s):"): the
+// next non-empty lines (two at most, not stack frames) are appended.
+func withContinuation(lines []string, line string) string {
+	if !strings.HasSuffix(line, ":") {
+		return line
+	}
+	at := -1
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimSpace(lines[i]) == line {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return line
+	}
+	out, n := line, 0
+	for _, l := range lines[at+1:] {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if n == 2 || stackFrame.MatchString(l) || sameMessage(l, line) {
+			break
+		}
+		out += " " + l
+		n++
+		if !strings.HasSuffix(l, ":") {
+			break
+		}
+	}
+	return out
 }
 
 // lastLines returns the last n non-empty lines.

@@ -39,6 +39,8 @@ type depFailure struct {
 	pods    []string
 	refs    []string
 	proof   []string
+	// containers are the containers whose logs show the failure.
+	containers []string
 }
 
 // diagnoseDependencies reports calls to other services that fail in the
@@ -97,6 +99,7 @@ func diagnoseDependencies(d *diag) []investigate.Finding {
 				f.port = port
 			}
 			f.pods = appendUnique(f.pods, l.Pod)
+			f.containers = appendUnique(f.containers, l.Container)
 			f.refs = appendUnique(f.refs, "pod/"+l.Namespace+"/"+l.Pod)
 			if len(f.proof) < 2 {
 				f.proof = appendUnique(f.proof, l.Pod+": "+clip(strings.TrimSpace(line), 400))
@@ -219,6 +222,13 @@ func (d *diag) dependencyFinding(f *depFailure) investigate.Finding {
 				why = append(why, fmt.Sprintf("Service %s/%s has %d ready endpoints, so the backends run: the traffic is dropped or refused on the way (NetworkPolicy, wrong port, overloaded backend)", f.svcNS, f.svcName, ready))
 			}
 		}
+	}
+	if why2, proof2 := d.loopbackSibling(f); why2 != "" {
+		// The pod calls itself: a sibling container that is down
+		// explains the failure, and its own finding is the cause.
+		score = scoreContext + 15
+		why = append(why, why2)
+		proof = append(proof, proof2...)
 	}
 	if src := configSourceOf(d, f); src != "" {
 		why = append(why, "the address comes from "+src)
@@ -385,4 +395,49 @@ func podCrashing(p *corev1.Pod) bool {
 		}
 	}
 	return p.Status.Phase == corev1.PodFailed
+}
+
+// isLoopback reports whether host is the pod's own network namespace.
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+// loopbackSibling explains a failed call to the pod's own loopback address
+// by a sibling container of the same pod (a sidecar) that is not running
+// or not ready: containers of a pod share one network namespace, so
+// 127.0.0.1:port is served by whichever container listens on that port.
+// "" when the host is not loopback or no sibling is down.
+func (d *diag) loopbackSibling(f *depFailure) (string, []string) {
+	if !isLoopback(f.host) {
+		return "", nil
+	}
+	for _, ref := range f.refs {
+		for _, p := range d.pods {
+			if podRef(p) != ref {
+				continue
+			}
+			for i := range p.Status.ContainerStatuses {
+				cs := &p.Status.ContainerStatuses[i]
+				if slices.Contains(f.containers, cs.Name) || cs.Ready {
+					continue
+				}
+				declares := false
+				if c := containerSpec(p, cs.Name); c != nil && f.port != "" {
+					for _, cp := range c.Ports {
+						declares = declares || fmt.Sprint(cp.ContainerPort) == f.port
+					}
+				}
+				if !declares && !containerFailing(cs) {
+					continue
+				}
+				state := "not ready"
+				if w := cs.State.Waiting; w != nil && w.Reason != "" {
+					state = w.Reason
+				}
+				return fmt.Sprintf("%s is the pod's own network namespace, shared by its containers, and container %s of the same pod, which should listen there, is %s: that container's failure is the cause, the refused calls its symptom", f.host, cs.Name, state),
+					[]string{fmt.Sprintf("%s container %s: %s (restartCount=%d)", p.Name, cs.Name, state, cs.RestartCount)}
+			}
+		}
+	}
+	return "", nil
 }

@@ -16,7 +16,7 @@ import (
 
 // What a job's log shows it was doing when its deadline killed it.
 var (
-	reJobLockWait = regexp.MustCompile(`(?i)lock wait|waiting for (?:an? |the )?(?:\w+ )?lock|lock(?:s)? (?:not available|timeout|held)|deadlock|could not obtain lock|locknotavailable|metadata lock|blocked by|held by|waiting for transaction`)
+	reJobLockWait = regexp.MustCompile(`(?i)lock wait|waiting for \w*lock\b|waiting for (?:an? |the )?(?:\w+ )?lock|lock(?:s)? (?:not available|timeout|held)|deadlock|could not obtain lock|locknotavailable|metadata lock|blocked by|held by|waiting for transaction`)
 	reJobSlow     = regexp.MustCompile(`(?i)slow query|statement timeout|canceling statement|query (?:took|running for|is slow)|long[- ]running (?:query|transaction)`)
 	reJobTimeout  = regexp.MustCompile(`(?i)timed? ?out|deadline exceeded|i/o timeout|context canceled|retrying|retry \d|backing off`)
 	// reJobBlocker names who holds what the job waits for ("held by pid
@@ -155,6 +155,11 @@ func (d *diag) jobDeadlineFinding(j *batchv1.Job, c batchv1.JobCondition) invest
 		if e.Reason == "DeadlineExceeded" {
 			proof = appendUnique(proof, evProof(e))
 		}
+	}
+	if doing == "" && j.Status.StartTime != nil {
+		var more []string
+		doing, more = d.dependencyLockWait(j, j.Status.StartTime.Time, c.LastTransitionTime.Time)
+		proof = appendUnique(proof, more...)
 	}
 	if doing != "" {
 		sum += "; " + doing

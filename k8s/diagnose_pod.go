@@ -182,6 +182,7 @@ var errorClasses = []struct {
 	{regexp.MustCompile(`(?i)access ?denied|not authori[sz]ed|unauthori[sz]ed|forbidden|permission denied|explicit deny|\b403\b|\b401\b`), "an authorization failure (permission denied by the called system)"},
 	{regexp.MustCompile(`(?i)certificate (has )?expired|x509: .*expired|certificate verify failed|expired certificate`), "an expired or invalid TLS certificate"},
 	{regexp.MustCompile(`(?i)syntax error|unexpected (token|end of file|EOF|"[^"]+")|parse error`), "a syntax error in the command or configuration"},
+	{regexp.MustCompile(`(?i)(failed to|cannot|could not|unable to) (get|load|read|parse|decode|unmarshal|validate) (the )?config|invalid config|config(uration)? (is )?invalid|unknown (type|component|exporter|receiver|processor|extension|field|key|option|directive)|has been (deprecated and )?removed|unrecognized (option|field|key)|unknown directive`), "a configuration the program rejects at start-up (a component, key or option it does not know, or no longer supports)"},
 	{regexp.MustCompile(`(?i)(environment variable|env var|env)\b.*(not set|missing|required|undefined|empty)|(missing|required) (environment|env)`), "a missing environment variable"},
 	{regexp.MustCompile(`(?i)not found in \$?PATH|command not found|executable file not found|exec format error`), "a missing or misspelled executable"},
 	{regexp.MustCompile(`(?i)no such file or directory|file not found|cannot open|can't open`), "a missing file"},

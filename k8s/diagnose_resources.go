@@ -37,6 +37,7 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 		usages      []string
 		limitRanger string
 		asAlerted   bool
+		goRuntime   string // why a Go runtime outruns the limit
 	}
 	infos := map[string]*info{}
 	for _, p := range d.pods {
@@ -49,7 +50,9 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 				continue
 			}
 			u, measured := d.containerUsage(p, c.Name, corev1.ResourceCPU)
-			alerted := !measured && d.throttlingAlerted(c.Name)
+			// The alert's own throttled share counts even when the
+			// average usage sits below the limit: bursts hit the quota.
+			alerted := d.throttlingAlerted(c.Name) && (!measured || d.alertThrottledPct() != "")
 			if !alerted && (!measured || u.MilliValue()*100 < lim.MilliValue()*90) {
 				continue
 			}
@@ -60,6 +63,10 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 				infos[key] = in
 			}
 			var proof []string
+			if why, more := d.goMaxProcsOverLimit(p, &c, lim); why != "" && in.goRuntime == "" {
+				in.goRuntime = why
+				proof = append(proof, more...)
+			}
 			if measured {
 				pct := u.MilliValue() * 100 / lim.MilliValue()
 				in.usages = append(in.usages, fmt.Sprintf("%s %dm (%d%%)", p.Name, u.MilliValue(), pct))
@@ -102,6 +109,9 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 				detail = append(detail, "Its probes time out meanwhile: "+strings.Join(timeouts, " / ")+".")
 			}
 		}
+		if in.goRuntime != "" {
+			sum += "; " + in.goRuntime
+		}
 		if in.limitRanger != "" {
 			if lr, def := d.limitRangeDefault(p.Namespace, corev1.ResourceCPU); lr != "" {
 				sum += fmt.Sprintf("; the pod spec sets no CPU limit — the %s limit was injected by the LimitRange %s/%s (default cpu %s)", lim, p.Namespace, lr, def)
@@ -116,6 +126,9 @@ func diagnoseCPUThrottling(d *diag) []investigate.Finding {
 		act := []string{
 			fmt.Sprintf("Set explicit resources in %s: a CPU request matching real usage and a higher CPU limit (or none), e.g. kubectl set resources -n %s %s -c %s --requests=cpu=500m --limits=cpu=2", workloadOrPod(p), p.Namespace, workloadOrPod(p), in.container),
 			fmt.Sprintf("kubectl top pod -n %s --containers", p.Namespace),
+		}
+		if in.goRuntime != "" {
+			act = append([]string{fmt.Sprintf("Set GOMAXPROCS to the CPU limit in %s (env GOMAXPROCS=%d, or valueFrom resourceFieldRef limits.cpu; or build with automaxprocs / Go ≥ 1.25, which read the cgroup limit)", workloadOrPod(p), max(1, in.limit.Value()))}, act...)
 		}
 		if in.limitRanger != "" {
 			act = append(act, fmt.Sprintf("kubectl get limitrange -n %s -o yaml   # the namespace default applies to every container without its own limit", p.Namespace))

@@ -253,7 +253,7 @@ func (r *run) phases() [][]collector {
 	if r.ns != "" {
 		p3 = append(p3, collector{"ingresses", collectIngresses})
 		p4 = append(p4, collector{"autoscalers", collectAutoscalers}, collector{"cronjobs", collectCronJobs},
-			collector{"serviceaccounts", collectServiceAccounts})
+			collector{"serviceaccounts", collectServiceAccounts}, collector{"controller-logs", collectControllerLogs})
 	}
 	p5 := []collector{{"events", collectEvents}}
 	p6 := []collector{{"preemptors", collectPreemptors}}

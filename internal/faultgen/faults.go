@@ -85,6 +85,11 @@ func registry() []faultClass {
 		{"cronjob-stopped", cronJobStopped},
 		{"pod-preempted", podPreempted},
 		{"extended-resource-unadvertised", extendedResourceUnadvertised},
+		// Other controllers and dependencies the pods wait on.
+		{"readiness-gate-unset", readinessGateUnset},
+		{"ingress-tls-secret-missing", ingressTLSSecretMissing},
+		{"job-deadline-db-lock", jobDeadlineDBLock},
+		{"go-gomaxprocs-throttling", goMaxProcsThrottling},
 	}
 }
 
