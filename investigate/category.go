@@ -55,7 +55,9 @@ func (c Category) Scopes() []Scope {
 	case OOMKilled, CPUThrottling:
 		return []Scope{ScopePod, ScopeResource}
 	case ServiceDown, EndpointMissing:
-		return []Scope{ScopeService, ScopePod, ScopeNetwork}
+		// Resource: a Service that is slow or times out is most often
+		// one whose pods sit at their CPU or memory limit.
+		return []Scope{ScopeService, ScopePod, ScopeNetwork, ScopeResource}
 	case NodeNotReady, DiskPressure:
 		return []Scope{ScopeNode}
 	case NetworkPolicy:

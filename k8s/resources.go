@@ -11,45 +11,47 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
-
-	"github.com/k8flex/k8flex/investigate"
 )
 
 // errNoMetrics is the gap reason when no metrics API is configured.
 var errNoMetrics = errors.New("metrics API (metrics.k8s.io) not available")
 
 // collectResources reads the namespace's LimitRanges and ResourceQuotas
-// (through the shared cache) and, when the category looks at usage
-// (resource and node categories), the usage of the investigated pods and
-// their nodes from metrics.k8s.io. Without a metrics API the usage is a
-// Gap ("metrics"); the limits are still read.
+// (through the shared cache).
 func collectResources(ctx context.Context, r *run) error {
+	if r.ns == "" {
+		return nil
+	}
 	var errs []error
-	if r.ns != "" {
-		lr, err := listNamespace(ctx, r, resLimitRanges, r.ns, func(l *corev1.LimitRangeList) []corev1.LimitRange { return l.Items })
-		if err != nil {
-			errs = append(errs, err)
-		}
-		rq, qerr := listNamespace(ctx, r, resQuotas, r.ns, func(l *corev1.ResourceQuotaList) []corev1.ResourceQuota { return l.Items })
-		if qerr != nil {
-			errs = append(errs, qerr)
-		}
-		r.mu.Lock()
-		r.snap.LimitRanges = append(r.snap.LimitRanges, lr...)
-		r.snap.ResourceQuotas = append(r.snap.ResourceQuotas, rq...)
-		r.mu.Unlock()
+	lr, err := listNamespace(ctx, r, resLimitRanges, r.ns, func(l *corev1.LimitRangeList) []corev1.LimitRange { return l.Items })
+	if err != nil {
+		errs = append(errs, err)
 	}
-	if !r.has(investigate.ScopeResource) && !r.nodeCategory() {
-		return errors.Join(errs...)
+	rq, qerr := listNamespace(ctx, r, resQuotas, r.ns, func(l *corev1.ResourceQuotaList) []corev1.ResourceQuota { return l.Items })
+	if qerr != nil {
+		errs = append(errs, qerr)
 	}
+	r.mu.Lock()
+	r.snap.LimitRanges = append(r.snap.LimitRanges, lr...)
+	r.snap.ResourceQuotas = append(r.snap.ResourceQuotas, rq...)
+	r.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// collectUsage reads, when the category looks at usage (resource, service
+// and node categories), the usage of the investigated pods and their nodes
+// from metrics.k8s.io. It runs after the Services, whose selected pods are
+// the investigated ones of a Service target. Without a metrics API the
+// usage is a Gap ("metrics").
+func collectUsage(ctx context.Context, r *run) error {
 	if r.g.metrics == nil {
 		r.gap("metrics", errNoMetrics)
-		return errors.Join(errs...)
+		return nil
 	}
 	if err := collectMetrics(ctx, r); err != nil {
 		r.gap("metrics", err)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // collectMetrics reads PodMetrics of the investigated (and, for a node,

@@ -229,13 +229,16 @@ func (r *run) phases() [][]collector {
 		p1 = append(p1, collector{"services", collectServices})
 	}
 	p1 = append(p1, collector{"nodes", collectNodes})
-	if r.ns != "" || r.has(investigate.ScopeResource) || r.nodeCategory() {
+	if r.ns != "" {
 		p1 = append(p1, collector{"resources", collectResources})
 	}
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
 	p2 := []collector{{"unscheduled", collectUnscheduled}}
+	if r.has(investigate.ScopeResource) || r.nodeCategory() {
+		p2 = append(p2, collector{"usage", collectUsage})
+	}
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
