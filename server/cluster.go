@@ -3,7 +3,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/rs/zerolog"
 	"k8s.io/client-go/rest"
@@ -49,8 +52,14 @@ func RestConfig(c config.KubeConfig) (*rest.Config, error) {
 		if c.Kubeconfig != "" {
 			rules.ExplicitPath = c.Kubeconfig
 		}
-		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-			&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+		loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+			&clientcmd.ConfigOverrides{CurrentContext: c.Context})
+		// client-go reports a context missing from the file as plain text:
+		// look it up in the file instead, to name kube.context.
+		if raw, rerr := loader.RawConfig(); rerr == nil && c.Context != "" && len(raw.Contexts) > 0 && raw.Contexts[c.Context] == nil {
+			return nil, fmt.Errorf("kube.context %q: no such context in the kubeconfig (it has %s)", c.Context, contextNames(raw.Contexts))
+		}
+		rc, err = loader.ClientConfig()
 		switch {
 		case err == nil:
 		case clientcmd.IsEmptyConfig(err) && c.Kubeconfig == "" && c.Context == "":
@@ -68,4 +77,10 @@ func RestConfig(c config.KubeConfig) (*rest.Config, error) {
 	rc.QPS, rc.Burst = float32(c.QPS), c.Burst
 	rc.UserAgent = "k8flex"
 	return rc, nil
+}
+
+// contextNames lists a kubeconfig's context names, sorted.
+func contextNames[V any](contexts map[string]V) string {
+	names := slices.Sorted(maps.Keys(contexts))
+	return strings.Join(names, ", ")
 }
