@@ -37,6 +37,10 @@ type run struct {
 	// gone is set by resolve when the target no longer exists and left
 	// nothing to investigate.
 	gone *goneTarget
+	// extraEvents are events of the graph that collectors found outside
+	// the namespaces collectEvents lists (the kubelet's evictions on a
+	// node under pressure); collectEvents keeps them as involved.
+	extraEvents []corev1.Event
 
 	pods   onceMap[[]corev1.Pod]
 	svcs   onceMap[[]corev1.Service]
@@ -235,7 +239,7 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	p2 := []collector{{"unscheduled", collectUnscheduled}}
+	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}}
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
