@@ -241,6 +241,9 @@ func (r *run) phases() [][]collector {
 	}
 	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}}
 	if r.ns != "" {
+		p2 = append(p2, collector{"quota-consumers", collectQuotaConsumers})
+	}
+	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
 	}
 	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}, {"scheduling-peers", collectSchedulingPeers}}
