@@ -239,7 +239,7 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}}
+	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}}
 	if r.ns != "" {
 		p2 = append(p2, collector{"quota-consumers", collectQuotaConsumers})
 	}
