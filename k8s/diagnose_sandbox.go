@@ -169,7 +169,7 @@ func (d *diag) agentShortage(node string) (*corev1.Pod, string) {
 // logMessage returns the message of a structured (JSON) log line, its
 // "msg"/"message" field, or the line itself.
 func logMessage(l string) string {
-	l = strings.TrimSpace(l)
+	l = strings.TrimSpace(reCompactMark.ReplaceAllString(l, ""))
 	if !strings.HasPrefix(l, "{") {
 		return l
 	}

@@ -96,10 +96,10 @@ func TestDiagnoseSandboxAgentShortage(t *testing.T) {
 			snap: func() *Snapshot {
 				return snap(nodeAgent("kube-system", "vpcnet-7fk2q", "w-4", netAdmin),
 					`{"level":"info","msg":"Received AddNetwork"}`,
-					`{"level":"error","msg":"allocate secondary addresses: SubnetFull: the subnet subnet-0a1b has no free addresses"}`,
+					`{"level":"error","msg":"allocate secondary addresses: SubnetFull: the subnet subnet-0a1b has no free addresses"} (block of 2 lines ×4)`,
 					`{"level":"debug","msg":"no available IP addresses in the datastore"}`)
 			},
-			summary: []string{"network agent kube-system/vpcnet-7fk2q", "subnet-0a1b has no free addresses"},
+			summary: []string{"network agent kube-system/vpcnet-7fk2q", `"allocate secondary addresses: SubnetFull: the subnet subnet-0a1b has no free addresses"`},
 			objects: []string{"pod/kube-system/vpcnet-7fk2q"}},
 		{name: "host-local IPAM range full", rule: "pod-sandbox",
 			snap: func() *Snapshot {

@@ -85,6 +85,11 @@ func registry() []faultClass {
 		{"cronjob-stopped", cronJobStopped},
 		{"pod-preempted", podPreempted},
 		{"extended-resource-unadvertised", extendedResourceUnadvertised},
+		// Causes that only the object graph links to the alert.
+		{"quota-held-by-job", quotaHeldByJob},
+		{"storageclass-topology-unserved", storageClassTopologyUnserved},
+		{"cni-addresses-exhausted", cniAddressesExhausted},
+		{"pid-pressure-unkillable-pod", pidPressureUnkillable},
 	}
 }
 
