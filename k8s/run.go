@@ -216,8 +216,10 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name and the unscheduled
-// pods (and device plugins) behind a healthy-looking target;
+// namespace's quotas; the second follows the dependencies their logs name, the unscheduled
+// pods (and device plugins) behind a healthy-looking target, the kubelet's
+// evictions on a node under pressure, the network agent of a node where a
+// sandbox waits, and the workloads that hold an exhausted quota;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
