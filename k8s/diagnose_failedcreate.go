@@ -299,6 +299,18 @@ func (d *diag) explainRefusal(r *createRefusal) investigate.Finding {
 			f.Proof = append(f.Proof, quotaProof(rq))
 		}
 		f.Detail = "ResourceQuota admission rejects any object whose requests would push the namespace's usage over the quota's hard limit; running pods keep their share, so the workload stays short of its replicas."
+		if held := d.quotaHolders(r.ns, q); len(held) > 0 {
+			var names []string
+			for _, c := range held {
+				names = append(names, c.String())
+				f.Objects = appendUnique(f.Objects, strings.ToLower(c.Kind)+"/"+r.ns+"/"+c.Name)
+				f.Proof = append(f.Proof, fmt.Sprintf("resourcequota %s/%s held by %s", r.ns, q, c))
+			}
+			f.Summary += fmt.Sprintf("; the quota is held mostly by %s", strings.Join(names, "; "))
+			if c := held[0]; c.Kind == "Job" && c.Parallelism > 1 {
+				f.Actions = append(f.Actions, fmt.Sprintf("kubectl patch job -n %s %s -p '{\"spec\":{\"parallelism\":%d}}'   # fewer pods at once free quota for the other workloads", r.ns, c.Name, max(1, c.Parallelism/2)))
+			}
+		}
 		f.Actions = []string{
 			fmt.Sprintf("kubectl describe resourcequota -n %s %s   # used vs hard", r.ns, q),
 			fmt.Sprintf("Raise the quota's hard limit for %s, lower the %s of %s, or free quota by scaling down other workloads in %s.", strings.Join(sortedKeys(lim), ", "), "requests", who, r.ns),
@@ -543,6 +555,19 @@ func (d *diag) limitRangeNames(ns string) []string {
 	for i := range d.s.LimitRanges {
 		if d.s.LimitRanges[i].Namespace == ns {
 			out = append(out, d.s.LimitRanges[i].Name)
+		}
+	}
+	return out
+}
+
+// quotaHolders returns the workloads that hold most of the quota ns/name
+// (gathered with it), excluding none: the refused workload may itself be
+// the largest.
+func (d *diag) quotaHolders(ns, name string) []QuotaConsumer {
+	var out []QuotaConsumer
+	for _, c := range d.s.QuotaConsumers {
+		if c.Quota == ns+"/"+name {
+			out = append(out, c)
 		}
 	}
 	return out

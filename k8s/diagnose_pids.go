@@ -61,6 +61,13 @@ func (d *diag) forkFailures(node string) (pods []*corev1.Pod, lines []string) {
 // explainPIDPressure completes a node's PIDPressure finding: the pods
 // that fail to fork there, and that no per-pod PID limit contains them.
 func (d *diag) explainPIDPressure(n *corev1.Node, f *investigate.Finding, proof, detail *[]string) {
+	if h := d.pidHolder(n.Name); h != nil {
+		f.Summary += fmt.Sprintf("; pod %s holds the node's PIDs: %s", podKey(h.p), h.why)
+		f.Objects = appendUnique(f.Objects, podRef(h.p))
+		*proof = appendUnique(*proof, h.proof...)
+		*detail = append(*detail, "Under PIDPressure the kubelet evicts the pods that use the most process IDs first (after lower priority); a pod it evicts again and again, or cannot even stop because the runtime cannot fork, is the one that spawns processes without bound.")
+		f.Actions = append(f.Actions, fmt.Sprintf("kubectl delete pod -n %s %s --grace-period=0 --force   # if the kubelet cannot stop it; then fix what it forks", h.p.Namespace, h.p.Name))
+	}
 	pods, lines := d.forkFailures(n.Name)
 	if len(pods) > 0 {
 		f.Summary += fmt.Sprintf("; processes cannot be created there: pod %s fails to fork (%s)", podKey(pods[0]), clip(strings.SplitN(lines[0], "log: ", 2)[1], 120))
@@ -99,4 +106,67 @@ func diagnosePIDExhaustion(d *diag) []investigate.Finding {
 		break
 	}
 	return out
+}
+
+// pidHolder is the pod a node's kubelet evicts to reclaim process IDs.
+type pidHolder struct {
+	p     *corev1.Pod
+	why   string
+	proof []string
+}
+
+// pidHolder returns the pod on node that the kubelet's PID-pressure
+// evictions point at: one it evicted for pids that still runs (it could not
+// be stopped: FailedKillPod) or that it evicted most often. Pods evicted
+// once and gone are the kubelet's collateral, not the holder; nil when no
+// pod qualifies.
+func (d *diag) pidHolder(node string) *pidHolder {
+	var best *pidHolder
+	bestScore := 0
+	for _, p := range d.pods {
+		if p.Spec.NodeName != node {
+			continue
+		}
+		evicted, kills := int32(0), 0
+		var proof []string
+		for _, e := range d.podEvents(p) {
+			switch {
+			case e.Reason == "Evicted" && signalOf(parseEviction(e.Message).signal) == corev1.NodePIDPressure:
+				evicted += max(e.Count, 1)
+				proof = appendUnique(proof, podKey(p)+": "+evProof(e))
+			case e.Reason == "FailedKillPod":
+				kills += int(max(e.Count, 1))
+				proof = appendUnique(proof, podKey(p)+": "+evProof(e))
+			}
+		}
+		if evicted == 0 {
+			continue
+		}
+		running := p.Status.Phase == corev1.PodRunning
+		score := int(evicted)
+		if running {
+			score += 100
+		}
+		if kills > 0 {
+			score += 1000
+		}
+		if !running && kills == 0 && evicted < 2 {
+			continue
+		}
+		if score > bestScore {
+			var why []string
+			if evicted > 1 {
+				why = append(why, fmt.Sprintf("the kubelet evicted it %d times to reclaim pids", evicted))
+			} else {
+				why = append(why, "the kubelet evicted it to reclaim pids")
+			}
+			if kills > 0 {
+				why = append(why, fmt.Sprintf("it cannot be stopped (FailedKillPod ×%d: the runtime cannot fork to kill its processes)", kills))
+			} else if running {
+				why = append(why, "it still runs")
+			}
+			best, bestScore = &pidHolder{p: p, why: strings.Join(why, ", ") + "; it spawns processes without bound", proof: proof}, score
+		}
+	}
+	return best
 }

@@ -1,8 +1,10 @@
 package k8s
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +31,7 @@ func diagnoseSandboxes(d *diag) []investigate.Finding {
 	type key struct{ class, node, cni string }
 	var order []key
 	seen := map[key]*investigate.Finding{}
+	pods := map[key]int{}
 	for _, p := range d.pods {
 		for _, e := range d.eventsWithReason(p, "FailedCreatePodSandBox", "NetworkNotReady") {
 			class := "other"
@@ -51,6 +54,9 @@ func diagnoseSandboxes(d *diag) []investigate.Finding {
 				seen[k] = f
 				order = append(order, k)
 			}
+			if !slices.Contains(f.Objects, podRef(p)) {
+				pods[k]++
+			}
 			f.Objects = appendUnique(f.Objects, podRef(p))
 			f.Proof = appendUnique(f.Proof, podKey(p)+": "+evProof(e))
 		}
@@ -58,7 +64,7 @@ func diagnoseSandboxes(d *diag) []investigate.Finding {
 	var out []investigate.Finding
 	for _, k := range order {
 		f := seen[k]
-		if n := len(f.Objects) - 1; n > 1 {
+		if n := pods[k]; n > 1 {
 			f.Summary = strings.Replace(f.Summary, "Pod ", fmt.Sprintf("%d pods, among them ", n), 1)
 		}
 		out = append(out, *f)
@@ -80,6 +86,11 @@ func (d *diag) sandboxFinding(p *corev1.Pod, e *corev1.Event, class, cni string)
 		why = fmt.Sprintf("%s cannot assign it an IP address: the pod IP range is exhausted", plugin)
 		if m := reCNIRange.FindStringSubmatch(e.Message); m != nil {
 			why += " (" + strings.TrimSpace(firstNonEmpty(m)) + ")"
+		}
+		if agent, line := d.agentShortage(node); agent != nil {
+			why = fmt.Sprintf("%s cannot assign it an IP address: the node's network agent %s reports the address shortage: %q", plugin, podKey(agent), clip(line, 240))
+			f.Objects = append(f.Objects, podRef(agent))
+			f.Proof = append(f.Proof, fmt.Sprintf("%s log: %s", podKey(agent), clip(line, 300)))
 		}
 		if n != nil {
 			onNode := 0
@@ -108,9 +119,71 @@ func (d *diag) sandboxFinding(p *corev1.Pod, e *corev1.Event, class, cni string)
 		f.Actions = []string{fmt.Sprintf("kubectl describe pod -n %s %s", p.Namespace, p.Name)}
 	}
 	f.Summary = fmt.Sprintf("Pod %s is stuck in ContainerCreating on node %s: the runtime cannot create its sandbox (FailedCreatePodSandBox) because %s.", podKey(p), node, why)
-	f.Objects = []string{"node/" + node}
+	f.Objects = append([]string{"node/" + node}, f.Objects...)
 	f.Detail = "Before any container starts, the kubelet asks the runtime for the pod sandbox, whose network namespace the CNI plugin sets up and gives an IP; while that fails, the pod stays in ContainerCreating and the kubelet retries."
 	f.Impact = fmt.Sprintf("New pods on node %s cannot start.", node)
 	f.Prevention = "Alert on the CNI agents and on IP pool / subnet usage; size node max-pods to the addresses a node can get."
 	return f
+}
+
+// reAgentShortage matches a network agent's own report that it has no
+// address to give: an exhausted subnet, IP pool, CIDR block or range, as
+// the common CNI agents (VPC CNIs, Calico, Cilium, host-local IPAM) word it.
+var reAgentShortage = regexp.MustCompile(`(?i)insufficient ?free ?addresses|not have enough free (?:ip )?addresses|no (?:more )?free (?:ips?|addresses|affinity blocks|blocks)|no available ip|ip pool (?:is )?(?:too low|exhausted|full|empty)|no ip addresses available|(?:range|cidr|block|subnet|pool)s? (?:is |are )?(?:full|exhausted|depleted)|ipam.{0,60}(?:exhaust|full|no (?:more )?ips?|failed to allocate)|failed to allocate .{0,60}(?:\bips?\b|address|eni|prefix)|subnet.{0,60}(?:no free|not enough|exhausted)`)
+
+// reAgentScope matches the words that say which address space ran out.
+var reAgentScope = regexp.MustCompile(`(?i)subnet|pool|cidr|range|block|eni|prefix`)
+
+// agentShortage returns the node's network agent (a hostNetwork DaemonSet
+// pod recognised by networkAgentScore) whose log reports an address
+// shortage, with the most telling line: one that names the exhausted
+// address space (subnet, pool, CIDR, range) first, the latest of them.
+func (d *diag) agentShortage(node string) (*corev1.Pod, string) {
+	for _, p := range d.pods {
+		if p.Spec.NodeName != node || networkAgentScore(p) == 0 {
+			continue
+		}
+		best, bestScore := "", 0
+		for _, cs := range p.Status.ContainerStatuses {
+			for _, l := range d.logs(p.Namespace, p.Name, cs.Name, false) {
+				msg := logMessage(l)
+				if !reAgentShortage.MatchString(msg) {
+					continue
+				}
+				score := 1
+				if reAgentScope.MatchString(msg) {
+					score = 2
+				}
+				if score >= bestScore {
+					best, bestScore = msg, score
+				}
+			}
+		}
+		if best != "" {
+			return p, best
+		}
+	}
+	return nil, ""
+}
+
+// logMessage returns the message of a structured (JSON) log line, its
+// "msg"/"message" field, or the line itself.
+func logMessage(l string) string {
+	l = strings.TrimSpace(reCompactMark.ReplaceAllString(l, ""))
+	if !strings.HasPrefix(l, "{") {
+		return l
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(l), &m); err != nil {
+		return l
+	}
+	for _, k := range []string{"msg", "message", "error", "err"} {
+		if v, ok := m[k].(string); ok && v != "" {
+			if e, ok := m["error"].(string); ok && k != "error" && e != "" && !strings.Contains(v, e) {
+				v += ": " + e
+			}
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return l
 }

@@ -3,6 +3,7 @@ package k8s
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -101,6 +102,14 @@ func (d *diag) claimPending(c *corev1.PersistentVolumeClaim) (why string, detail
 			actions = append(actions, fmt.Sprintf("Fix what the provisioner reports (StorageClass %s parameters, credentials, capacity), then the claim is retried automatically; a claim's storageClassName is immutable, so a wrong class means recreating claim %s.", sc, c.Name))
 		}
 		ok = true
+	case class != nil && len(class.AllowedTopologies) > 0 && d.topologyUnserved(class) != "":
+		nodes := d.topologyUnserved(class)
+		why = fmt.Sprintf("its PersistentVolumeClaim %s (%s, %s) can only get a volume in %s (the StorageClass's allowedTopologies), and no schedulable node is there: %s — the scheduler finds no node where the volume could be provisioned (didn't find available persistent volumes to bind)",
+			c.Name, size.String(), scDesc, topologyTerms(class.AllowedTopologies), nodes)
+		proof = append(proof, fmt.Sprintf("storageclass %s allowedTopologies: %s; volumeBindingMode %s", class.Name, topologyTerms(class.AllowedTopologies), bindingMode(class)))
+		actions = append(actions,
+			fmt.Sprintf("Add the schedulable zones to StorageClass %s's allowedTopologies (a StorageClass is immutable: recreate it with the same name), or add nodes in %s; then delete Pending claim %s/%s so it is provisioned again.", class.Name, topologyTerms(class.AllowedTopologies), c.Namespace, c.Name))
+		ok = true
 	case binding != nil && (sc == "" || class == nil && d.defaultStorageClass() == ""):
 		proof = append(proof, fmt.Sprintf("pvc %s: %s", c.Name, evProof(binding)))
 		why = fmt.Sprintf("its PersistentVolumeClaim %s names no StorageClass and no PersistentVolume matches it (%s) — nothing can provision or bind it", c.Name, strings.TrimSpace(binding.Message))
@@ -124,4 +133,71 @@ func (d *diag) claimPending(c *corev1.PersistentVolumeClaim) (why string, detail
 		ok = true
 	}
 	return
+}
+
+// topologyUnserved returns, when no schedulable node of the snapshot
+// matches any of the StorageClass's allowedTopologies terms, where the
+// schedulable nodes are instead ("nodes carry KEY=a (2), b (1)"); "" when
+// a node matches or no node is known.
+func (d *diag) topologyUnserved(class *storagev1.StorageClass) string {
+	counts := map[string]int{}
+	var order []string
+	key := ""
+	if t := class.AllowedTopologies[0]; len(t.MatchLabelExpressions) > 0 {
+		key = t.MatchLabelExpressions[0].Key
+	}
+	schedulable := 0
+	for i := range d.s.Nodes {
+		n := &d.s.Nodes[i]
+		if rc := nodeCondition(n, corev1.NodeReady); n.Spec.Unschedulable || rc != nil && rc.Status != corev1.ConditionTrue {
+			continue
+		}
+		schedulable++
+		for _, term := range class.AllowedTopologies {
+			match := true
+			for _, e := range term.MatchLabelExpressions {
+				v, has := n.Labels[e.Key]
+				match = match && has && slices.Contains(e.Values, v)
+			}
+			if match {
+				return ""
+			}
+		}
+		v := n.Labels[key]
+		if v == "" {
+			v = "(no " + key + " label)"
+		}
+		if counts[v] == 0 {
+			order = append(order, v)
+		}
+		counts[v]++
+	}
+	if schedulable == 0 || key == "" {
+		return ""
+	}
+	var parts []string
+	for _, v := range order {
+		parts = append(parts, fmt.Sprintf("%s (%d node%s)", v, counts[v], plural(counts[v], "", "s")))
+	}
+	return fmt.Sprintf("the schedulable nodes carry %s %s", key, strings.Join(parts, ", "))
+}
+
+// topologyTerms renders allowedTopologies ("key in [a b] or key in [c]").
+func topologyTerms(ts []corev1.TopologySelectorTerm) string {
+	var terms []string
+	for _, t := range ts {
+		var exprs []string
+		for _, e := range t.MatchLabelExpressions {
+			exprs = append(exprs, fmt.Sprintf("%s=%s", e.Key, strings.Join(e.Values, "|")))
+		}
+		terms = append(terms, strings.Join(exprs, ","))
+	}
+	return strings.Join(terms, " or ")
+}
+
+func bindingMode(class *storagev1.StorageClass) string {
+	if class.VolumeBindingMode == nil {
+		return string(storagev1.VolumeBindingImmediate)
+	}
+	return string(*class.VolumeBindingMode)
 }

@@ -131,6 +131,15 @@ func collectEvents(ctx context.Context, r *run) error {
 			}
 		}
 	}
+	r.mu.Lock()
+	extra := slices.Clone(r.extraEvents)
+	r.mu.Unlock()
+	for _, e := range extra {
+		if !seen[string(e.UID)+e.Namespace+e.Name] {
+			seen[string(e.UID)+e.Namespace+e.Name] = true
+			involved = append(involved, e)
+		}
+	}
 	if len(nodes) > 0 {
 		l, err := r.listNodeEvents(ctx) // shared cache, counted there
 		if err != nil {

@@ -1103,6 +1103,9 @@ func (s *Snapshot) renderResources(add addFunc) {
 	for _, q := range s.ResourceQuotas {
 		fmt.Fprintf(&l, "ResourceQuota %s/%s: hard %s; used %s\n", q.Namespace, q.Name, resources(q.Status.Hard), resources(q.Status.Used))
 	}
+	for _, c := range s.QuotaConsumers {
+		fmt.Fprintf(&l, "ResourceQuota %s held by %s\n", c.Quota, c)
+	}
 	prio = prioLow
 	if resourceCat || s.Category == investigate.PodPending {
 		prio = prioMedium

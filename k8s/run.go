@@ -37,6 +37,10 @@ type run struct {
 	// gone is set by resolve when the target no longer exists and left
 	// nothing to investigate.
 	gone *goneTarget
+	// extraEvents are events of the graph that collectors found outside
+	// the namespaces collectEvents lists (the kubelet's evictions on a
+	// node under pressure); collectEvents keeps them as involved.
+	extraEvents []corev1.Event
 
 	pods   onceMap[[]corev1.Pod]
 	svcs   onceMap[[]corev1.Service]
@@ -212,8 +216,10 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name and the unscheduled
-// pods (and device plugins) behind a healthy-looking target;
+// namespace's quotas; the second follows the dependencies their logs name, the unscheduled
+// pods (and device plugins) behind a healthy-looking target, the kubelet's
+// evictions on a node under pressure, the network agent of a node where a
+// sandbox waits, and the workloads that hold an exhausted quota;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
@@ -235,9 +241,12 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	p2 := []collector{{"unscheduled", collectUnscheduled}}
+	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}}
 	if r.has(investigate.ScopeResource) || r.nodeCategory() {
 		p2 = append(p2, collector{"usage", collectUsage})
+	}
+	if r.ns != "" {
+		p2 = append(p2, collector{"quota-consumers", collectQuotaConsumers})
 	}
 	if r.ns != "" {
 		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})

@@ -93,6 +93,10 @@ type Snapshot struct {
 	StorageClasses []storagev1.StorageClass
 	LimitRanges    []corev1.LimitRange
 	ResourceQuotas []corev1.ResourceQuota
+	// QuotaConsumers are, for each ResourceQuota that is (nearly)
+	// exhausted, the namespace's workloads that hold most of it, largest
+	// first.
+	QuotaConsumers []QuotaConsumer
 
 	PodMetrics  []metricsv1beta1.PodMetrics
 	NodeMetrics []metricsv1beta1.NodeMetrics

@@ -90,6 +90,11 @@ func registry() []faultClass {
 		{"ingress-tls-secret-missing", ingressTLSSecretMissing},
 		{"job-deadline-db-lock", jobDeadlineDBLock},
 		{"go-gomaxprocs-throttling", goMaxProcsThrottling},
+		// Causes that only the object graph links to the alert.
+		{"quota-held-by-job", quotaHeldByJob},
+		{"storageclass-topology-unserved", storageClassTopologyUnserved},
+		{"cni-addresses-exhausted", cniAddressesExhausted},
+		{"pid-pressure-unkillable-pod", pidPressureUnkillable},
 	}
 }
 
