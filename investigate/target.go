@@ -196,7 +196,7 @@ func TargetFromLabels(labels map[string]string) Target {
 	if s := get("service"); s != "" && !isExporterService(s) && t.Service == "" && d.IsZero() {
 		t.Service = s
 	}
-	if t.Service == "" && t.Pod == "" && t.Workload.IsZero() {
+	if t.Service == "" && t.Workload.IsZero() && (t.Pod == "" || scrapedExporterPod(labels, t.Pod)) {
 		// A cluster-DNS name in any other label (a probe's target, an
 		// exporter's addr, a client's upstream) names a Service.
 		if svc, ns := serviceInLabels(labels); svc != "" {
@@ -213,9 +213,9 @@ func TargetFromLabels(labels map[string]string) Target {
 	}
 	// Exporters carry their own pod in the pod label; drop it when the alert
 	// is about something else (node-exporter's pod on a node alert).
-	if isExporterPod(labels) {
+	if isExporterPod(labels) && t.Pod == labels["pod"] {
 		t.Pod, t.Container = "", ""
-		if isExporterNamespace(labels) && t.Workload.IsZero() {
+		if isExporterNamespace(labels) && t.Workload.IsZero() && t.Namespace == labels["namespace"] {
 			t.Namespace = ""
 		}
 	}

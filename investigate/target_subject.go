@@ -215,9 +215,10 @@ func clueKeySkipped(k string) bool {
 
 // clueValue reports whether a label value can identify something: 3 to
 // 128 characters of names (letters, digits, . _ - : / @), at least one
-// letter, not a boolean or placeholder word.
+// letter, not a URL (cluster-DNS URLs are read as Services), not a boolean
+// or placeholder word.
 func clueValue(v string) bool {
-	if len(v) < 3 || len(v) > 128 {
+	if len(v) < 3 || len(v) > 128 || strings.Contains(v, "://") {
 		return false
 	}
 	letter := false
