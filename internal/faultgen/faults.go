@@ -90,6 +90,13 @@ func registry() []faultClass {
 		{"ingress-tls-secret-missing", ingressTLSSecretMissing},
 		{"job-deadline-db-lock", jobDeadlineDBLock},
 		{"go-gomaxprocs-throttling", goMaxProcsThrottling},
+		// Alerts whose labels name the subject indirectly.
+		{"target-exported-labels", targetExportedLabels},
+		{"target-istio-destination", targetIstioDestination},
+		{"target-linkerd-destination", targetLinkerdDestination},
+		{"target-exporter-address", targetExporterAddress},
+		{"target-instance-ip", targetInstanceIP},
+		{"target-consumer-clue", targetConsumerClue},
 	}
 }
 
