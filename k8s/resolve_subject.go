@@ -370,7 +370,9 @@ func (r *run) resolveSubject(ctx context.Context, t investigate.Target) investig
 			return t
 		}
 	}
-	if t.IPFromInstance() != "" && !strings.Contains(t.Clues, "scraper=") {
+	// An autoscaler's alert comes from kube-state-metrics: its instance is
+	// the exporter's own pod.
+	if t.IPFromInstance() != "" && t.Autoscaler == "" && !strings.Contains(t.Clues, "scraper=") {
 		t = r.resolveInstancePod(ctx, t)
 	}
 	return t
