@@ -144,10 +144,15 @@ func TargetFromLabels(labels map[string]string) Target {
 		Node:     get("exported_node", "node", "nodename", "kubernetes_node"),
 		Instance: labels["instance"],
 	}
-	if get("exported_pod") != "" {
+	switch {
+	case get("exported_pod") != "":
 		// container is then the exporter's container too.
 		t.Container = get("exported_container")
-	} else {
+	case get("exported_namespace") != "" && labels["exported_namespace"] != labels["namespace"]:
+		// pod and container go with namespace, the scraper's (an ingress
+		// controller's series of another namespace's Service).
+		t.Pod, t.Container = "", get("exported_container")
+	default:
 		t.Container = get("exported_container", "container", "container_name")
 	}
 	t.Autoscaler = get("horizontalpodautoscaler")

@@ -28,11 +28,10 @@ func TestTargetFromLabelsSubject(t *testing.T) {
 			"namespace": "observability", "pod": "custom-metrics-1", "container": "collector",
 			"exported_namespace": "batch", "exported_pod": "etl-0"},
 			investigate.Target{Kind: investigate.KindPod, Name: "etl-0", Namespace: "batch", Pod: "etl-0"}},
-		{"exported_service and exported_namespace of an ingress controller's series", map[string]string{
+		{"exported_service and exported_namespace of an ingress controller's series: its pod is not the subject", map[string]string{
 			"namespace": "ingress-nginx", "pod": "ingress-nginx-controller-6b7-zz", "service": "ingress-nginx-controller-metrics",
 			"exported_namespace": "store", "exported_service": "storefront", "ingress": "storefront"},
-			investigate.Target{Kind: investigate.KindPod, Name: "ingress-nginx-controller-6b7-zz", Namespace: "store",
-				Pod: "ingress-nginx-controller-6b7-zz", Service: "storefront"}},
+			svc("store", "storefront")},
 
 		// Istio.
 		{"Istio destination_workload of unknown kind, reported by the source", map[string]string{
