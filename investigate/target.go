@@ -24,6 +24,10 @@ const (
 	// KindPodDisruptionBudget targets a PodDisruptionBudget: the pods it
 	// selects are investigated, with the evictions and drains it blocks.
 	KindPodDisruptionBudget Kind = "poddisruptionbudget"
+	// KindWorkload is a pod controller whose kind the alert does not say
+	// (a service mesh's destination_workload): the gatherer finds the
+	// Deployment, StatefulSet or DaemonSet of that name.
+	KindWorkload Kind = "workload"
 )
 
 // Target is what an investigation looks at: the primary object (Kind/Name)
@@ -52,6 +56,12 @@ type Target struct {
 	// Path is the path of that probed URL ("/api/v1/health"): it picks
 	// the Ingress path that serves the request.
 	Path string `json:"path,omitempty"`
+	// Clues are the alert's distinctive label values when no label names a
+	// Kubernetes object ("consumergroup=orders topic=orders.v1"), as
+	// space-separated key=value pairs: the gatherer searches the workloads
+	// whose name, labels, env values or args carry them. A "job" clue
+	// that names an exporter is the scraper, never the subject. See Clues.
+	Clues string `json:"clues,omitempty"`
 }
 
 // Ref names a namespaced object of some kind.
@@ -104,6 +114,16 @@ func ValidName(s string) bool { return len(s) <= 253 && dns1123.MatchString(s) }
 // specific object wins: pod, then workload (deployment, statefulset,
 // daemonset, job, cronjob), then service, then poddisruptionbudget (with a
 // namespace), then node; a namespace alone targets the namespace. Label values that are not valid Kubernetes names are dropped.
+//
+// Labels that name the subject rather than the series' scrape target win
+// over those that name the scrape target: exported_* (a target scraped
+// without honor_labels keeps the subject's labels under that prefix), a
+// service mesh's destination labels (Istio destination_workload,
+// destination_service*; Linkerd dst_*), and cluster-DNS names in any label
+// (name.ns.svc[.cluster.local], with or without scheme and port). The pod
+// of an exporter the series was scraped from is dropped when another label
+// names the subject. When no label names an object, the alert's
+// distinctive label values become Clues.
 func TargetFromLabels(labels map[string]string) Target {
 	get := func(keys ...string) string {
 		for _, k := range keys {
@@ -115,14 +135,25 @@ func TargetFromLabels(labels map[string]string) Target {
 	}
 	t := Target{
 		// Labels naming the subject's namespace win over "namespace",
-		// which may be the exporter's or the tool's own (Argo CD's
-		// dest_namespace, a relabelled exported_namespace).
-		Namespace: get("exported_namespace", "dest_namespace", "destination_namespace", "target_namespace", "namespace"),
-		Pod:       get("pod", "pod_name", "exported_pod"),
-		Container: get("container", "container_name"),
-		Service:   get("service_name", "exported_service"),
-		Node:      get("node", "nodename", "kubernetes_node", "exported_node"),
-		Instance:  labels["instance"],
+		// which may be the exporter's, the mesh reporter's or the tool's
+		// own (Argo CD's dest_namespace, a relabelled exported_namespace).
+		Namespace: get("exported_namespace", "destination_workload_namespace", "destination_service_namespace", "dst_namespace",
+			"dest_namespace", "destination_namespace", "target_namespace", "namespace"),
+		Pod:      get("exported_pod", "pod", "pod_name"),
+		Service:  get("service_name", "exported_service"),
+		Node:     get("exported_node", "node", "nodename", "kubernetes_node"),
+		Instance: labels["instance"],
+	}
+	switch {
+	case get("exported_pod") != "":
+		// container is then the exporter's container too.
+		t.Container = get("exported_container")
+	case get("exported_namespace") != "" && labels["exported_namespace"] != labels["namespace"]:
+		// pod and container go with namespace, the scraper's (an ingress
+		// controller's series of another namespace's Service).
+		t.Pod, t.Container = "", get("exported_container")
+	default:
+		t.Container = get("exported_container", "container", "container_name")
 	}
 	t.Autoscaler = get("horizontalpodautoscaler")
 	if t.IPFromInstance() == "" {
@@ -149,11 +180,33 @@ func TargetFromLabels(labels map[string]string) Target {
 		t.Workload = Ref{Kind: w.kind, Name: v}
 		break
 	}
+	// A mesh's destination names the subject; its pod, workload and
+	// namespace labels name the reporting proxy's own pod.
+	d := meshDestination(labels)
+	if !d.IsZero() {
+		t.Workload = d.Workload
+		if d.Service != "" {
+			t.Service = d.Service
+		}
+		if d.Namespace != "" {
+			t.Namespace = d.Namespace
+		}
+		if t.Pod != "" && (t.Workload.IsZero() || !strings.HasPrefix(t.Pod, t.Workload.Name+"-")) {
+			t.Pod, t.Container = "", ""
+		}
+	}
 	// The service label of kube-prometheus-stack names the exporter's
 	// Service (kube-state-metrics, node-exporter), not the broken one; use it
 	// only when it is not one of those.
-	if s := get("service"); s != "" && !isExporterService(s) && t.Service == "" {
+	if s := get("service"); s != "" && !isExporterService(s) && t.Service == "" && d.IsZero() {
 		t.Service = s
+	}
+	if t.Service == "" && t.Workload.IsZero() && (t.Pod == "" || scrapedExporterPod(labels, t.Pod)) {
+		// A cluster-DNS name in any other label (a probe's target, an
+		// exporter's addr, a client's upstream) names a Service.
+		if svc, ns := serviceInLabels(labels); svc != "" {
+			t.Service, t.Namespace = svc, ns
+		}
 	}
 	if t.Service == "" && t.Pod == "" && t.Workload.IsZero() {
 		// SLO and application alerts name the service under their own
@@ -165,9 +218,9 @@ func TargetFromLabels(labels map[string]string) Target {
 	}
 	// Exporters carry their own pod in the pod label; drop it when the alert
 	// is about something else (node-exporter's pod on a node alert).
-	if isExporterPod(labels) {
+	if isExporterPod(labels) && t.Pod == labels["pod"] {
 		t.Pod, t.Container = "", ""
-		if isExporterNamespace(labels) && t.Workload.IsZero() {
+		if isExporterNamespace(labels) && t.Workload.IsZero() && t.Namespace == labels["namespace"] {
 			t.Namespace = ""
 		}
 	}
@@ -184,6 +237,12 @@ func TargetFromLabels(labels map[string]string) Target {
 			}
 		}
 	}
+	clues := cluesOf(labels)
+	if scrapedExporterPod(labels, t.Pod) && (t.Service != "" || !t.Workload.IsZero() || t.Node != "" || clues != "") {
+		// The pod is the exporter the job scrapes (kafka-exporter,
+		// redis-exporter…); the alert's other labels name its subject.
+		t.Pod, t.Container = "", ""
+	}
 	pdb := get("poddisruptionbudget")
 	switch {
 	case t.Pod != "":
@@ -198,6 +257,9 @@ func TargetFromLabels(labels map[string]string) Target {
 		t.Kind, t.Name = KindNode, t.Node
 	case t.Namespace != "":
 		t.Kind, t.Name = KindNamespace, t.Namespace
+	}
+	if (t.Kind == "" || t.Kind == KindNamespace) && t.Autoscaler == "" && pdb == "" && t.Host == "" {
+		t.Clues = clues
 	}
 	return t
 }
@@ -222,6 +284,7 @@ func TargetFromAlert(a *Alert) Target {
 		}
 		t.Kind, t.Name, t.Namespace = kind, name, ns
 		t.setObjectHint(kind, name)
+		t.Clues = ""
 		return t
 	}
 	return t
@@ -237,12 +300,19 @@ func serviceFromURL(s string) (svc, ns string) {
 		s = s[i+3:]
 	}
 	host, _, _ := strings.Cut(s, "/")
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		host = host[i+1:] // user:password@host
+	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	parts := strings.Split(host, ".")
+	parts := strings.Split(strings.ToLower(host), ".")
 	if len(parts) >= 3 && parts[2] == "svc" && ValidName(parts[0]) && ValidName(parts[1]) {
 		return parts[0], parts[1]
+	}
+	// A pod's name under a headless Service: pod.svc.ns.svc…
+	if len(parts) >= 4 && parts[3] == "svc" && ValidName(parts[1]) && ValidName(parts[2]) {
+		return parts[1], parts[2]
 	}
 	return "", ""
 }

@@ -59,6 +59,7 @@ func (s *Snapshot) Evidence() investigate.Evidence {
 		sec.Body, sec.Truncated = fit(body, b.SectionBytes, keepTail)
 		secs = append(secs, sec)
 	}
+	s.renderResolution(add)
 	s.renderPods(add)
 	s.renderRefs(add)
 	s.renderInvolvedEvents(add)

@@ -30,6 +30,7 @@ func (r *run) resolve(ctx context.Context, t investigate.Target) error {
 	if t.Namespace == "" && t.Kind == "" && t.Host != "" {
 		t = r.resolveHost(ctx, t)
 	}
+	t = r.resolveSubject(ctx, t)
 	if t.Namespace == "" && !r.nodeCategory() {
 		t.Namespace = r.findNamespace(ctx, t)
 	}

@@ -104,6 +104,11 @@ type Snapshot struct {
 	// DNS holds the cluster DNS state when the network scope was gathered.
 	DNS *DNSState
 
+	// Resolution says how the target was found when no label of the
+	// alert named it (the workload that carries its label values, the
+	// pod behind its instance IP); "" otherwise.
+	Resolution string
+
 	Gaps        []investigate.Gap
 	APIRequests int
 	TargetGone  bool

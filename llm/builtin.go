@@ -115,6 +115,12 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 		}
 	}
 	n := len(cited)
+	for _, s := range in.Evidence.Sections {
+		// No label named the target: say how it was found.
+		if s.Name == "target/resolution" {
+			add("- " + flatLine(s.Body))
+		}
+	}
 	for _, p := range cited {
 		add("- `" + strings.ReplaceAll(p, "`", "'") + "`")
 	}

@@ -95,6 +95,13 @@ func registry() []faultClass {
 		{"storageclass-topology-unserved", storageClassTopologyUnserved},
 		{"cni-addresses-exhausted", cniAddressesExhausted},
 		{"pid-pressure-unkillable-pod", pidPressureUnkillable},
+		// Alerts whose labels name the subject indirectly.
+		{"target-exported-labels", targetExportedLabels},
+		{"target-istio-destination", targetIstioDestination},
+		{"target-linkerd-destination", targetLinkerdDestination},
+		{"target-exporter-address", targetExporterAddress},
+		{"target-instance-ip", targetInstanceIP},
+		{"target-consumer-clue", targetConsumerClue},
 	}
 }
 
