@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -241,32 +240,3 @@ func (k *knowledge) Cases(ctx context.Context, q bot.CaseQuery) (bot.CasePage, e
 	}
 	return page, nil
 }
-
-// slashInvestigator runs /k8flex investigate requests on the engine, at
-// most n at a time; they are recorded as cases like alerts.
-type slashInvestigator struct {
-	eng *investigate.Engine
-	sem chan struct{}
-	wg  sync.WaitGroup
-	log zerolog.Logger
-}
-
-func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Request, rep investigate.Reporter) error {
-	select {
-	case s.sem <- struct{}{}:
-	default:
-		return errors.New("too many investigations are running; try again in a minute")
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() { <-s.sem }()
-		if _, err := s.eng.Run(context.WithoutCancel(ctx), req, rep); err != nil {
-			s.log.Error().Str("error", err.Error()).Str("requested_by", req.RequestedBy).Msg("slash investigation failed")
-		}
-	}()
-	return nil
-}
-
-// wait blocks until running slash investigations end.
-func (s *slashInvestigator) wait() { s.wg.Wait() }

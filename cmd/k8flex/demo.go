@@ -70,6 +70,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("demo scenario %s: %w", name, err)
 		}
+		// The engine stores nothing: the demo records each case itself.
+		if err := st.RecordInvestigation(ctx, res); err != nil {
+			return fmt.Errorf("demo scenario %s: record: %w", name, err)
+		}
 		switch name {
 		case first:
 			if _, err := feedback.RecordFeedback(ctx, res.ID, "demo-oncall", true, bot.SourceReaction); err != nil {

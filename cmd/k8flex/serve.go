@@ -17,9 +17,7 @@ import (
 	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
-	"github.com/k8flex/k8flex/internal/kbqueue"
 	"github.com/k8flex/k8flex/investigate"
-	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/scenario"
 )
 
@@ -171,23 +169,51 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return float64(n)
 	})
 
-	// Slack, or the console when no tokens are configured.
+	// The durable queue is the store, wrapped by storm folding at claim
+	// time (one investigation, one model call per incident; every alert
+	// stays its own case). The pool works it and is the intake of alerts
+	// and /k8flex investigations alike.
 	var slackBot *bot.Bot
-	slash := &slashInvestigator{eng: eng, sem: make(chan struct{}, cfg.Server.Workers), log: log}
+	var folded, repeated, resolved *threadNotes
+	var queue investigate.Queue = st
+	var folder *fold.Queue
+	if cfg.Fold.Window > 0 {
+		folder, err = fold.NewQueue(st, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c investigate.Claimed) {
+			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
+			if folded != nil {
+				folded.add(incident)
+			}
+		}, log)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		queue = folder
+	}
+	reporter := func(_ context.Context, c investigate.Claimed) investigate.Reporter {
+		if slackBot != nil {
+			return slackBot.ReporterFor(&c.Request)
+		}
+		return bot.ConsoleReporter(stdout)
+	}
+	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
+		Lease: cfg.Server.Lease}, queue, eng, reporter,
+		metrics.ObserveInvestigation, log)
+
+	// Slack, or the console when no tokens are configured.
 	if cfg.Slack.Enabled() {
 		// Reactions find their case through the links the reporters record:
 		// both ports are the store, so they work after a restart.
 		links := &threadLinks{st: st}
 		slackBot, err = bot.New(cfg.Slack, bot.Deps{
-			Investigator: slash,
-			Feedback:     &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
-			Cases:        links,
-			Links:        links,
-			Knowledge:    &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
-			Outbox:       newSlackOutbox(st),
-			OnAPICall:    metrics.SlackCall,
-			OnDelivery:   metrics.SlackDelivery,
-			OnRetry:      metrics.SlackRetry,
+			Queue:      pool,
+			Feedback:   &feedbackAdapter{st: st, emb: emb, metrics: metrics, log: log},
+			Cases:      links,
+			Links:      links,
+			Knowledge:  &knowledge{st: st, emb: emb, threshold: cfg.Engine.SimilarThreshold},
+			Outbox:     newSlackOutbox(st),
+			OnAPICall:  metrics.SlackCall,
+			OnDelivery: metrics.SlackDelivery,
+			OnRetry:    metrics.SlackRetry,
 		}, log)
 		if err != nil {
 			return err
@@ -207,16 +233,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return st.SlackOutbox(octx)
 		})
 	}
-	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter {
-		if slackBot != nil {
-			return slackBot.Reporter("")
-		}
-		return bot.ConsoleReporter(stdout)
-	}
-	queue := &kbqueue.Queue{Store: st}
 	// Folded alerts, repeated notifications and resolved alerts are shown
 	// on their case's thread, coalesced per thread.
-	var folded, repeated, resolved *threadNotes
+	var known func(e investigate.Enqueued, a *investigate.Alert)
 	if slackBot != nil {
 		caseThread := func(ctx context.Context, id string) (string, string, error) {
 			c, err := st.Case(ctx, id)
@@ -234,33 +253,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		resolved = newThreadNotes(time.Second, log, caseThread, func(ctx context.Context, channel, ts string, _ int, at time.Time) error {
 			return slackBot.MarkResolved(ctx, channel, ts, nil, at)
 		})
-	}
-	// Storm folding at claim time: one investigation (and one model call)
-	// per incident; every alert stays its own durable case.
-	var claims dispatch.Queue = queue
-	var folder *fold.Queue
-	if cfg.Fold.Window > 0 {
-		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
-			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
-			if folded != nil {
-				folded.add(incident)
-			}
-		}, log)
-		if err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
-		claims = folder
-	}
-	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
-		Lease: cfg.Server.Lease}, claims, eng, reporter,
-		metrics.ObserveInvestigation, log)
-	queue.Notify = pool.Notify
-	if slackBot != nil {
-		queue.Thread = func(r kb.EnqueueResult, a *investigate.Alert) {
-			if r.Resolved {
-				resolved.addAt(r.ID, r.ResolvedAt)
+		known = func(e investigate.Enqueued, _ *investigate.Alert) {
+			if e.Resolved {
+				resolved.addAt(e.ID, e.ResolvedAt)
 			} else {
-				repeated.add(r.ID)
+				repeated.add(e.ID)
 			}
 		}
 	}
@@ -283,7 +280,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := &http.Server{
 		Addr:              cfg.Server.Listen,
-		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, metrics, log), health, metrics),
+		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes, Known: known}, pool, metrics, log), health, metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -338,7 +335,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		rcancel()
 	}
-	slash.wait()
 	if slackBot != nil {
 		cctx, ccancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 		defer ccancel()
