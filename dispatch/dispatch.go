@@ -172,11 +172,14 @@ func (p *Pool) investigate(ctx context.Context, worker string, c investigate.Cla
 	req := c.Request
 	req.ID = c.ID
 	res, err := p.run.Run(runCtx, &req, rep)
-	if dropped(runCtx) {
+	switch {
+	case rep.stored:
+		// Stored at Finished; a renewal that failed after that (the case
+		// is no longer running) changes nothing.
+	case dropped(runCtx):
 		p.drop(bookCtx, c.ID, context.Cause(runCtx), log)
 		return
-	}
-	if !rep.finished {
+	default:
 		// A runner that did not report Finished: its outcome is stored here.
 		rep.store(res, err)
 	}
@@ -221,7 +224,7 @@ type completing struct {
 	bookCtx func() (context.Context, context.CancelFunc)
 	log     zerolog.Logger
 
-	finished bool
+	stored bool // store was called (Complete or Fail attempted)
 }
 
 func (r *completing) Started(ctx context.Context, inv *investigate.Investigation) error {
@@ -240,7 +243,6 @@ func (r *completing) Chunk(ctx context.Context, text string) {
 // Finished stores res (unless the run is dropped) and reports it. The
 // write's duration is added to res.Timings as StageRecord.
 func (r *completing) Finished(ctx context.Context, res *investigate.Result) error {
-	r.finished = true
 	if !dropped(r.runCtx) {
 		r.store(res, nil)
 	}
@@ -252,6 +254,7 @@ func (r *completing) Finished(ctx context.Context, res *investigate.Result) erro
 
 // store completes the case with res, or fails it when there is no result.
 func (r *completing) store(res *investigate.Result, runErr error) {
+	r.stored = true
 	bctx, cancel := r.bookCtx()
 	defer cancel()
 	if res == nil {

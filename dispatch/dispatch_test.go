@@ -27,6 +27,7 @@ type memQueue struct {
 	renewed   map[string]int
 	lost      map[string]bool // leases another worker took over
 	claims    int
+	renewals  int // attempts, also failed ones
 }
 
 func newMemQueue(n int) *memQueue {
@@ -93,8 +94,10 @@ func (q *memQueue) isCompleted(id string) bool {
 func (q *memQueue) Renew(_ context.Context, id, _ string, _ time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.renewals++
 	if !q.running[id] {
-		return fmt.Errorf("case %s is not running", id)
+		// As the knowledge base: a finished case's lease is lost.
+		return fmt.Errorf("case %s is not running: %w", id, investigate.ErrLeaseLost)
 	}
 	if q.lost[id] {
 		return fmt.Errorf("renew %s: %w", id, investigate.ErrLeaseLost)
@@ -391,5 +394,47 @@ func TestPoolDropsARunWhoseLeaseWasLost(t *testing.T) {
 	if q.completed["case-000"] != 0 || q.failed["case-000"] != "" || q.released["case-000"] != 0 {
 		t.Fatalf("completed %v failed %v released %v: a run that lost its lease must leave the case alone",
 			q.completed, q.failed, q.released)
+	}
+}
+
+// TestPoolKeepsARunStoredBeforeItsLeaseEnded: once the case is stored (at
+// Finished), a renewal that fails because the case is no longer running
+// neither drops the run nor releases the case, and the result is observed.
+func TestPoolKeepsARunStoredBeforeItsLeaseEnded(t *testing.T) {
+	q := newMemQueue(1)
+	attempts := func() int {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.renewals
+	}
+	run := runnerFunc(func(ctx context.Context, req *investigate.Request, rep investigate.Reporter) (*investigate.Result, error) {
+		res := &investigate.Result{}
+		res.ID = req.ID
+		res.Analysis.Text = "x"
+		_ = rep.Finished(ctx, res)
+		// The engine still logs after Finished; meanwhile a renewal fails.
+		for deadline := time.Now().Add(10 * time.Second); attempts() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		<-ctx.Done() // the failed renewal cancelled the run
+		return res, nil
+	})
+	observed := make(chan *investigate.Result, 1)
+	p := New(Config{Workers: 1, Poll: time.Hour, Lease: 30 * time.Millisecond}, q, run, nil,
+		func(r *investigate.Result) { observed <- r }, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	select {
+	case <-observed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stored result was never observed")
+	}
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.completed["case-000"] != 1 || q.released["case-000"] != 0 || q.failed["case-000"] != "" {
+		t.Fatalf("completed %v released %v failed %v: want the stored case left alone", q.completed, q.released, q.failed)
 	}
 }
