@@ -127,11 +127,11 @@ type Deps struct {
 	// Queue records the investigations people ask for with /k8flex, like
 	// alerts: the worker that claims one reports it through ReporterFor,
 	// in the asker's channel.
-	Queue investigate.Enqueuer
-	Feedback     FeedbackRecorder
-	Cases        CaseLookup
-	Links        MessageLinker
-	Knowledge    KnowledgeBrowser
+	Queue     investigate.Enqueuer
+	Feedback  FeedbackRecorder
+	Cases     CaseLookup
+	Links     MessageLinker
+	Knowledge KnowledgeBrowser
 	// Outbox, when set, keeps final threads until Slack took them, so
 	// they are finished after a restart.
 	Outbox Outbox
