@@ -105,8 +105,9 @@ func newAnalyzers(cfg Config, log zerolog.Logger) (analyzers, error) {
 }
 
 // newEngine builds the engine from the configuration and its ports; ms,
-// emb and st are optional (no metrics, no recall, nothing recorded
-// without them).
+// emb and st are optional (no metrics or no recall without them). The
+// engine stores nothing: serve's workers complete each case with its
+// result, the demo records its own.
 func newEngine(cfg Config, g investigate.Gatherer, ms investigate.MetricsSource, a analyzers, emb investigate.Embedder,
 	st investigate.CaseStore, log zerolog.Logger) (*investigate.Engine, error) {
 	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,
