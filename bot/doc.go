@@ -19,8 +19,9 @@
 // an outage gets its thread, already final, once Slack answers, and what
 // a stopped process left undelivered is sent by the next. Verdicts arrive
 // as reactions or button clicks and go to a FeedbackRecorder; the App Home is a browser of the knowledge base;
-// /k8flex starts investigations, searches the knowledge base and shows
-// accuracy.
+// /k8flex queues investigations (in the same durable queue as alerts, run
+// by the same worker pool, reported through ReporterFor in the asker's
+// channel), searches the knowledge base and shows accuracy.
 //
 // Every untrusted text (alert labels, logs, model output) is redacted and
 // escaped for mrkdwn before it reaches Slack, so a log line cannot mention
@@ -32,8 +33,8 @@
 // Without Slack tokens, ConsoleReporter renders the same investigation as
 // plain text for a terminal.
 //
-// The package declares the small interfaces it consumes (Investigator,
-// FeedbackRecorder, CaseLookup, MessageLinker, KnowledgeBrowser) with
-// bot-local types; cmd/k8flex adapts the engine and the knowledge base to
-// them.
+// The package declares the small interfaces it consumes (FeedbackRecorder,
+// CaseLookup, MessageLinker, KnowledgeBrowser) with bot-local types, and
+// consumes the engine's queue port (investigate.Enqueuer); cmd/k8flex
+// adapts the knowledge base to them.
 package bot

@@ -54,7 +54,7 @@ func TestNothingTypedIsEchoedUnredacted(t *testing.T) {
 	defer fs.Close()
 	kb := &queryRecorder{fakeKB: newFakeKB()}
 	inv := &fakeInvestigator{analysis: "## Root cause\nnothing\n"}
-	startBot(t, fs, testConfig(fs), Deps{Investigator: inv, Feedback: kb.fakeKB, Knowledge: kb})
+	startBot(t, fs, testConfig(fs), Deps{Queue: inv, Feedback: kb.fakeKB, Knowledge: kb})
 
 	// A token straddling the 200 characters the kb answer echoes: cut
 	// before redaction, its first characters would escape the rule.

@@ -240,11 +240,16 @@ type recordingInvestigator struct {
 	reqs []*investigate.Request
 }
 
-func (r *recordingInvestigator) Investigate(_ context.Context, req *investigate.Request, _ investigate.Reporter) error {
+func (r *recordingInvestigator) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
 	r.mu.Lock()
-	r.reqs = append(r.reqs, req)
-	r.mu.Unlock()
-	return nil
+	defer r.mu.Unlock()
+	out := make([]investigate.Enqueued, len(reqs))
+	for i := range reqs {
+		req := reqs[i]
+		r.reqs = append(r.reqs, &req)
+		out[i] = investigate.Enqueued{ID: fmt.Sprintf("case-%d", len(r.reqs))}
+	}
+	return out, nil
 }
 
 // bodySink is a Slack Web API stand-in that answers ok and keeps the
@@ -295,7 +300,7 @@ func FuzzSlashCommand(f *testing.F) {
 	cfg.BotToken, cfg.AppToken, cfg.Channel, cfg.APIURL = "xoxb-fuzz", "xapp-fuzz", testChannel, sink.srv.URL+"/"
 	cfg.AllowedNamespaces, cfg.DeniedNamespaces = []string{"shop", "team-*"}, []string{"team-secret"}
 	inv := &recordingInvestigator{}
-	b, err := New(cfg, Deps{Investigator: inv, Knowledge: newFakeKB()}, zerologNop())
+	b, err := New(cfg, Deps{Queue: inv, Knowledge: newFakeKB()}, zerologNop())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -50,6 +50,9 @@ func startBot(t *testing.T, fs *fakeslack.Server, cfg Config, deps Deps) *Bot {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	if f, ok := deps.Queue.(*fakeInvestigator); ok {
+		f.attach(b)
+	}
 	before := fs.Connections()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -262,20 +265,46 @@ func (k *fakeKB) Cases(_ context.Context, q CaseQuery) (CasePage, error) {
 	return p, nil
 }
 
-// fakeInvestigator streams a canned analysis into the reporter.
+// fakeInvestigator is the queue and worker pool in one: each enqueued
+// request is "claimed" at once and a canned analysis streamed into the
+// reporter the bot gives for it (ReporterFor), as a worker does.
 type fakeInvestigator struct {
 	mu       sync.Mutex
 	reqs     []*investigate.Request
 	analysis string
 	kb       *fakeKB
+	bot      *Bot
 }
 
-func (f *fakeInvestigator) Investigate(ctx context.Context, req *investigate.Request, r investigate.Reporter) error {
+var _ investigate.Enqueuer = (*fakeInvestigator)(nil)
+
+// attach gives the fake the bot whose reporters it uses.
+func (f *fakeInvestigator) attach(b *Bot) {
 	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
-	id := fmt.Sprintf("case-slash-%d", len(f.reqs))
-	f.mu.Unlock()
-	req.ID = id
+	defer f.mu.Unlock()
+	f.bot = b
+}
+
+func (f *fakeInvestigator) Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	out := make([]investigate.Enqueued, len(reqs))
+	for i := range reqs {
+		req := reqs[i]
+		f.mu.Lock()
+		f.reqs = append(f.reqs, &req)
+		id := fmt.Sprintf("case-slash-%d", len(f.reqs))
+		b := f.bot
+		f.mu.Unlock()
+		req.ID = id
+		out[i] = investigate.Enqueued{ID: id}
+		if b != nil {
+			f.investigate(ctx, &req, b.ReporterFor(&req))
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeInvestigator) investigate(ctx context.Context, req *investigate.Request, r investigate.Reporter) {
+	id := req.ID
 	inv := &investigate.Investigation{ID: id, Request: req, Target: req.Target, StartedAt: time.Now(),
 		Categorization: investigate.Categorization{Category: investigate.PodCrash, DecidedBy: investigate.DecidedByRules}}
 	if f.kb != nil {
@@ -291,7 +320,6 @@ func (f *fakeInvestigator) Investigate(ctx context.Context, req *investigate.Req
 		}
 		_ = r.Finished(ctx, testResult(inv, f.analysis))
 	}()
-	return nil
 }
 
 func (f *fakeInvestigator) requests() []*investigate.Request {

@@ -79,7 +79,7 @@ func TestAccessPolicyEveryTargetKind(t *testing.T) {
 			cfg := testConfig(fs)
 			tt.policy(&cfg)
 			inv := &fakeInvestigator{analysis: "done\n"}
-			b, err := New(cfg, Deps{Investigator: inv}, zerologNop())
+			b, err := New(cfg, Deps{Queue: inv}, zerologNop())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +144,7 @@ func TestClusterTargetRefusalExplains(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BotToken, cfg.AppToken, cfg.Channel = "xoxb-x", "xapp-x", testChannel
 	cfg.AllowedNamespaces = []string{"shop"}
-	b, err := New(cfg, Deps{Investigator: &fakeInvestigator{}}, zerologNop())
+	b, err := New(cfg, Deps{Queue: &fakeInvestigator{}}, zerologNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,6 @@ import (
 	"github.com/k8flex/k8flex/investigate"
 )
 
-// Investigator starts an investigation someone asked for with /k8flex.
-// It reports through r exactly as the engine reports an alert (Started,
-// Chunk…, Finished) and may return before the investigation ends.
-type Investigator interface {
-	Investigate(ctx context.Context, req *investigate.Request, r investigate.Reporter) error
-}
-
 // Feedback sources passed to FeedbackRecorder.
 const (
 	SourceReaction = "slack-reaction"
@@ -131,11 +124,14 @@ type KnowledgeBrowser interface {
 // also a CaseLookup; otherwise a nil Cases/Links uses an in-memory
 // MessageIndex, which forgets links at restart.
 type Deps struct {
-	Investigator Investigator
-	Feedback     FeedbackRecorder
-	Cases        CaseLookup
-	Links        MessageLinker
-	Knowledge    KnowledgeBrowser
+	// Queue records the investigations people ask for with /k8flex, like
+	// alerts: the worker that claims one reports it through ReporterFor,
+	// in the asker's channel.
+	Queue     investigate.Enqueuer
+	Feedback  FeedbackRecorder
+	Cases     CaseLookup
+	Links     MessageLinker
+	Knowledge KnowledgeBrowser
 	// Outbox, when set, keeps final threads until Slack took them, so
 	// they are finished after a restart.
 	Outbox Outbox

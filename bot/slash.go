@@ -60,7 +60,7 @@ func (b *Bot) slashCommand(cmd slack.SlashCommand) (*ephemeralReply, func(contex
 }
 
 func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralReply, func(context.Context)) {
-	if b.deps.Investigator == nil {
+	if b.deps.Queue == nil {
 		return reply("⚠️ Investigations are not enabled on this K8flex."), nil
 	}
 	target, question, err := investigate.ParseTarget(args)
@@ -75,18 +75,26 @@ func (b *Bot) slashInvestigate(cmd slack.SlashCommand, args string) (*ephemeralR
 			b.ephemeral(ctx, cmd.ChannelID, cmd.UserID, "🚫 "+why)
 			return
 		}
-		req := &investigate.Request{Target: target, Question: question, RequestedBy: cmd.UserID, Source: investigate.SourceSlack}
-		var st *streamTarget
-		if b.cfg.NativeStreaming {
-			st = &streamTarget{user: cmd.UserID, team: cmd.TeamID}
-		}
-		r := b.newReporter(cmd.ChannelID, st)
-		if err := b.deps.Investigator.Investigate(ctx, req, r); err != nil {
-			b.log.Error().Err(err).Str("target", target.String()).Msg("start investigation")
+		req := investigate.Request{Target: target, Question: question, RequestedBy: cmd.UserID, Source: investigate.SourceSlack,
+			ReplyTo: investigate.ReplyTo{Channel: cmd.ChannelID, User: cmd.UserID, Team: cmd.TeamID}}
+		if _, err := b.deps.Queue.Enqueue(ctx, []investigate.Request{req}); err != nil {
+			b.log.Error().Err(err).Str("target", target.String()).Msg("queue investigation")
 			b.ephemeral(ctx, cmd.ChannelID, cmd.UserID, "The investigation could not start. "+UserText(err))
 		}
 	}
 	return reply("🔍 Investigating `" + Safe(target.String()) + "`… the analysis will appear in a thread here."), job
+}
+
+// ReporterFor returns the Reporter of a queued request: in the channel it
+// asks to be reported in (a /k8flex investigation: the asker's channel,
+// streamed to the asker when slack.native_streaming is on), else in the
+// configured channel.
+func (b *Bot) ReporterFor(req *investigate.Request) investigate.Reporter {
+	var st *streamTarget
+	if rt := req.ReplyTo; b.cfg.NativeStreaming && rt.Channel != "" && rt.User != "" {
+		st = &streamTarget{user: rt.User, team: rt.Team}
+	}
+	return b.newReporter(req.ReplyTo.Channel, st)
 }
 
 // refuseStatic applies the access rules that need no Slack call (see

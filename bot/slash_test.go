@@ -18,7 +18,7 @@ func TestSlashInvestigate(t *testing.T) {
 	t.Cleanup(fs.Close)
 	kb := newFakeKB()
 	inv := &fakeInvestigator{analysis: sampleAnalysis + "Log: <!channel> please look\n", kb: kb}
-	startBot(t, fs, testConfig(fs), Deps{Investigator: inv, Feedback: kb, Knowledge: kb})
+	startBot(t, fs, testConfig(fs), Deps{Queue: inv, Feedback: kb, Knowledge: kb})
 
 	env, err := fs.PushSlashCommand(fakeslack.SlashCommand{UserID: "U0DAVE", ChannelID: testChannel, Text: "investigate deploy/api -n shop why is it slow?"})
 	if err != nil {
@@ -34,8 +34,9 @@ func TestSlashInvestigate(t *testing.T) {
 	eventually(t, 5*time.Second, "investigation requested", func() bool { return len(inv.requests()) == 1 })
 	req := inv.requests()[0]
 	if req.Target.Kind != investigate.KindDeployment || req.Target.Name != "api" || req.Target.Namespace != "shop" ||
-		req.Question != "why is it slow?" || req.RequestedBy != "U0DAVE" || req.Source != investigate.SourceSlack {
-		t.Errorf("request = %+v", req)
+		req.Question != "why is it slow?" || req.RequestedBy != "U0DAVE" || req.Source != investigate.SourceSlack ||
+		req.ReplyTo != (investigate.ReplyTo{Channel: testChannel, User: "U0DAVE", Team: fakeslack.TeamID}) {
+		t.Errorf("queued request = %+v, want the target, the question and where to reply", req)
 	}
 	eventually(t, 10*time.Second, "stream stopped", func() bool { return len(fs.Calls("chat.stopStream")) == 1 })
 	root := fs.Messages()[0]
@@ -113,7 +114,7 @@ func TestSlashAccessControl(t *testing.T) {
 			cfg.AllowedNamespaces = []string{"shop", "team-*"}
 			cfg.DeniedNamespaces = []string{"kube-*"}
 			inv := &fakeInvestigator{analysis: sampleAnalysis}
-			startBot(t, fs, cfg, Deps{Investigator: inv})
+			startBot(t, fs, cfg, Deps{Queue: inv})
 			env, err := fs.PushSlashCommand(fakeslack.SlashCommand{UserID: tt.user, ChannelID: tt.channel, Text: tt.text})
 			if err != nil {
 				t.Fatal(err)

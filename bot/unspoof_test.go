@@ -133,7 +133,7 @@ func TestNoSpoofReachesSlack(t *testing.T) {
 		"](https://runbooks.example/" + spoofed("x") + ")\n"
 	inv := &fakeInvestigator{analysis: analysis, kb: kb}
 	cfg := testConfig(fs)
-	b := startBot(t, fs, cfg, Deps{Investigator: inv, Feedback: kb, Knowledge: kb})
+	b := startBot(t, fs, cfg, Deps{Queue: inv, Feedback: kb, Knowledge: kb})
 	ctx := context.Background()
 
 	// An alert thread (posted messages and updates).

@@ -7,13 +7,9 @@ import (
 	"github.com/k8flex/k8flex/investigate"
 )
 
-// ErrBusy is returned by an Investigator that is at its limit: trying
-// again later helps.
-var ErrBusy = errors.New("too many investigations are running")
-
 // UserText turns err into what a person reads in Slack: a short reason and
 // what to do, escaped for mrkdwn. Errors a person can act on say so in
-// their own words (a request they got wrong, a busy K8flex, a timeout);
+// their own words (a request they got wrong, a full queue, a timeout);
 // any other error becomes one generic sentence, so no internal detail and
 // no secret reaches Slack: log err where it happened. UserText(nil) is "".
 func UserText(err error) string {
@@ -24,8 +20,8 @@ func UserText(err error) string {
 		return "⚠️ " + Safe(truncate(in.Reason, 300))
 	}
 	switch {
-	case errors.Is(err, ErrBusy):
-		return "⏳ Too many investigations are running right now; try again in a minute."
+	case errors.Is(err, investigate.ErrQueueFull):
+		return "⏳ Too many investigations are waiting right now; try again in a minute."
 	case errors.Is(err, context.DeadlineExceeded):
 		return "⏱️ K8flex did not answer in time; try again in a minute."
 	case errors.Is(err, context.Canceled):

@@ -22,7 +22,7 @@ func TestUserText(t *testing.T) {
 		{name: "nil", err: nil, want: ""},
 		{name: "a target that does not parse is shown, escaped", err: fmt.Errorf("parse: %w", parseErr),
 			want: "is not a valid Kubernetes name", mustNot: []string{"<b>", "parse:"}},
-		{name: "busy says to try again", err: fmt.Errorf("start: %w", ErrBusy), want: "try again in a minute"},
+		{name: "a full queue says to try again", err: fmt.Errorf("queue investigation: %w", investigate.ErrQueueFull), want: "try again in a minute"},
 		{name: "a deadline says to try again", err: fmt.Errorf("claim: %w", context.DeadlineExceeded), want: "did not answer in time"},
 		{name: "anything else hides its detail", err: fmt.Errorf("open knowledge base at %s: %w", secret, errors.New("connection refused")),
 			want: "details are in its log", mustNot: []string{"hunter2", "db.internal", "connection refused"}},

@@ -1,9 +1,18 @@
 // Package dispatch runs queued investigations on a bounded pool of
-// workers. Workers claim cases from the durable queue with a lease, run
-// the engine, and complete the case; on shutdown, work that cannot finish
-// within the grace period is released back to the queue so a restart (or
-// another replica) resumes it. Nothing is started per alert: the pool size
-// bounds goroutines, memory and load on the cluster and the model.
+// workers. Workers claim cases from the durable queue (investigate.Queue)
+// with a lease, run the engine, and complete the case with its result; on
+// shutdown, work that cannot finish within the grace period is released
+// back to the queue so a restart (or another replica) resumes it. Nothing
+// is started per request: the pool size bounds goroutines, memory and
+// load on the cluster and the model. Alerts and /k8flex investigations
+// enter through the pool's Enqueue, which records them in the queue and
+// wakes a worker.
+//
+// The worker owns the one write of a result: when the engine reports the
+// investigation finished, the worker completes the case with the result
+// (Queue.Complete stores it and ends the lease in one transaction) before
+// the report goes on to its reporter (Slack). A run whose lease was lost,
+// or that shutdown cut short, stores nothing.
 package dispatch
 
 import (
@@ -17,25 +26,6 @@ import (
 
 	"github.com/k8flex/k8flex/investigate"
 )
-
-// Queue is the durable queue as workers use it.
-type Queue interface {
-	// Claim leases up to n queued (or lease-expired) cases to worker.
-	Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]Claimed, error)
-	Complete(ctx context.Context, id string, r *investigate.Result) error
-	Fail(ctx context.Context, id string, reason string) error
-	// Release puts a claimed case back in the queue.
-	Release(ctx context.Context, id string) error
-	// Renew extends worker's lease on a running case; it fails when the
-	// lease was lost (expired and claimed by another worker).
-	Renew(ctx context.Context, id, worker string, lease time.Duration) error
-}
-
-// Claimed is one leased case.
-type Claimed struct {
-	ID      string
-	Request investigate.Request
-}
 
 // Runner runs one investigation (the engine).
 type Runner interface {
@@ -63,17 +53,20 @@ type Config struct {
 // Pool is a fixed set of workers.
 type Pool struct {
 	cfg      Config
-	q        Queue
+	q        investigate.Queue
 	run      Runner
-	reporter func(ctx context.Context, c Claimed) investigate.Reporter
+	reporter func(ctx context.Context, c investigate.Claimed) investigate.Reporter
 	done     func(r *investigate.Result)
 	log      zerolog.Logger
 	wake     chan struct{}
 }
 
-// New returns a pool. reporter makes the Reporter of each case (nil = none);
-// done, when non-nil, observes every finished result (metrics).
-func New(cfg Config, q Queue, run Runner, reporter func(context.Context, Claimed) investigate.Reporter,
+var _ investigate.Enqueuer = (*Pool)(nil)
+
+// New returns a pool working q. reporter makes the Reporter of each case
+// (nil = none); done, when non-nil, observes every finished result
+// (metrics), with the time its write took as StageRecord.
+func New(cfg Config, q investigate.Queue, run Runner, reporter func(context.Context, investigate.Claimed) investigate.Reporter,
 	done func(*investigate.Result), log zerolog.Logger) *Pool {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
@@ -93,7 +86,24 @@ func New(cfg Config, q Queue, run Runner, reporter func(context.Context, Claimed
 	return &Pool{cfg: cfg, q: q, run: run, reporter: reporter, done: done, log: log, wake: make(chan struct{}, cfg.Workers)}
 }
 
-// Notify wakes an idle worker (call after enqueueing). It never blocks.
+// Enqueue records reqs in the pool's queue (see investigate.Enqueuer) and
+// wakes an idle worker when any of them is new work.
+func (p *Pool) Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	res, err := p.q.Enqueue(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if !r.Duplicate && !r.Resolved {
+			p.Notify()
+			break
+		}
+	}
+	return res, nil
+}
+
+// Notify wakes an idle worker (Enqueue calls it; call it after recording
+// work in the queue another way). It never blocks.
 func (p *Pool) Notify() {
 	select {
 	case p.wake <- struct{}{}:
@@ -138,7 +148,7 @@ func (p *Pool) worker(ctx context.Context, name string) {
 
 // investigate runs one case. The run continues for the grace period after
 // ctx ends; if it is still running then, it is cancelled and released.
-func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
+func (p *Pool) investigate(ctx context.Context, worker string, c investigate.Claimed) {
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	stopRenew := p.keepLease(runCtx, cancel, worker, c.ID)
@@ -151,52 +161,125 @@ func (p *Pool) investigate(ctx context.Context, worker string, c Claimed) {
 	defer stop()
 
 	log := p.log.With().Str("case", c.ID).Logger()
-	var rep investigate.Reporter
+	// Book-keeping must reach the store even while shutting down.
+	bookCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	}
+	rep := &completing{p: p, runCtx: runCtx, id: c.ID, bookCtx: bookCtx, log: log}
 	if p.reporter != nil {
-		rep = p.reporter(runCtx, c)
+		rep.next = p.reporter(runCtx, c)
 	}
 	req := c.Request
 	req.ID = c.ID
 	res, err := p.run.Run(runCtx, &req, rep)
-	// Book-keeping must reach the store even while shutting down.
-	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer bcancel()
-	if errors.Is(context.Cause(runCtx), ErrLeaseLost) {
-		log.Warn().Msg("lease lost to another worker; this run's result is dropped")
+	switch {
+	case rep.stored:
+		// Stored at Finished; a renewal that failed after that (the case
+		// is no longer running) changes nothing.
+	case dropped(runCtx):
+		p.drop(bookCtx, c.ID, context.Cause(runCtx), log)
 		return
-	}
-	if errors.Is(context.Cause(runCtx), errShutdown) {
-		log.Warn().Msg("shutdown before the investigation finished; released for a restart")
-		if err := p.q.Release(bctx, c.ID); err != nil {
-			log.Error().Err(err).Msg("release case; its lease will expire instead")
-		}
-		return
+	default:
+		// A runner that did not report Finished: its outcome is stored here.
+		rep.store(res, err)
 	}
 	if p.done != nil && res != nil {
 		p.done(res)
 	}
-	if err != nil && (res == nil || res.Analysis.Text == "") {
-		if ferr := p.q.Fail(bctx, c.ID, err.Error()); ferr != nil {
-			log.Error().Err(ferr).Msg("mark case failed")
+}
+
+// dropped reports whether the run must store nothing: its lease was lost
+// (another worker may own the case now) or shutdown cut it short.
+func dropped(runCtx context.Context) bool {
+	c := context.Cause(runCtx)
+	return errors.Is(c, investigate.ErrLeaseLost) || errors.Is(c, errShutdown)
+}
+
+// drop handles a run that stores nothing: a lost lease is left alone, a
+// run cut short by shutdown is released for a restart.
+func (p *Pool) drop(bookCtx func() (context.Context, context.CancelFunc), id string, cause error, log zerolog.Logger) {
+	if errors.Is(cause, investigate.ErrLeaseLost) {
+		log.Warn().Msg("lease lost to another worker; this run's result is dropped")
+		return
+	}
+	log.Warn().Msg("shutdown before the investigation finished; released for a restart")
+	bctx, cancel := bookCtx()
+	defer cancel()
+	if err := p.q.Release(bctx, id); err != nil {
+		log.Error().Err(err).Msg("release case; its lease will expire instead")
+	}
+}
+
+// completing is the Reporter a worker hands the runner: on Finished it
+// first completes the case with the result (the result's one write), then
+// passes the report on, so that a thread turns final only once its case is
+// stored, and the engine logs the investigation finished only after that.
+// A runner must call Finished before Run returns (the engine does); when it
+// does not, the worker stores the outcome after Run.
+type completing struct {
+	p       *Pool
+	next    investigate.Reporter // nil: none
+	runCtx  context.Context
+	id      string
+	bookCtx func() (context.Context, context.CancelFunc)
+	log     zerolog.Logger
+
+	stored bool // store was called (Complete or Fail attempted)
+}
+
+func (r *completing) Started(ctx context.Context, inv *investigate.Investigation) error {
+	if r.next == nil {
+		return nil
+	}
+	return r.next.Started(ctx, inv)
+}
+
+func (r *completing) Chunk(ctx context.Context, text string) {
+	if r.next != nil {
+		r.next.Chunk(ctx, text)
+	}
+}
+
+// Finished stores res (unless the run is dropped) and reports it. The
+// write's duration is added to res.Timings as StageRecord.
+func (r *completing) Finished(ctx context.Context, res *investigate.Result) error {
+	if !dropped(r.runCtx) {
+		r.store(res, nil)
+	}
+	if r.next == nil {
+		return nil
+	}
+	return r.next.Finished(ctx, res)
+}
+
+// store completes the case with res, or fails it when there is no result.
+func (r *completing) store(res *investigate.Result, runErr error) {
+	r.stored = true
+	bctx, cancel := r.bookCtx()
+	defer cancel()
+	if res == nil {
+		if runErr == nil {
+			runErr = errors.New("the investigation returned no result")
+		}
+		if err := r.p.q.Fail(bctx, r.id, runErr); err != nil {
+			r.log.Error().Err(err).Msg("mark case failed")
 		}
 		return
 	}
-	if err := p.q.Complete(bctx, c.ID, res); err != nil {
-		log.Error().Err(err).Msg("complete case")
+	t0 := time.Now()
+	err := r.p.q.Complete(bctx, r.id, res)
+	res.Timings = append(res.Timings, investigate.StageTiming{Stage: investigate.StageRecord, Duration: time.Since(t0)})
+	if err != nil {
+		r.log.Error().Err(err).Msg("complete case")
 	}
 }
 
 var errShutdown = errors.New("shutting down")
 
-// ErrLeaseLost is returned (wrapped) by Queue.Renew when the worker's
-// lease expired and another worker may have claimed the case: the run is
-// abandoned, its result neither completed nor released.
-var ErrLeaseLost = errors.New("lease lost")
-
 // keepLease renews the lease on case id every Lease/3 until the returned
 // stop function is called. A failed renewal is logged and retried; a lost
 // lease (another worker may own the case now) cancels the run with
-// ErrLeaseLost, so the case is never completed twice.
+// investigate.ErrLeaseLost, so the case is never completed twice.
 func (p *Pool) keepLease(ctx context.Context, cancel context.CancelCauseFunc, worker, id string) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -215,8 +298,8 @@ func (p *Pool) keepLease(ctx context.Context, cancel context.CancelCauseFunc, wo
 				rctx, cancelRenew := context.WithTimeout(ctx, p.cfg.Lease/3)
 				err := p.q.Renew(rctx, id, worker, p.cfg.Lease)
 				cancelRenew()
-				if errors.Is(err, ErrLeaseLost) {
-					cancel(ErrLeaseLost)
+				if errors.Is(err, investigate.ErrLeaseLost) {
+					cancel(investigate.ErrLeaseLost)
 					return
 				}
 				if err != nil {

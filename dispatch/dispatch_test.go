@@ -21,58 +21,86 @@ type memQueue struct {
 	queued    []string
 	running   map[string]bool
 	completed map[string]int
+	results   map[string]*investigate.Result
 	failed    map[string]string
 	released  map[string]int
 	renewed   map[string]int
 	lost      map[string]bool // leases another worker took over
+	claims    int
+	renewals  int // attempts, also failed ones
 }
 
 func newMemQueue(n int) *memQueue {
-	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, failed: map[string]string{}, released: map[string]int{}, renewed: map[string]int{}, lost: map[string]bool{}}
+	q := &memQueue{running: map[string]bool{}, completed: map[string]int{}, results: map[string]*investigate.Result{}, failed: map[string]string{}, released: map[string]int{}, renewed: map[string]int{}, lost: map[string]bool{}}
 	for i := range n {
 		q.queued = append(q.queued, fmt.Sprintf("case-%03d", i))
 	}
 	return q
 }
 
-func (q *memQueue) Claim(_ context.Context, _ string, _ time.Duration, n int) ([]Claimed, error) {
+var _ investigate.Queue = (*memQueue)(nil)
+
+// Enqueue queues one new case per request (no deduplication).
+func (q *memQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var out []Claimed
+	out := make([]investigate.Enqueued, len(reqs))
+	for i := range reqs {
+		id := fmt.Sprintf("case-new-%03d", len(q.queued)+len(q.completed)+len(q.running))
+		q.queued = append(q.queued, id)
+		out[i] = investigate.Enqueued{ID: id}
+	}
+	return out, nil
+}
+
+func (q *memQueue) Claim(_ context.Context, _ string, _ time.Duration, n int) ([]investigate.Claimed, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.claims++
+	var out []investigate.Claimed
 	for len(q.queued) > 0 && len(out) < n {
 		id := q.queued[0]
 		q.queued = q.queued[1:]
 		q.running[id] = true
 		a := investigate.Alert{Status: "firing", Labels: map[string]string{"alertname": "KubePodCrashLooping"}}
-		out = append(out, Claimed{ID: id, Request: investigate.Request{Alert: &a}})
+		out = append(out, investigate.Claimed{ID: id, Request: investigate.Request{Alert: &a}})
 	}
 	return out, nil
 }
 
-func (q *memQueue) Complete(_ context.Context, id string, _ *investigate.Result) error {
+func (q *memQueue) Complete(_ context.Context, id string, r *investigate.Result) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.running, id)
 	q.completed[id]++
+	q.results[id] = r
 	return nil
 }
 
-func (q *memQueue) Fail(_ context.Context, id, reason string) error {
+func (q *memQueue) Fail(_ context.Context, id string, cause error) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.running, id)
-	q.failed[id] = reason
+	q.failed[id] = cause.Error()
 	return nil
+}
+
+func (q *memQueue) isCompleted(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.completed[id] > 0
 }
 
 func (q *memQueue) Renew(_ context.Context, id, _ string, _ time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.renewals++
 	if !q.running[id] {
-		return fmt.Errorf("case %s is not running", id)
+		// As the knowledge base: a finished case's lease is lost.
+		return fmt.Errorf("case %s is not running: %w", id, investigate.ErrLeaseLost)
 	}
 	if q.lost[id] {
-		return fmt.Errorf("renew %s: %w", id, ErrLeaseLost)
+		return fmt.Errorf("renew %s: %w", id, investigate.ErrLeaseLost)
 	}
 	q.renewed[id]++
 	return nil
@@ -190,22 +218,112 @@ func TestPoolFinishesWithinGrace(t *testing.T) {
 	}
 }
 
-func TestPoolMarksFailedCases(t *testing.T) {
-	q := newMemQueue(1)
-	run := runnerFunc(func(context.Context, *investigate.Request, investigate.Reporter) (*investigate.Result, error) {
+// TestPoolStoresFailedInvestigations: a failed analysis is stored like
+// any result (the store marks the case failed from Result.Err, keeping its
+// evidence); a run without any result fails the case with its error.
+func TestPoolStoresFailedInvestigations(t *testing.T) {
+	q := newMemQueue(2)
+	run := runnerFunc(func(_ context.Context, req *investigate.Request, _ investigate.Reporter) (*investigate.Result, error) {
+		if req.ID == "case-001" {
+			return nil, errors.New("no result at all")
+		}
 		return &investigate.Result{Err: "boom"}, errors.New("analyze: boom")
 	})
 	p := New(Config{Workers: 1, Poll: time.Millisecond}, q, run, nil, nil, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
-	eventually(t, "case failed", func() bool {
+	eventually(t, "both cases finished", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		return q.failed["case-000"] != ""
+		return q.completed["case-000"] == 1 && q.failed["case-001"] != ""
 	})
 	cancel()
 	<-done
+	if r := q.results["case-000"]; r == nil || r.Err != "boom" || q.failed["case-000"] != "" {
+		t.Errorf("failed analysis stored as %+v (failed %q): want its result, once", r, q.failed["case-000"])
+	}
+	if q.failed["case-001"] != "no result at all" || q.completed["case-001"] != 0 {
+		t.Errorf("run without a result: failed %q, completed %d", q.failed["case-001"], q.completed["case-001"])
+	}
+}
+
+// finishReporter notes whether the case was stored when Finished came.
+type finishReporter struct {
+	q              *memQueue
+	id             string
+	storedAtFinish chan bool
+}
+
+func (r *finishReporter) Started(context.Context, *investigate.Investigation) error { return nil }
+func (r *finishReporter) Chunk(context.Context, string)                             {}
+func (r *finishReporter) Finished(context.Context, *investigate.Result) error {
+	r.storedAtFinish <- r.q.isCompleted(r.id)
+	return nil
+}
+
+// TestPoolStoresTheResultOnceBeforeItIsReported: the worker completes the
+// case with the result when the runner reports it finished, before the
+// report reaches the reporter (Slack), and never a second time after Run;
+// the write is timed as the record stage.
+func TestPoolStoresTheResultOnceBeforeItIsReported(t *testing.T) {
+	q := newMemQueue(1)
+	run := runnerFunc(func(ctx context.Context, req *investigate.Request, rep investigate.Reporter) (*investigate.Result, error) {
+		res := &investigate.Result{}
+		res.ID = req.ID
+		res.Analysis.Text = "## Root cause\nx"
+		_ = rep.Started(ctx, &res.Investigation)
+		_ = rep.Finished(ctx, res)
+		return res, nil
+	})
+	fr := &finishReporter{q: q, id: "case-000", storedAtFinish: make(chan bool, 1)}
+	observed := make(chan *investigate.Result, 1)
+	p := New(Config{Workers: 1, Poll: time.Millisecond}, q, run,
+		func(context.Context, investigate.Claimed) investigate.Reporter { return fr },
+		func(r *investigate.Result) { observed <- r }, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	if !<-fr.storedAtFinish {
+		t.Errorf("the reporter got Finished before the case was stored")
+	}
+	r := <-observed
+	cancel()
+	<-done
+	if q.completed["case-000"] != 1 || q.results["case-000"] != r {
+		t.Errorf("completed %d times with %p, want once with the run's result %p", q.completed["case-000"], q.results["case-000"], r)
+	}
+	if r.Duration(investigate.StageRecord) <= 0 {
+		t.Errorf("the write was not timed: %v", r.Timings)
+	}
+}
+
+// TestPoolEnqueueWakesAWorker: work recorded through the pool is claimed
+// at once, not at the next poll.
+func TestPoolEnqueueWakesAWorker(t *testing.T) {
+	q := newMemQueue(0)
+	run := runnerFunc(func(_ context.Context, req *investigate.Request, _ investigate.Reporter) (*investigate.Result, error) {
+		res := &investigate.Result{}
+		res.ID = req.ID
+		res.Analysis.Text = "x"
+		return res, nil
+	})
+	p := New(Config{Workers: 1, Poll: time.Hour}, q, run, nil, nil, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// The worker's first claim finds nothing; it then sleeps for Poll.
+	eventually(t, "a first claim", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.claims > 0
+	})
+	res, err := p.Enqueue(ctx, []investigate.Request{{Target: investigate.Target{Kind: investigate.KindPod, Name: "web-0", Namespace: "shop"}}})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("Enqueue = %v, %v", res, err)
+	}
+	eventually(t, "the enqueued case completed", func() bool { return q.isCompleted(res[0].ID) })
 }
 
 func TestPoolRenewsTheLeaseOfLongInvestigations(t *testing.T) {
@@ -266,7 +384,7 @@ func TestPoolDropsARunWhoseLeaseWasLost(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
-	if cause := <-stopped; !errors.Is(cause, ErrLeaseLost) {
+	if cause := <-stopped; !errors.Is(cause, investigate.ErrLeaseLost) {
 		t.Fatalf("run stopped with %v, want ErrLeaseLost", cause)
 	}
 	cancel()
@@ -276,5 +394,47 @@ func TestPoolDropsARunWhoseLeaseWasLost(t *testing.T) {
 	if q.completed["case-000"] != 0 || q.failed["case-000"] != "" || q.released["case-000"] != 0 {
 		t.Fatalf("completed %v failed %v released %v: a run that lost its lease must leave the case alone",
 			q.completed, q.failed, q.released)
+	}
+}
+
+// TestPoolKeepsARunStoredBeforeItsLeaseEnded: once the case is stored (at
+// Finished), a renewal that fails because the case is no longer running
+// neither drops the run nor releases the case, and the result is observed.
+func TestPoolKeepsARunStoredBeforeItsLeaseEnded(t *testing.T) {
+	q := newMemQueue(1)
+	attempts := func() int {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.renewals
+	}
+	run := runnerFunc(func(ctx context.Context, req *investigate.Request, rep investigate.Reporter) (*investigate.Result, error) {
+		res := &investigate.Result{}
+		res.ID = req.ID
+		res.Analysis.Text = "x"
+		_ = rep.Finished(ctx, res)
+		// The engine still logs after Finished; meanwhile a renewal fails.
+		for deadline := time.Now().Add(10 * time.Second); attempts() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		<-ctx.Done() // the failed renewal cancelled the run
+		return res, nil
+	})
+	observed := make(chan *investigate.Result, 1)
+	p := New(Config{Workers: 1, Poll: time.Hour, Lease: 30 * time.Millisecond}, q, run, nil,
+		func(r *investigate.Result) { observed <- r }, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	select {
+	case <-observed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stored result was never observed")
+	}
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.completed["case-000"] != 1 || q.released["case-000"] != 0 || q.failed["case-000"] != "" {
+		t.Fatalf("completed %v released %v failed %v: want the stored case left alone", q.completed, q.released, q.failed)
 	}
 }

@@ -5,7 +5,8 @@
 // Slack thread and one model call.
 //
 // Folding happens when workers claim queued cases (Queue wraps the durable
-// queue the dispatch pool claims from), not when alerts are accepted:
+// queue, investigate.Queue, and is one: the worker pool claims from it),
+// not when alerts are accepted:
 // every alert stays its own durable case, deduplicated and resolvable on
 // its own, and the webhook's path stays one write. A case is either the
 // incident's investigation or completed as "folded into <incident>", each

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/investigate"
 )
 
@@ -53,7 +52,7 @@ func (c Config) Validate() error {
 // Folded tells the wiring that a case was folded into an incident (to note
 // it in the incident's Slack thread). It is called after the folded case
 // was completed and must not block for long.
-type Folded func(ctx context.Context, incident string, c dispatch.Claimed)
+type Folded func(ctx context.Context, incident string, c investigate.Claimed)
 
 // Incidents is a registry of open incidents shared by every process that
 // works one queue: the knowledge base implements it, so that replicas and
@@ -66,12 +65,13 @@ type Incidents interface {
 	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 }
 
-// Queue is a dispatch.Queue that folds the cases it claims from the queue
-// it wraps: the first case of an incident is handed to the worker (with the
-// incident's other queued alerts in Request.Related), the others are
-// completed at once as folded into it. Safe for concurrent use.
+// Queue is an investigate.Queue that folds the cases it claims from the
+// queue it wraps: the first case of an incident is handed to the worker
+// (with the incident's other queued alerts in Request.Related), the others
+// are completed at once as folded into it. Enqueue goes straight to the
+// wrapped queue. Safe for concurrent use.
 type Queue struct {
-	inner  dispatch.Queue
+	inner  investigate.Queue
 	shared Incidents // nil: incidents are known to this process only
 	cfg    Config
 	onFold Folded
@@ -94,7 +94,7 @@ type incident struct {
 	started time.Time
 }
 
-var _ dispatch.Queue = (*Queue)(nil)
+var _ investigate.Queue = (*Queue)(nil)
 
 // NewQueue wraps inner. onFold may be nil. When inner also implements
 // Incidents, the incidents of claimed cases this process does not know
@@ -102,7 +102,7 @@ var _ dispatch.Queue = (*Queue)(nil)
 // them is handed out
 // (a registry failure is logged and the cases decided by what this process
 // knows); otherwise incidents are known to this process only.
-func NewQueue(inner dispatch.Queue, cfg Config, onFold Folded, log zerolog.Logger) (*Queue, error) {
+func NewQueue(inner investigate.Queue, cfg Config, onFold Folded, log zerolog.Logger) (*Queue, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -145,11 +145,11 @@ func (q *Queue) Stats() Stats {
 // nothing). A kept case that waited more than half its lease is released
 // to the queue instead, so that its lease never runs out while it waits
 // here.
-func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]dispatch.Claimed, error) {
+func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]investigate.Claimed, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var out []dispatch.Claimed
+	var out []investigate.Claimed
 	var errs []error
 	for len(out) < n {
 		q.mu.Lock()
@@ -208,7 +208,7 @@ func (q *Queue) Claim(ctx context.Context, worker string, lease time.Duration, n
 
 // keptCase is a claimed case waiting in this process for a worker.
 type keptCase struct {
-	c       dispatch.Claimed
+	c       investigate.Claimed
 	key     string
 	claimed time.Time
 	lease   time.Duration
@@ -217,7 +217,7 @@ type keptCase struct {
 
 // sort decides one claimed case: fold it, hand it out (unless full), keep
 // it (keep is true), or release it when it waited too long.
-func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]dispatch.Claimed, full bool) (keep bool, err error) {
+func (q *Queue) sort(ctx context.Context, k *keptCase, out *[]investigate.Claimed, full bool) (keep bool, err error) {
 	c := &k.c
 	key := k.key
 	now := q.now()
@@ -349,7 +349,7 @@ func (q *Queue) remember(key string, inc *incident) {
 
 // listIn adds a folded alert to the Related list of the incident's
 // request when the incident is among the cases about to be handed out.
-func (q *Queue) listIn(out []dispatch.Claimed, incidentID string, a investigate.Alert) {
+func (q *Queue) listIn(out []investigate.Claimed, incidentID string, a investigate.Alert) {
 	for i := range out {
 		if out[i].ID == incidentID && len(out[i].Request.Related) < q.cfg.MaxRelated {
 			out[i].Request.Related = append(out[i].Request.Related, a)
@@ -358,7 +358,7 @@ func (q *Queue) listIn(out []dispatch.Claimed, incidentID string, a investigate.
 }
 
 // fold completes case c as folded into incident id.
-func (q *Queue) fold(ctx context.Context, id string, c dispatch.Claimed, now time.Time) error {
+func (q *Queue) fold(ctx context.Context, id string, c investigate.Claimed, now time.Time) error {
 	req := c.Request
 	req.ID = c.ID
 	res := &investigate.Result{}
@@ -413,9 +413,15 @@ func (q *Queue) done(id string) {
 }
 
 // Fail marks a case the worker investigated failed.
-func (q *Queue) Fail(ctx context.Context, id, reason string) error {
+func (q *Queue) Fail(ctx context.Context, id string, cause error) error {
 	q.done(id)
-	return q.inner.Fail(ctx, id, reason)
+	return q.inner.Fail(ctx, id, cause)
+}
+
+// Enqueue records requests in the wrapped queue: every alert stays its
+// own case, folded only when claimed.
+func (q *Queue) Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	return q.inner.Enqueue(ctx, reqs)
 }
 
 // Release puts a case back in the queue. The incident it opened is

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/investigate"
 )
 
@@ -30,26 +29,21 @@ type memQueue struct {
 
 func newMemQueue(reqs ...investigate.Request) *memQueue {
 	q := &memQueue{reqs: map[string]investigate.Request{}, state: map[string]string{}, results: map[string]*investigate.Result{}}
-	for i, r := range reqs {
-		id := fmt.Sprintf("case-%04d", i)
-		q.order = append(q.order, id)
-		q.reqs[id] = r
-		q.state[id] = "queued"
-	}
+	_, _ = q.Enqueue(context.Background(), reqs)
 	return q
 }
 
-func (q *memQueue) Claim(_ context.Context, _ string, _ time.Duration, n int) ([]dispatch.Claimed, error) {
+func (q *memQueue) Claim(_ context.Context, _ string, _ time.Duration, n int) ([]investigate.Claimed, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var out []dispatch.Claimed
+	var out []investigate.Claimed
 	for _, id := range q.order {
 		if len(out) == n {
 			break
 		}
 		if q.state[id] == "queued" {
 			q.state[id] = "leased"
-			out = append(out, dispatch.Claimed{ID: id, Request: q.reqs[id]})
+			out = append(out, investigate.Claimed{ID: id, Request: q.reqs[id]})
 		}
 	}
 	return out, nil
@@ -71,7 +65,22 @@ func (q *memQueue) Complete(_ context.Context, id string, r *investigate.Result)
 	return q.finish(id, r)
 }
 
-func (q *memQueue) Fail(_ context.Context, id, _ string) error { return q.finish(id, nil) }
+func (q *memQueue) Fail(_ context.Context, id string, _ error) error { return q.finish(id, nil) }
+
+// Enqueue queues one case per request.
+func (q *memQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]investigate.Enqueued, len(reqs))
+	for i, r := range reqs {
+		id := fmt.Sprintf("case-%04d", len(q.order))
+		q.order = append(q.order, id)
+		q.reqs[id] = r
+		q.state[id] = "queued"
+		out[i] = investigate.Enqueued{ID: id}
+	}
+	return out, nil
+}
 
 func (q *memQueue) Renew(_ context.Context, id, worker string, _ time.Duration) error {
 	q.mu.Lock()
@@ -121,10 +130,10 @@ func suffix(i int) string {
 
 // drain claims with n workers until the queue is empty and returns the
 // cases handed out.
-func drain(t *testing.T, q *Queue, workers int) []dispatch.Claimed {
+func drain(t *testing.T, q *Queue, workers int) []investigate.Claimed {
 	t.Helper()
 	var mu sync.Mutex
-	var got []dispatch.Claimed
+	var got []investigate.Claimed
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -166,16 +175,22 @@ func TestQueueFoldsAStormExactlyOnce(t *testing.T) {
 		{"mixed, batch of one", 3, 10, 5, 1, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			mq := newMemQueue(storm(tt.workloads, tt.perWorkload, tt.distinct)...)
+			mq := newMemQueue()
 			var foldMu sync.Mutex
 			notes := map[string]int{}
-			q, err := NewQueue(mq, Config{Batch: tt.batch, MaxRelated: 5}, func(_ context.Context, incident string, _ dispatch.Claimed) {
+			q, err := NewQueue(mq, Config{Batch: tt.batch, MaxRelated: 5}, func(_ context.Context, incident string, _ investigate.Claimed) {
 				foldMu.Lock()
 				notes[incident]++
 				foldMu.Unlock()
 			}, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The storm is recorded through the folding queue, as the
+			// webhook does: every alert becomes its own case.
+			reqs := storm(tt.workloads, tt.perWorkload, tt.distinct)
+			if res, err := q.Enqueue(context.Background(), reqs); err != nil || len(res) != len(reqs) || len(mq.order) != len(reqs) {
+				t.Fatalf("Enqueue: %d answers, %d cases for %d alerts, %v", len(res), len(mq.order), len(reqs), err)
 			}
 			got := drain(t, q, tt.workers)
 			if want := tt.workloads + tt.distinct; len(got) != want {
@@ -266,7 +281,7 @@ func TestQueueWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.now = func() time.Time { return now }
-	claim := func() []dispatch.Claimed {
+	claim := func() []investigate.Claimed {
 		cs, err := q.Claim(context.Background(), "w", time.Hour, 1)
 		if err != nil {
 			t.Fatal(err)

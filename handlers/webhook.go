@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -16,25 +15,6 @@ import (
 	"github.com/k8flex/k8flex/redact"
 )
 
-// Queue durably records alerts for investigation. Enqueue must be atomic
-// for the batch: it returns only after every request is recorded, or an
-// error and nothing recorded. A re-sent alert (same Alert.Key) is reported
-// as a duplicate and never queued twice; a resolved alert marks its case.
-type Queue interface {
-	Enqueue(ctx context.Context, reqs []investigate.Request) ([]Enqueued, error)
-}
-
-// Enqueued is the queue's answer for one request.
-type Enqueued struct {
-	CaseID    string
-	Duplicate bool
-	Resolved  bool
-}
-
-// ErrQueueFull is returned (wrapped) by a Queue that cannot take more work
-// now; the webhook answers 503 so Alertmanager retries.
-var ErrQueueFull = errors.New("queue full")
-
 // WebhookConfig configures the webhook.
 type WebhookConfig struct {
 	// Token is the bearer token Alertmanager must send; empty = no check
@@ -43,13 +23,18 @@ type WebhookConfig struct {
 	// MaxBodyBytes bounds a request body (default 32 MiB, some 30,000
 	// alerts); larger → 413.
 	MaxBodyBytes int64
+	// Known, when set, is told about each alert whose case already has a
+	// Slack thread: a repeated notification of a firing alert (Duplicate)
+	// or its resolution (Resolved), to be shown on that thread. It is
+	// called after the alerts were recorded and must not block for long.
+	Known func(e investigate.Enqueued, a *investigate.Alert)
 }
 
 // Webhook is the alert webhook handler: Alertmanager's payload, or, for
 // the handler Grafana returns, Grafana's webhook contact point.
 type Webhook struct {
 	cfg     WebhookConfig
-	queue   Queue
+	queue   investigate.Enqueuer
 	metrics *Metrics
 	log     zerolog.Logger
 	// parse decodes a body; source and sender name where it came from.
@@ -57,8 +42,9 @@ type Webhook struct {
 	source investigate.Source
 }
 
-// NewWebhook returns the POST /webhook handler.
-func NewWebhook(cfg WebhookConfig, q Queue, m *Metrics, log zerolog.Logger) *Webhook {
+// NewWebhook returns the POST /webhook handler; it records alerts in q
+// (deduplicated and resolved there, see investigate.Enqueuer).
+func NewWebhook(cfg WebhookConfig, q investigate.Enqueuer, m *Metrics, log zerolog.Logger) *Webhook {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -146,7 +132,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.alertsReceived("unavailable", len(reqs))
 		h.log.Error().Err(err).Int("alerts", len(reqs)).Msg("webhook: could not record alerts; Alertmanager will retry")
 		reason := "could not record the alerts; retry later"
-		if errors.Is(err, ErrQueueFull) {
+		if errors.Is(err, investigate.ErrQueueFull) {
 			reason = "queue full; retry later"
 		}
 		w.Header().Set("Retry-After", "10")
@@ -155,7 +141,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := webhookReply{Status: "ok", Warnings: warnings, Truncated: msg.Truncated}
 	for i, e := range res {
-		rep.Cases = append(rep.Cases, e.CaseID)
+		rep.Cases = append(rep.Cases, e.ID)
 		switch {
 		case e.Resolved:
 			rep.Resolved++
@@ -166,7 +152,10 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a := reqs[i].Alert
 		h.log.Info().Str("alertname", a.Name()).Str("status", a.Status).Str("namespace", a.Labels["namespace"]).
-			Str("fingerprint", a.Fingerprint).Str("case", e.CaseID).Bool("duplicate", e.Duplicate).Msg("alert recorded")
+			Str("fingerprint", a.Fingerprint).Str("case", e.ID).Bool("duplicate", e.Duplicate).Msg("alert recorded")
+		if (e.Duplicate || e.Resolved) && e.ThreadTS != "" && h.cfg.Known != nil {
+			h.cfg.Known(e, a)
+		}
 	}
 	h.metrics.alertsReceived("accepted", rep.Accepted)
 	h.metrics.alertsReceived("duplicate", rep.Duplicates)

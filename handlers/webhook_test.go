@@ -20,7 +20,7 @@ import (
 	"github.com/k8flex/k8flex/investigate"
 )
 
-// recordQueue is a hand-written Queue that records what it is given and
+// recordQueue is a hand-written Enqueuer that records what it is given and
 // deduplicates on Alert.Key like the real one.
 type recordQueue struct {
 	mu    sync.Mutex
@@ -28,9 +28,11 @@ type recordQueue struct {
 	reqs  []investigate.Request
 	err   error
 	calls int
+	// thread, when set, is the Slack thread of every existing case.
+	thread string
 }
 
-func (q *recordQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]Enqueued, error) {
+func (q *recordQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.calls++
@@ -40,7 +42,7 @@ func (q *recordQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]
 	if q.seen == nil {
 		q.seen = map[string]string{}
 	}
-	out := make([]Enqueued, len(reqs))
+	out := make([]investigate.Enqueued, len(reqs))
 	for i, r := range reqs {
 		key := r.Alert.Key()
 		id, dup := q.seen[key]
@@ -49,13 +51,16 @@ func (q *recordQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]
 			q.seen[key] = id
 			q.reqs = append(q.reqs, r)
 		}
-		out[i] = Enqueued{CaseID: id, Duplicate: dup && r.Alert.Status == investigate.StatusFiring,
+		out[i] = investigate.Enqueued{ID: id, Duplicate: dup && r.Alert.Status == investigate.StatusFiring,
 			Resolved: r.Alert.Status == investigate.StatusResolved}
+		if dup {
+			out[i].Channel, out[i].ThreadTS = "C1", q.thread
+		}
 	}
 	return out, nil
 }
 
-var _ Queue = (*recordQueue)(nil)
+var _ investigate.Enqueuer = (*recordQueue)(nil)
 
 func payload(t *testing.T, name string) []byte {
 	t.Helper()
@@ -165,7 +170,7 @@ func TestWebhookQueueUnavailable(t *testing.T) {
 		err  error
 		msg  string
 	}{
-		{"full", fmt.Errorf("enqueue: %w", ErrQueueFull), "queue full"},
+		{"full", fmt.Errorf("enqueue: %w", investigate.ErrQueueFull), "queue full"},
 		{"store down", errors.New("dial tcp 127.0.0.1:5432: connection refused"), "could not record"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,6 +202,31 @@ func TestWebhookDedupAndResolve(t *testing.T) {
 	}
 	if len(q.reqs) != 1 {
 		t.Fatalf("queued %d requests, want 1", len(q.reqs))
+	}
+}
+
+// TestWebhookTellsKnownAlertsWithAThread: a repeated notification of an
+// alert whose case has a thread is handed to Known (to be noted there);
+// a new alert, or a repeat of a case without a thread yet, is not.
+func TestWebhookTellsKnownAlertsWithAThread(t *testing.T) {
+	q := &recordQueue{}
+	var known []investigate.Enqueued
+	h := NewWebhook(WebhookConfig{Known: func(e investigate.Enqueued, a *investigate.Alert) {
+		if a == nil || a.Fingerprint == "" {
+			t.Errorf("Known without the alert: %+v", a)
+		}
+		known = append(known, e)
+	}}, q, nil, zerolog.Nop())
+	firing := payload(t, "001-firing.json")
+	decodeReply(t, post(h, firing, ""))
+	decodeReply(t, post(h, firing, "")) // a repeat before the case has a thread
+	if len(known) != 0 {
+		t.Fatalf("Known called %d times before the case had a thread", len(known))
+	}
+	q.thread = "1700000000.000100"
+	decodeReply(t, post(h, firing, ""))
+	if len(known) != 1 || !known[0].Duplicate || known[0].ThreadTS != q.thread || known[0].ID != "case-1" {
+		t.Fatalf("Known got %+v, want the repeat of case-1 with its thread", known)
 	}
 }
 

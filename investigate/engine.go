@@ -46,13 +46,12 @@ type Options struct {
 	PromptMaxTokens int
 
 	// Stage timeouts (defaults: categorize 20s, recall 5s, gather 30s,
-	// metrics 5s, analyze 5m, record 10s).
+	// metrics 5s, analyze 5m).
 	CategorizeTimeout time.Duration
 	RecallTimeout     time.Duration
 	GatherTimeout     time.Duration
 	MetricsTimeout    time.Duration
 	AnalyzeTimeout    time.Duration
-	RecordTimeout     time.Duration
 
 	// Now and NewID make tests deterministic (defaults time.Now and a
 	// random 16-hex-digit id).
@@ -99,7 +98,6 @@ func New(o Options) (*Engine, error) {
 	def(&o.GatherTimeout, 30*time.Second)
 	def(&o.MetricsTimeout, 5*time.Second)
 	def(&o.AnalyzeTimeout, 5*time.Minute)
-	def(&o.RecordTimeout, 10*time.Second)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -115,8 +113,11 @@ func (e *Engine) AnalyzerName() string { return e.o.Analyzer.Name() }
 // Run investigates one request and reports it to rep (which may be nil).
 // It always returns a Result; the error is non-nil only when the analysis
 // could not be written at all (the Result then carries Err). Failing
-// optional stages (recall, feedback, record, a failed collector) are logged
-// and recorded, never fatal.
+// optional stages (recall, feedback, a failed collector) are logged and
+// recorded in the Result, never fatal. Run stores nothing: the caller owns
+// the one write of the result (a worker completes its case through
+// Queue.Complete, from rep's Finished, before the investigation is logged
+// as finished).
 func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, error) {
 	if rep == nil {
 		rep = nopReporter{}
@@ -247,8 +248,12 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 		}
 	})
 	res.Finished = e.o.Now()
-	stage(StageRecord, func() { e.record(ctx, res, log) })
-
+	if err := rep.Finished(ctx, res); err != nil {
+		log.Warn().Str("error", redactErr(err)).Msg("reporter: finish")
+	}
+	// Logged after Finished, where a worker stores the result: a process
+	// killed in between leaves a stored case without this line, never a
+	// line for a case that will run again.
 	ev := log.Info()
 	if analyzeErr != nil {
 		ev = log.Error().Str("error", res.Err)
@@ -256,9 +261,6 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	ev.Str("analyzer", res.Analysis.Analyzer).Int("findings", len(res.Findings)).Int("prompt_tokens", res.Prompt.Tokens).
 		Int("api_requests", res.Evidence.APIRequests).Str("fallback", res.Analysis.FallbackReason).
 		Dur("took", res.Finished.Sub(res.StartedAt)).Msg("investigation finished")
-	if err := rep.Finished(ctx, res); err != nil {
-		log.Warn().Str("error", redactErr(err)).Msg("reporter: finish")
-	}
 	return res, analyzeErr
 }
 
@@ -395,18 +397,6 @@ func (e *Engine) pastFeedback(ctx context.Context, req *Request, c Category, log
 		return nil
 	}
 	return fb
-}
-
-func (e *Engine) record(ctx context.Context, res *Result, log zerolog.Logger) {
-	if e.o.Store == nil {
-		return
-	}
-	// Record even when the caller's context is ending: the analysis was paid for.
-	rctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), e.o.RecordTimeout, fmt.Errorf("record exceeded %s", e.o.RecordTimeout))
-	defer cancel()
-	if err := e.o.Store.RecordInvestigation(rctx, res); err != nil {
-		log.Error().Str("error", redactErr(err)).Msg("record investigation")
-	}
 }
 
 // EmbeddingText is the text embedded for similarity search: alert name,

@@ -114,7 +114,7 @@ func newRig() *rig {
 	}}
 	r.emb = &fakeEmbedder{log: r.log}
 	r.store = &fakeStore{log: r.log}
-	r.rep = &recordingReporter{log: r.log}
+	r.rep = &recordingReporter{log: r.log, logs: r.logs}
 	r.opts = investigate.Options{Gatherer: r.gath, Analyzer: r.an, Categorizer: r.cat, Embedder: r.emb, Store: r.store,
 		Log: zerolog.New(r.logs), Now: fakeClock(), NewID: func() string { return "inv-1" }}
 	return r
@@ -239,9 +239,8 @@ func TestEngineRunEndToEnd(t *testing.T) {
 	before("find-similar", "past-feedback")
 	before("diagnose", "past-feedback")
 	before("past-feedback", "analyze")
-	before("analyze", "record")
-	before("record", "reporter-finished")
-	for _, c := range []string{"gather", "diagnose", "embed", "find-similar", "past-feedback", "analyze", "record", "reporter-started", "reporter-finished"} {
+	before("analyze", "reporter-finished")
+	for _, c := range []string{"gather", "diagnose", "embed", "find-similar", "past-feedback", "analyze", "reporter-started", "reporter-finished"} {
 		if n := r.log.count(c); n != 1 {
 			t.Errorf("%s called %d times, want once", c, n)
 		}
@@ -259,7 +258,7 @@ func TestEngineRunEndToEnd(t *testing.T) {
 		}
 	}
 	all := []investigate.Stage{investigate.StageCategorize, investigate.StageRecall, investigate.StageGather, investigate.StageDiagnose,
-		investigate.StagePrompt, investigate.StageAnalyze, investigate.StageRecord}
+		investigate.StagePrompt, investigate.StageAnalyze}
 	for _, s := range all {
 		n := 0
 		for _, got := range stages {
@@ -329,8 +328,11 @@ func TestEngineRunEndToEnd(t *testing.T) {
 	if s := r.rep.started[0]; s.ID != "inv-1" || s.Categorization.Category != investigate.PodCrash || s.Request != req || s.Target.Kind != investigate.KindPod {
 		t.Errorf("Started with %+v", s)
 	}
-	if len(r.store.recorded) != 1 || r.store.recorded[0] != res {
-		t.Errorf("recorded %d results", len(r.store.recorded))
+	if r.rep.logsAtFinish == "" || strings.Contains(r.rep.logsAtFinish, "investigation finished") {
+		t.Errorf("the investigation was logged finished before the reporter's Finished (where a worker stores it)")
+	}
+	if res.Duration(investigate.StageRecord) != 0 {
+		t.Errorf("the engine timed a record stage: it stores nothing")
 	}
 	if !strings.Contains(r.logs.String(), `"investigation":"inv-1"`) || !strings.Contains(r.logs.String(), "investigation finished") {
 		t.Errorf("logs lack the investigation id or the finish line:\n%s", r.logs)
@@ -501,7 +503,7 @@ func TestEngineRecategorizeByEvidence(t *testing.T) {
 				if !strings.Contains(res.Prompt.User, "Category: network-policy (decided by evidence") {
 					t.Errorf("prompt keeps the old category")
 				}
-				if r.an.input().Categorization != c || r.store.recorded[0].Categorization != c {
+				if r.an.input().Categorization != c || r.rep.finished[0].Categorization != c {
 					t.Errorf("analyzer or store saw another categorization")
 				}
 				if !strings.Contains(r.logs.String(), "category corrected by evidence") {
@@ -541,9 +543,6 @@ func TestEngineGatherError(t *testing.T) {
 		t.Errorf("prompt does not report the gap:\n%s", res.Prompt.User)
 	}
 	r.checkReporting(t, res)
-	if len(r.store.recorded) != 1 {
-		t.Errorf("not recorded")
-	}
 }
 
 func TestEngineAnalyzerError(t *testing.T) {
@@ -577,8 +576,8 @@ func TestEngineAnalyzerError(t *testing.T) {
 				t.Errorf("Result.Err %q: want the redacted error", res.Err)
 			}
 			r.checkReporting(t, res)
-			if len(r.store.recorded) != 1 || r.store.recorded[0].Err != res.Err {
-				t.Errorf("failed investigation not recorded with its error")
+			if len(r.rep.finished) != 1 || r.rep.finished[0].Err != res.Err {
+				t.Errorf("failed investigation not finished with its error")
 			}
 			if l := r.logs.String(); !strings.Contains(l, `"level":"error"`) || strings.Contains(l, plantedKey) {
 				t.Errorf("failure not logged as an error, or logged unredacted:\n%s", l)
@@ -624,13 +623,6 @@ func TestEngineOptionalStagesNeverFail(t *testing.T) {
 				t.Errorf("feedback %v", res.Feedback)
 			}
 		}},
-		{"record fails", func(r *rig) {
-			r.store.recordFn = func(context.Context, *investigate.Result) error { return boom }
-		}, func(t *testing.T, r *rig, res *investigate.Result) {
-			if !strings.Contains(r.logs.String(), "record investigation") {
-				t.Errorf("record failure not logged")
-			}
-		}},
 		{"reporter fails", func(r *rig) {
 			r.rep.startedErr, r.rep.finishedErr = boom, boom
 		}, func(t *testing.T, r *rig, res *investigate.Result) {
@@ -643,8 +635,8 @@ func TestEngineOptionalStagesNeverFail(t *testing.T) {
 				t.Errorf("calls %v", r.log.list())
 			}
 		}},
-		{"no store: no recall, feedback or record", func(r *rig) { r.opts.Store = nil }, func(t *testing.T, r *rig, res *investigate.Result) {
-			if r.log.count("embed") != 0 || r.log.count("record") != 0 || r.log.count("past-feedback") != 0 {
+		{"no store: no recall or feedback", func(r *rig) { r.opts.Store = nil }, func(t *testing.T, r *rig, res *investigate.Result) {
+			if r.log.count("embed") != 0 || r.log.count("past-feedback") != 0 {
 				t.Errorf("calls %v", r.log.list())
 			}
 		}},
@@ -695,7 +687,6 @@ func checkNoSecret(t *testing.T, r *rig, res *investigate.Result, exempt ...stri
 		"analysis":           res.Analysis.Text,
 		"reporter chunks":    r.rep.text(),
 		"reporter rendering": strings.Join(r.rep.rendered, "\n"),
-		"store":              strings.Join(r.store.recordedJSON, "\n"),
 		"logs":               r.logs.String(),
 	}
 	if in := r.an.input(); in != nil {
@@ -869,11 +860,6 @@ func TestEngineConcurrentRuns(t *testing.T) {
 func TestEngineContextCancellation(t *testing.T) {
 	t.Run("cancelled before the run", func(t *testing.T) {
 		r := newRig()
-		var recordCtxErr error = errors.New("record not called")
-		r.store.recordFn = func(ctx context.Context, _ *investigate.Result) error {
-			recordCtxErr = ctx.Err()
-			return nil
-		}
 		r.gath.fn = func(ctx context.Context, _ investigate.Target, _ investigate.Category) (investigate.Snapshot, error) {
 			return nil, ctx.Err()
 		}
@@ -887,11 +873,9 @@ func TestEngineContextCancellation(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || res == nil || res.Err == "" {
 			t.Fatalf("Run = %v; want an error wrapping context.Canceled and Result.Err set", err)
 		}
+		// The paid-for work still reaches Finished, where the caller
+		// decides whether to store it.
 		r.checkReporting(t, res)
-		// The paid-for work is recorded even though the caller gave up.
-		if recordCtxErr != nil {
-			t.Errorf("record ran with a dead context: %v", recordCtxErr)
-		}
 	})
 	t.Run("cancelled while gathering", func(t *testing.T) {
 		r := newRig()

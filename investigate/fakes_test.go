@@ -209,12 +209,8 @@ type fakeStore struct {
 	log        *callLog
 	findFn     func(ctx context.Context, emb []float32, threshold float64, topN int) ([]investigate.SimilarCase, error)
 	feedbackFn func(ctx context.Context, c investigate.Category, alertName string, limit int) ([]investigate.PastFeedback, error)
-	recordFn   func(ctx context.Context, r *investigate.Result) error
 
-	mu       sync.Mutex
-	recorded []*investigate.Result
-	// recordedJSON is each recorded result as the store would persist it.
-	recordedJSON []string
+	mu           sync.Mutex
 	findArgs     []any
 	feedbackArgs []any
 }
@@ -241,18 +237,6 @@ func (s *fakeStore) PastFeedback(ctx context.Context, c investigate.Category, al
 	return s.feedbackFn(ctx, c, alertName, limit)
 }
 
-func (s *fakeStore) RecordInvestigation(ctx context.Context, r *investigate.Result) error {
-	s.log.add("record")
-	s.mu.Lock()
-	s.recorded = append(s.recorded, r)
-	s.recordedJSON = append(s.recordedJSON, string(mustMarshal(r)))
-	s.mu.Unlock()
-	if s.recordFn == nil {
-		return ctx.Err()
-	}
-	return s.recordFn(ctx, r)
-}
-
 // recordingReporter records every call, in order, with copies of what it
 // was given (a Slack reporter renders it at once).
 type recordingReporter struct {
@@ -266,6 +250,10 @@ type recordingReporter struct {
 	chunks   []string
 	finished []*investigate.Result
 	rendered []string // JSON of what Started and Finished received
+	// logs, when set, is the engine's log; logsAtFinish is what it held
+	// when Finished was called.
+	logs         interface{ String() string }
+	logsAtFinish string
 }
 
 func (r *recordingReporter) Started(ctx context.Context, inv *investigate.Investigation) error {
@@ -292,6 +280,9 @@ func (r *recordingReporter) Finished(ctx context.Context, res *investigate.Resul
 	r.events = append(r.events, "finished")
 	r.finished = append(r.finished, res)
 	r.rendered = append(r.rendered, string(mustMarshal(res)))
+	if r.logs != nil {
+		r.logsAtFinish = r.logs.String()
+	}
 	return r.finishedErr
 }
 

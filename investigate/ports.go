@@ -50,11 +50,12 @@ type Embedder interface {
 }
 
 // CaseStore is the knowledge base as the engine uses it: recall validated
-// cases and past verdicts, and record every investigation.
+// cases and past verdicts. The engine writes nothing: an investigation's
+// result is stored once, by whoever runs it (a worker completes its case
+// through Queue.Complete).
 type CaseStore interface {
 	FindSimilar(ctx context.Context, embedding []float32, threshold float64, topN int) ([]SimilarCase, error)
 	PastFeedback(ctx context.Context, c Category, alertName string, limit int) ([]PastFeedback, error)
-	RecordInvestigation(ctx context.Context, r *Result) error
 }
 
 // Reporter publishes one investigation as it happens (a Slack thread, the

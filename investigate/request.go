@@ -33,6 +33,19 @@ type Request struct {
 	Source      Source `json:"source,omitempty"`
 	// Category, when set, skips categorisation (e.g. an operator's choice).
 	Category Category `json:"category,omitempty"`
+	// ReplyTo is where the requester wants the investigation reported
+	// (a slash command's channel); zero = the configured destination. It
+	// is queued with the request, so the worker that claims it, in this
+	// process or another, reports to the asker.
+	ReplyTo ReplyTo `json:"reply_to,omitzero"`
+}
+
+// ReplyTo names a Slack conversation to report an investigation in.
+type ReplyTo struct {
+	Channel string `json:"channel,omitempty"`
+	// User and Team identify the asker, for a reply streamed to them.
+	User string `json:"user,omitempty"`
+	Team string `json:"team,omitempty"`
 }
 
 // AlertName returns the alert's name, or "investigate" for a request
@@ -151,7 +164,9 @@ const (
 	StageChart   Stage = "chart"
 	StagePrompt  Stage = "prompt"
 	StageAnalyze Stage = "analyze"
-	StageRecord  Stage = "record"
+	// StageRecord is the write of the result, timed by the worker that
+	// stores it (dispatch), not by the engine.
+	StageRecord Stage = "record"
 )
 
 // StageTiming is how long one stage took.

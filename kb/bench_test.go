@@ -188,7 +188,9 @@ func BenchmarkRecordInvestigation(b *testing.B) {
 	})
 }
 
-func benchRecord(b *testing.B, s investigate.CaseStore) {
+func benchRecord(b *testing.B, s interface {
+	RecordInvestigation(ctx context.Context, r *investigate.Result) error
+}) {
 	ctx := context.Background()
 	results := make([]*investigate.Result, b.N)
 	for i := range results {
@@ -206,7 +208,7 @@ func benchRecord(b *testing.B, s investigate.CaseStore) {
 // concurrent webhook requests arrive.
 func BenchmarkEnqueue(b *testing.B) {
 	type enqueuer interface {
-		Enqueue(ctx context.Context, reqs []investigate.Request) ([]EnqueueResult, error)
+		Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error)
 	}
 	run := func(b *testing.B, s enqueuer) {
 		const per = 10

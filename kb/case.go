@@ -58,10 +58,11 @@ var (
 	// ErrDimensionMismatch is returned when an embedding, or the configured
 	// embedding dimension, differs from the dimension the store records.
 	ErrDimensionMismatch = errors.New("kb: embedding dimension mismatch")
-	// ErrLeaseLost is returned by Renew when the worker no longer holds
-	// the case's lease (it expired and another worker claimed the case, or
-	// the case finished): the worker should stop and not complete it.
-	ErrLeaseLost = errors.New("kb: lease lost")
+	// ErrLeaseLost is returned (wrapped) by Renew when the worker no
+	// longer holds the case's lease (it expired and another worker claimed
+	// the case, or the case finished): the worker should stop and not
+	// complete it. It is the queue port's investigate.ErrLeaseLost.
+	ErrLeaseLost = investigate.ErrLeaseLost
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("kb: store is closed")
 )
@@ -207,34 +208,6 @@ type Stats struct {
 	ByCategory map[investigate.Category]Accuracy `json:"by_category"`
 	ByAlert    map[string]Accuracy               `json:"by_alert"`
 	Votes      int                               `json:"votes"`
-}
-
-// EnqueueResult is what Enqueue did with one request, in request order.
-type EnqueueResult struct {
-	ID string `json:"id"`
-	// Duplicate is true when the alert (same Key) already had a case: no new
-	// analysis is queued and ID names the existing case.
-	Duplicate bool `json:"duplicate,omitempty"`
-	// Resolved is true for a resolved alert; ID names the case it resolved,
-	// or is empty when no case of that alert exists (nothing was recorded).
-	Resolved bool   `json:"resolved,omitempty"`
-	Status   Status `json:"status"`
-	// Channel and ThreadTS name the existing case's Slack thread, if any.
-	Channel  string `json:"channel,omitempty"`
-	ThreadTS string `json:"thread_ts,omitempty"`
-	// StartsAt and ResolvedAt let a reporter show how long the alert fired.
-	StartsAt   time.Time `json:"starts_at,omitzero"`
-	ResolvedAt time.Time `json:"resolved_at,omitzero"`
-}
-
-// ClaimedCase is a queued case a worker now holds the lease of.
-type ClaimedCase struct {
-	ID      string
-	Request investigate.Request
-	// Attempt counts claims of this case, 1 for the first.
-	Attempt  int
-	Channel  string
-	ThreadTS string
 }
 
 // newID returns a time-ordered random id in UUID text form (version 7:

@@ -21,6 +21,8 @@ import (
 // conformance suite runs against each.
 type backend interface {
 	investigate.CaseStore
+	investigate.Queue
+	RecordInvestigation(ctx context.Context, r *investigate.Result) error
 	RecordFeedback(ctx context.Context, v Vote, embedding []float32) (CaseVerdict, error)
 	Case(ctx context.Context, id string) (*Case, error)
 	CaseByThread(ctx context.Context, channel, ts string) (*Case, error)
@@ -43,12 +45,6 @@ type backend interface {
 	Import(ctx context.Context, r io.Reader) (int, error)
 	ImportLegacyFeedback(ctx context.Context, r io.Reader) (int, error)
 	Reembed(ctx context.Context, embed func(ctx context.Context, texts []string) ([][]float32, error), dims int) error
-	Enqueue(ctx context.Context, reqs []investigate.Request) ([]EnqueueResult, error)
-	Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]ClaimedCase, error)
-	Complete(ctx context.Context, id string, r *investigate.Result) error
-	Fail(ctx context.Context, id string, cause error) error
-	Release(ctx context.Context, id string) error
-	Renew(ctx context.Context, id, worker string, lease time.Duration) error
 	QueueDepth(ctx context.Context) (int, error)
 	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 	Dimensions() int
@@ -138,6 +134,7 @@ func runConformance(t *testing.T, h harness) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"Dedup", testDedup},
+		{"SlashRequests", testSlashRequests},
 		{"Resolve", testResolve},
 		{"ClaimExactlyOnce", testClaimExactlyOnce},
 		{"LeaseExpiryAndAttempts", testLeaseExpiry},
@@ -178,7 +175,7 @@ func testRoundTrip(t *testing.T, h harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 1 || res[0].ID == "" || res[0].Duplicate || res[0].Status != StatusQueued {
+	if len(res) != 1 || res[0].ID == "" || res[0].Duplicate || res[0].Resolved {
 		t.Fatalf("enqueue result = %+v", res)
 	}
 	id := res[0].ID
@@ -236,6 +233,50 @@ func testRoundTrip(t *testing.T, h harness) {
 	c, err = b.Case(ctx, "cli-1")
 	if err != nil || c.Status != StatusDone || c.Namespace != "prod" || c.AlertName != "ManualInvestigation" || c.Error != "analyzer timeout" {
 		t.Fatalf("cli case = %+v, %v", c, err)
+	}
+}
+
+// testSlashRequests: a request without an alert (a /k8flex investigate)
+// is always a new case, never a duplicate of an equal one; the worker that
+// claims it gets the request as queued, with where to reply; a failed
+// result completes it failed, evidence and error kept (the one write).
+func testSlashRequests(t *testing.T, h harness) {
+	ctx := context.Background()
+	b, _ := h.open(t, testDims)
+	req := investigate.Request{Target: investigate.Target{Kind: investigate.KindPod, Name: "api-1", Namespace: "prod"},
+		Question: "why slow?", RequestedBy: "U1", Source: investigate.SourceSlack,
+		ReplyTo: investigate.ReplyTo{Channel: "C9", User: "U1", Team: "T1"}}
+	res, err := b.Enqueue(ctx, []investigate.Request{req, req})
+	if err != nil || len(res) != 2 || res[0].ID == "" || res[1].ID == res[0].ID || res[0].Duplicate || res[1].Duplicate {
+		t.Fatalf("enqueue two equal slash requests = %+v, %v; want two new cases", res, err)
+	}
+	claimed, err := b.Claim(ctx, "w1", time.Minute, 10)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claim = %+v, %v", claimed, err)
+	}
+	got := claimed[0].Request
+	if got.ID != claimed[0].ID || got.ReplyTo != req.ReplyTo || got.Target != req.Target || got.Question != req.Question ||
+		got.RequestedBy != "U1" || got.Source != investigate.SourceSlack {
+		t.Fatalf("claimed request = %+v, want the queued one", got)
+	}
+	failed := resultFor(claimed[0].ID, got, investigate.PodPending, "")
+	failed.Analysis = investigate.Analysis{}
+	failed.Err = "analyze with fake: model down"
+	if err := b.Complete(ctx, claimed[0].ID, failed); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Case(ctx, claimed[0].ID)
+	if err != nil || c.Status != StatusFailed || c.Error != failed.Err || len(c.Evidence.Sections) != 1 || c.LeaseOwner != "" {
+		t.Fatalf("case completed with a failed result = %+v, %v", c, err)
+	}
+	if err := b.Fail(ctx, claimed[1].ID, errors.New("no result")); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := b.Case(ctx, claimed[1].ID); c.Status != StatusFailed || c.Error != "no result" {
+		t.Fatalf("failed case = %+v", c)
+	}
+	if again, err := b.Claim(ctx, "w2", time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("finished cases claimed again: %+v, %v", again, err)
 	}
 }
 
@@ -325,8 +366,11 @@ func testResolve(t *testing.T, h harness) {
 	id2 := recordCase(t, b, "KubeJobFailed", "fp-r2", investigate.PodCrash, "y")
 	c2, _ := b.Case(ctx, id2)
 	r, err = b.Enqueue(ctx, []investigate.Request{resolvedOf(*c2.Request, time.Time{})})
-	if err != nil || r[0].ID != id2 || r[0].Status != StatusResolved || r[0].ResolvedAt.IsZero() {
+	if err != nil || r[0].ID != id2 || !r[0].Resolved || r[0].ResolvedAt.IsZero() {
 		t.Fatalf("resolve done case = %+v, %v", r, err)
+	}
+	if c2, _ := b.Case(ctx, id2); c2.Status != StatusResolved {
+		t.Fatalf("status of a done case after its alert resolved = %s", c2.Status)
 	}
 	// A resolved alert nobody saw firing records nothing.
 	r, err = b.Enqueue(ctx, []investigate.Request{resolvedOf(alertReq("Unknown", "never", starts, nil), ends)})
@@ -413,7 +457,7 @@ func testLeaseExpiry(t *testing.T, h harness) {
 	if err := b.Renew(ctx, id, "alive", time.Hour); err != nil {
 		t.Fatalf("renew by the holder: %v", err)
 	}
-	if err := b.Renew(ctx, id, "other", time.Hour); !errors.Is(err, ErrLeaseLost) {
+	if err := b.Renew(ctx, id, "other", time.Hour); !errors.Is(err, investigate.ErrLeaseLost) {
 		t.Fatalf("renew by another worker: %v, want ErrLeaseLost", err)
 	}
 	if err := b.Renew(ctx, "no-such", "alive", time.Hour); !errors.Is(err, ErrNotFound) {

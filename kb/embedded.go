@@ -70,7 +70,10 @@ type Embedded struct {
 	held   map[string]heldEffect
 }
 
-var _ investigate.CaseStore = (*Embedded)(nil)
+var (
+	_ investigate.CaseStore = (*Embedded)(nil)
+	_ investigate.Queue     = (*Embedded)(nil)
+)
 
 var (
 	bMeta    = []byte("meta")
@@ -393,7 +396,9 @@ func parseQueueValue(v []byte) (id []byte, leaseUntil time.Time, running bool) {
 // RecordInvestigation stores the outcome of an investigation: it updates
 // the case r.ID (a queued or claimed one) or creates it, sets its status to
 // done (failed when there is no analysis and an error; resolved when its
-// alert already resolved) and releases its lease.
+// alert already resolved) and releases its lease. It is the one write of a
+// result: Complete calls it for a claimed case; a command that runs the
+// engine outside the queue (k8flex demo) calls it itself.
 func (s *Embedded) RecordInvestigation(ctx context.Context, r *investigate.Result) error {
 	if r.ID == "" {
 		return errors.New("record investigation: result has no id")
@@ -839,8 +844,8 @@ func (st *Stats) finish() {
 // Enqueue records every request as a queued case in one transaction: all
 // or none. A firing alert whose Key already has a case is a Duplicate (no
 // new case); a resolved alert marks its case resolved and queues nothing.
-func (s *Embedded) Enqueue(ctx context.Context, reqs []investigate.Request) ([]EnqueueResult, error) {
-	out := make([]EnqueueResult, len(reqs))
+func (s *Embedded) Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	out := make([]investigate.Enqueued, len(reqs))
 	now := time.Now().UTC()
 	// batch: concurrent webhook requests share one commit (one fsync); the
 	// function may run twice, so it recomputes everything from tx.
@@ -860,7 +865,7 @@ func (s *Embedded) Enqueue(ctx context.Context, reqs []investigate.Request) ([]E
 				}
 			}
 			if r.Alert != nil && r.Alert.Status == investigate.StatusResolved {
-				out[i] = EnqueueResult{Resolved: true}
+				out[i] = investigate.Enqueued{Resolved: true}
 				if existing == nil {
 					continue
 				}
@@ -905,19 +910,19 @@ func resolve(c *Case, a *investigate.Alert, now time.Time) {
 	c.UpdatedAt = now
 }
 
-func resultOf(c *Case, dup, resolved bool) EnqueueResult {
-	return EnqueueResult{ID: c.ID, Duplicate: dup, Resolved: resolved, Status: c.Status,
+func resultOf(c *Case, dup, resolved bool) investigate.Enqueued {
+	return investigate.Enqueued{ID: c.ID, Duplicate: dup, Resolved: resolved,
 		Channel: c.Channel, ThreadTS: c.ThreadTS, StartsAt: c.StartsAt, ResolvedAt: c.ResolvedAt}
 }
 
 // Claim leases up to n cases to worker for lease, oldest first: queued
 // cases and running cases whose lease expired (their worker died). A case
 // already claimed MaxAttempts times is marked failed instead.
-func (s *Embedded) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]ClaimedCase, error) {
+func (s *Embedded) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]investigate.Claimed, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var out []ClaimedCase
+	var out []investigate.Claimed
 	var abandoned []*Case
 	now := time.Now().UTC()
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -973,8 +978,8 @@ func (s *Embedded) Claim(ctx context.Context, worker string, lease time.Duration
 	return out, nil
 }
 
-func claimed(c *Case) ClaimedCase {
-	cc := ClaimedCase{ID: c.ID, Attempt: c.Attempts, Channel: c.Channel, ThreadTS: c.ThreadTS}
+func claimed(c *Case) investigate.Claimed {
+	cc := investigate.Claimed{ID: c.ID, Attempt: c.Attempts, Channel: c.Channel, ThreadTS: c.ThreadTS}
 	if c.Request != nil {
 		cc.Request = *c.Request
 	}
@@ -982,8 +987,9 @@ func claimed(c *Case) ClaimedCase {
 	return cc
 }
 
-// Complete records the result of claimed case id (as RecordInvestigation)
-// and ends its lease. A nil result only marks the case done.
+// Complete records the result of claimed case id (as RecordInvestigation:
+// the result and the end of the lease in one transaction) and ends its
+// lease. A nil result only marks the case done.
 func (s *Embedded) Complete(ctx context.Context, id string, r *investigate.Result) error {
 	if r != nil {
 		rr := *r

@@ -80,7 +80,10 @@ type Postgres struct {
 	opens atomic.Uint64
 }
 
-var _ investigate.CaseStore = (*Postgres)(nil)
+var (
+	_ investigate.CaseStore = (*Postgres)(nil)
+	_ investigate.Queue     = (*Postgres)(nil)
+)
 
 // OpenPostgres connects, applies the embedded migrations under an advisory
 // lock, and checks (or records, on first start) the embedding dimension.
@@ -360,7 +363,9 @@ func getCaseTx(ctx context.Context, tx pgx.Tx, id string, lock bool) (*Case, err
 // RecordInvestigation stores the outcome of an investigation: it updates
 // the case r.ID (a queued or claimed one) or creates it, sets its status to
 // done (failed when there is no analysis and an error; resolved when its
-// alert already resolved) and releases its lease.
+// alert already resolved) and releases its lease. It is the one write of a
+// result: Complete calls it for a claimed case; a command that runs the
+// engine outside the queue (k8flex demo) calls it itself.
 func (s *Postgres) RecordInvestigation(ctx context.Context, r *investigate.Result) error {
 	if r.ID == "" {
 		return errors.New("record investigation: result has no id")
@@ -684,8 +689,8 @@ func (s *Postgres) Stats(ctx context.Context, since time.Time) (Stats, error) {
 // or none. A firing alert whose Key already has a case (also one another
 // replica is inserting right now) is a Duplicate; a resolved alert marks
 // its case resolved and queues nothing.
-func (s *Postgres) Enqueue(ctx context.Context, reqs []investigate.Request) ([]EnqueueResult, error) {
-	out := make([]EnqueueResult, len(reqs))
+func (s *Postgres) Enqueue(ctx context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
+	out := make([]investigate.Enqueued, len(reqs))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		now := time.Now().UTC()
 		for i := range reqs {
@@ -743,7 +748,7 @@ func placeholders(n int) string {
 // resolve does, in one statement that returns only what the result needs:
 // resolved_at is set once (to the alert's endsAt when that is not in the
 // future, else now), a done or failed case becomes resolved.
-func (s *Postgres) resolveTx(ctx context.Context, tx pgx.Tx, fp string, startsAt time.Time, a *investigate.Alert, now time.Time) (EnqueueResult, error) {
+func (s *Postgres) resolveTx(ctx context.Context, tx pgx.Tx, fp string, startsAt time.Time, a *investigate.Alert, now time.Time) (investigate.Enqueued, error) {
 	var endsAt *time.Time
 	if !a.EndsAt.IsZero() {
 		e := a.EndsAt.UTC()
@@ -756,26 +761,24 @@ func (s *Postgres) resolveTx(ctx context.Context, tx pgx.Tx, fp string, startsAt
 WHERE fingerprint = $1 AND starts_at = $2
 RETURNING `+enqueueResultCols, fp, startsAt, endsAt, now))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return EnqueueResult{Resolved: true}, nil
+		return investigate.Enqueued{Resolved: true}, nil
 	}
 	if err != nil {
-		return EnqueueResult{}, fmt.Errorf("resolve case of alert %s: %w", fp, err)
+		return investigate.Enqueued{}, fmt.Errorf("resolve case of alert %s: %w", fp, err)
 	}
 	res.Resolved = true
 	return res, nil
 }
 
 // enqueueResultCols are the columns scanEnqueueResult reads.
-const enqueueResultCols = "id, status, channel, thread_ts, starts_at, resolved_at"
+const enqueueResultCols = "id, channel, thread_ts, starts_at, resolved_at"
 
-func scanEnqueueResult(row pgx.Row) (EnqueueResult, error) {
-	var r EnqueueResult
-	var status string
+func scanEnqueueResult(row pgx.Row) (investigate.Enqueued, error) {
+	var r investigate.Enqueued
 	var startsAt, resolvedAt *time.Time
-	if err := row.Scan(&r.ID, &status, &r.Channel, &r.ThreadTS, &startsAt, &resolvedAt); err != nil {
-		return EnqueueResult{}, err
+	if err := row.Scan(&r.ID, &r.Channel, &r.ThreadTS, &startsAt, &resolvedAt); err != nil {
+		return investigate.Enqueued{}, err
 	}
-	r.Status = Status(status)
 	if startsAt != nil {
 		r.StartsAt = startsAt.UTC()
 	}
@@ -789,11 +792,11 @@ func scanEnqueueResult(row pgx.Row) (EnqueueResult, error) {
 // cases and running cases whose lease expired (their worker died), using
 // FOR UPDATE SKIP LOCKED so replicas never claim the same case. A case
 // already claimed MaxAttempts times is marked failed instead.
-func (s *Postgres) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]ClaimedCase, error) {
+func (s *Postgres) Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]investigate.Claimed, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var out []ClaimedCase
+	var out []investigate.Claimed
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = out[:0]
 		tag, err := tx.Exec(ctx, `UPDATE alert_cases SET
@@ -819,7 +822,7 @@ func (s *Postgres) Claim(ctx context.Context, worker string, lease time.Duration
 		}
 		defer rows.Close()
 		type row struct {
-			cc ClaimedCase
+			cc investigate.Claimed
 			at time.Time
 		}
 		var got []row
@@ -852,8 +855,9 @@ func (s *Postgres) Claim(ctx context.Context, worker string, lease time.Duration
 	return out, nil
 }
 
-// Complete records the result of claimed case id (as RecordInvestigation)
-// and ends its lease. A nil result only marks the case done.
+// Complete records the result of claimed case id (as RecordInvestigation:
+// the result and the end of the lease in one transaction) and ends its
+// lease. A nil result only marks the case done.
 func (s *Postgres) Complete(ctx context.Context, id string, r *investigate.Result) error {
 	if r != nil {
 		rr := *r

@@ -5,13 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
 
 	"github.com/k8flex/k8flex/bot"
-	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/learn"
 )
@@ -158,35 +155,6 @@ func (k knowledgePort) Cases(ctx context.Context, q bot.CaseQuery) (bot.CasePage
 	}
 	return page, nil
 }
-
-// slashInvestigator runs /k8flex investigate requests on the engine, at
-// most n at a time; they are recorded as cases like alerts.
-type slashInvestigator struct {
-	eng *investigate.Engine
-	sem chan struct{}
-	wg  sync.WaitGroup
-	log zerolog.Logger
-}
-
-func (s *slashInvestigator) Investigate(ctx context.Context, req *investigate.Request, rep investigate.Reporter) error {
-	select {
-	case s.sem <- struct{}{}:
-	default:
-		return bot.ErrBusy
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() { <-s.sem }()
-		if _, err := s.eng.Run(context.WithoutCancel(ctx), req, rep); err != nil {
-			s.log.Error().Str("error", err.Error()).Str("requested_by", req.RequestedBy).Msg("slash investigation failed")
-		}
-	}()
-	return nil
-}
-
-// wait blocks until running slash investigations end.
-func (s *slashInvestigator) wait() { s.wg.Wait() }
 
 // slackBudget keeps Slack's rate budget as this process spends it in
 // the store, under this process's name, and reads the other processes'.

@@ -43,8 +43,9 @@ func NewAnalyzers(cfg config.Config, log zerolog.Logger) (Analyzers, error) {
 }
 
 // NewEngine builds the engine from the configuration and its ports; ms,
-// emb and st are optional (no metrics, no recall, nothing recorded
-// without them).
+// emb and st are optional (no metrics or no recall without them). The
+// engine stores nothing: serve's workers complete each case with its
+// result, the demo records its own.
 func NewEngine(cfg config.Config, g investigate.Gatherer, ms investigate.MetricsSource, a Analyzers, emb investigate.Embedder,
 	st investigate.CaseStore, log zerolog.Logger) (*investigate.Engine, error) {
 	o := investigate.Options{Gatherer: g, Analyzer: a.analyzer, Builtin: a.builtin, Categorizer: a.categorizer,

@@ -17,7 +17,6 @@ import (
 	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
-	"github.com/k8flex/k8flex/internal/kbqueue"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/learn"
@@ -49,8 +48,8 @@ type Server struct {
 	an       Analyzers
 	metrics  *handlers.Metrics
 	slackBot *bot.Bot // nil without Slack: analyses go to stdout
-	slash    *slashInvestigator
 	notes    []*threadNotes
+	folded   *threadNotes // nil without Slack
 	folder   *fold.Queue // nil when folding is off
 	pool     *dispatch.Pool
 	health   *handlers.Health
@@ -97,17 +96,19 @@ func (s *Server) build(ctx context.Context, token, scenarioDir string) error {
 		return err
 	}
 	s.metrics = handlers.NewMetrics(s.queueDepth)
-	s.slash = &slashInvestigator{eng: eng, sem: make(chan struct{}, s.cfg.Server.Workers), log: s.log}
+	// The pool comes first: the bot enqueues /k8flex investigations into
+	// it, and it reports to the bot once there is one.
+	if err := s.newPool(eng); err != nil {
+		return err
+	}
+	var known func(investigate.Enqueued, *investigate.Alert)
 	if s.cfg.Slack.Enabled() {
 		if err := s.newBot(ctx, emb); err != nil {
 			return err
 		}
+		known = s.newThreadNotes()
 	}
-	queue, err := s.newQueue(eng)
-	if err != nil {
-		return err
-	}
-	return s.listen(token, queue)
+	return s.listen(token, known)
 }
 
 // newEngine builds the engine over the recorded scenario in scenarioDir,
@@ -167,7 +168,7 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 	}
 	links := threadPort{loop}
 	slackBot, err := bot.New(cfg.Slack, bot.Deps{
-		Investigator: s.slash,
+		Queue:        s.pool,
 		Feedback:     feedbackPort{loop},
 		Cases:        links,
 		Links:        links,
@@ -201,82 +202,80 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 	return nil
 }
 
-// newQueue wires the durable queue: storm folding at claim time, the
-// worker pool, and the notes that folded, repeated and resolved alerts
-// leave on their case's thread.
-func (s *Server) newQueue(eng *investigate.Engine) (*kbqueue.Queue, error) {
-	cfg, st, slackBot, metrics, log, stdout := s.cfg, s.st, s.slackBot, s.metrics, s.log, s.stdout
-	var err error
-	reporter := func(_ context.Context, c dispatch.Claimed) investigate.Reporter {
-		if slackBot != nil && c.Request.Alert != nil {
-			// In a storm, fold's incident decides the digest (bot/digest.go).
-			return slackBot.IncidentReporter("", bot.Incident{AlertName: c.Request.AlertName(),
-				Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)})
-		}
-		if slackBot != nil {
-			return slackBot.Reporter("")
-		}
-		return bot.ConsoleReporter(stdout)
-	}
-	queue := &kbqueue.Queue{Store: st}
-	// Folded alerts, repeated notifications and resolved alerts are shown
-	// on their case's thread, coalesced per thread.
-	var folded, repeated, resolved *threadNotes
-	if slackBot != nil {
-		caseThread := func(ctx context.Context, id string) (string, string, error) {
-			c, err := st.Case(ctx, id)
-			if err != nil {
-				return "", "", err
-			}
-			return c.Channel, c.ThreadTS, nil
-		}
-		folded = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, _ time.Time) error {
-			return slackBot.NoteFolded(ctx, channel, ts, n)
-		})
-		repeated = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
-			return slackBot.NoteDuplicate(ctx, channel, ts, nil, n, at)
-		})
-		resolved = newThreadNotes(time.Second, log, caseThread, func(ctx context.Context, channel, ts string, _ int, at time.Time) error {
-			return slackBot.MarkResolved(ctx, channel, ts, nil, at)
-		})
-		s.notes = []*threadNotes{folded, repeated, resolved}
-	}
-	// Storm folding at claim time: one investigation (and one model call)
-	// per incident; every alert stays its own durable case.
-	var claims dispatch.Queue = queue
-	var folder *fold.Queue
+// newPool wires the durable queue: the store, wrapped by storm folding at
+// claim time (one investigation, one model call per incident; every alert
+// stays its own case), and the worker pool that works it and is the
+// intake of alerts and /k8flex investigations alike. Its reports go to
+// the bot (s.slackBot, set after it), else to stdout.
+func (s *Server) newPool(eng *investigate.Engine) error {
+	cfg, st, metrics, log := s.cfg, s.st, s.metrics, s.log
+	var queue investigate.Queue = st
 	if cfg.Fold.Window > 0 {
-		folder, err = fold.NewQueue(queue, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c dispatch.Claimed) {
+		folder, err := fold.NewQueue(st, fold.Config{Window: cfg.Fold.Window}, func(ctx context.Context, incident string, c investigate.Claimed) {
 			log.Info().Str("case", c.ID).Str("incident", incident).Msg("alert folded into its incident's investigation")
-			if folded != nil {
-				folded.add(incident)
+			if s.folded != nil {
+				s.folded.add(incident)
 			}
 		}, log)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return fmt.Errorf("config: %w", err)
 		}
-		claims = folder
+		s.folder, queue = folder, folder
 	}
-	pool := dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
-		Lease: cfg.Server.Lease}, claims, eng, reporter,
-		metrics.ObserveInvestigation, log)
-	queue.Notify = pool.Notify
-	if slackBot != nil {
-		queue.Thread = func(r kb.EnqueueResult, a *investigate.Alert) {
-			if r.Resolved {
-				resolved.addAt(r.ID, r.ResolvedAt)
-			} else {
-				repeated.add(r.ID)
-			}
+	s.pool = dispatch.New(dispatch.Config{Workers: cfg.Server.Workers, Grace: cfg.Server.ShutdownGrace,
+		Lease: cfg.Server.Lease}, queue, eng, s.reporter, metrics.ObserveInvestigation, log)
+	return nil
+}
+
+// reporter is where a claimed case is reported: the asker's channel for
+// a /k8flex investigation; for an alert, its incident's thread (or, in a
+// storm, its digest: bot/digest.go); stdout without Slack.
+func (s *Server) reporter(_ context.Context, c investigate.Claimed) investigate.Reporter {
+	switch {
+	case s.slackBot == nil:
+		return bot.ConsoleReporter(s.stdout)
+	case c.Request.ReplyTo.Channel == "" && c.Request.Alert != nil:
+		return s.slackBot.IncidentReporter("", bot.Incident{AlertName: c.Request.AlertName(),
+			Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)})
+	default:
+		return s.slackBot.ReporterFor(&c.Request)
+	}
+}
+
+// newThreadNotes builds the notes that folded, repeated and resolved
+// alerts leave on their case's thread, coalesced per thread, and returns
+// the webhook's hook for alerts it already knows.
+func (s *Server) newThreadNotes() func(investigate.Enqueued, *investigate.Alert) {
+	st, slackBot, log := s.st, s.slackBot, s.log
+	caseThread := func(ctx context.Context, id string) (string, string, error) {
+		c, err := st.Case(ctx, id)
+		if err != nil {
+			return "", "", err
+		}
+		return c.Channel, c.ThreadTS, nil
+	}
+	s.folded = newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, _ time.Time) error {
+		return slackBot.NoteFolded(ctx, channel, ts, n)
+	})
+	repeated := newThreadNotes(5*time.Second, log, caseThread, func(ctx context.Context, channel, ts string, n int, at time.Time) error {
+		return slackBot.NoteDuplicate(ctx, channel, ts, nil, n, at)
+	})
+	resolved := newThreadNotes(time.Second, log, caseThread, func(ctx context.Context, channel, ts string, _ int, at time.Time) error {
+		return slackBot.MarkResolved(ctx, channel, ts, nil, at)
+	})
+	s.notes = []*threadNotes{s.folded, repeated, resolved}
+	return func(e investigate.Enqueued, _ *investigate.Alert) {
+		if e.Resolved {
+			resolved.addAt(e.ID, e.ResolvedAt)
+		} else {
+			repeated.add(e.ID)
 		}
 	}
-	s.folder, s.pool = folder, pool
-	return queue, nil
 }
 
 // listen builds the HTTP edge (webhook, /health, /ready, /metrics) and
 // opens its listener.
-func (s *Server) listen(token string, queue handlers.Queue) error {
+func (s *Server) listen(token string, known func(investigate.Enqueued, *investigate.Alert)) error {
 	cfg, st, slackBot := s.cfg, s.st, s.slackBot
 	checks := []handlers.ReadyCheck{{Name: "store", Fn: func(ctx context.Context) error {
 		_, err := st.QueueDepth(ctx)
@@ -297,7 +296,7 @@ func (s *Server) listen(token string, queue handlers.Queue) error {
 	s.health = health
 	s.http = &http.Server{
 		Addr:              cfg.Server.Listen,
-		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes}, queue, s.metrics, s.log), health, s.metrics),
+		Handler:           handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: token, MaxBodyBytes: cfg.Server.MaxBodyBytes, Known: known}, s.pool, s.metrics, s.log), health, s.metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -374,7 +373,6 @@ func (s *Server) shutdown(stopWork context.CancelFunc, wg *sync.WaitGroup) {
 		}
 		rcancel()
 	}
-	s.slash.wait()
 	if s.slackBot != nil {
 		cctx, ccancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownGrace)
 		defer ccancel()

@@ -20,12 +20,9 @@ import (
 // satisfy it.
 type Store interface {
 	investigate.CaseStore
-	Enqueue(ctx context.Context, reqs []investigate.Request) ([]kb.EnqueueResult, error)
-	Claim(ctx context.Context, worker string, lease time.Duration, n int) ([]kb.ClaimedCase, error)
-	Complete(ctx context.Context, id string, r *investigate.Result) error
-	Fail(ctx context.Context, id string, cause error) error
-	Release(ctx context.Context, id string) error
-	Renew(ctx context.Context, id, worker string, lease time.Duration) error
+	investigate.Queue
+	// RecordInvestigation stores a result run outside the queue (demo).
+	RecordInvestigation(ctx context.Context, r *investigate.Result) error
 	QueueDepth(ctx context.Context) (int, error)
 	OpenIncidents(ctx context.Context, keys, caseIDs []string, window time.Duration) (leaders []string, opened []time.Time, err error)
 	RecordFeedback(ctx context.Context, v kb.Vote, embedding []float32) (kb.CaseVerdict, error)

@@ -80,6 +80,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := charts.write(stdout, res); err != nil {
 			return err
 		}
+		// The engine stores nothing: the demo records each case itself.
+		if err := st.RecordInvestigation(ctx, res); err != nil {
+			return fmt.Errorf("demo scenario %s: record: %w", name, err)
+		}
 		switch name {
 		case first:
 			if _, err := loop.Cast(ctx, learn.Vote{Case: res.ID, User: "demo-oncall", Correct: true, Source: kb.SourceReaction}); err != nil {

@@ -28,13 +28,13 @@ type captureQueue struct {
 	reqs []investigate.Request
 }
 
-func (q *captureQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]handlers.Enqueued, error) {
+func (q *captureQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := make([]handlers.Enqueued, len(reqs))
+	out := make([]investigate.Enqueued, len(reqs))
 	for i := range reqs {
 		q.reqs = append(q.reqs, reqs[i])
-		out[i] = handlers.Enqueued{CaseID: fmt.Sprintf("case-%d", len(q.reqs))}
+		out[i] = investigate.Enqueued{ID: fmt.Sprintf("case-%d", len(q.reqs))}
 	}
 	return out, nil
 }

@@ -767,3 +767,75 @@ func TestServeSlackBudgetAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSlashInvestigate: a /k8flex investigate goes through the same
+// durable queue and worker pool as alerts: it is answered in the asker's
+// channel (not the alert channel), stored once as a case with its thread,
+// and counted in the metrics like any investigation.
+func TestServeSlashInvestigate(t *testing.T) {
+	for _, backend := range []string{"embedded", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testServeSlashInvestigate(t, backend) })
+	}
+}
+
+func testServeSlashInvestigate(t *testing.T, backend string) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	cfg := serveConfig{Token: "slash-e2e", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n"}
+	if backend == "embedded" {
+		cfg.DataDir = filepath.Join(dir, "data")
+	} else {
+		cfg.DatabaseURL = pgtest.Database(t, "slash")
+	}
+	cfgPath := cfg.write(t, dir)
+	srv := startInProcess(t, cfgPath)
+	waitSocket(t, fs, 1)
+
+	const asker, askerChannel = "U0DAVE", "C0ASKER"
+	a := scenarioAlert(t)
+	target := "pod/" + a.Labels["pod"] + " -n " + a.Labels["namespace"]
+	acker(t, fs)(fs.PushSlashCommand(fakeslack.SlashCommand{UserID: asker, ChannelID: askerChannel, Text: "investigate " + target + " why?"}))
+	done := srv.waitLog(t, 30*time.Second, "finished investigation", func(l logLine) bool {
+		return l.Message == "investigation finished"
+	})
+	var root fakeslack.Message
+	waitSlack(t, "a thread with a final analysis in the asker's channel", func() bool {
+		roots := map[string]fakeslack.Message{}
+		for _, m := range fs.Messages() {
+			if m.Channel == slackChannel {
+				t.Fatalf("the slash investigation was reported in the alert channel: %+v", m)
+			}
+			if m.Channel != askerChannel {
+				continue
+			}
+			if m.ThreadTS == "" {
+				roots[m.TS] = m
+			} else if r, ok := roots[m.ThreadTS]; ok && strings.Contains(m.Blocks+m.Markdown, "Root cause") {
+				root = r
+				return true
+			}
+		}
+		return false
+	})
+	for series, want := range map[string]float64{
+		`k8flex_stage_duration_seconds_count{stage="analyze"}`: 1,
+		`k8flex_stage_duration_seconds_count{stage="record"}`:  1, // the worker's one write
+		`k8flex_queue_depth`: 0,
+	} {
+		if got := metric(t, srv.URL, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	srv.stop(t)
+
+	rec := exportRecord(t, cfgPath)
+	c := rec.Case
+	if c.ID != done.Investigation || c.Status != kb.StatusDone || c.Analysis == "" || c.Request == nil ||
+		c.Request.Source != investigate.SourceSlack || c.Request.RequestedBy != asker || c.Request.ReplyTo.Channel != askerChannel {
+		t.Fatalf("stored case %s (investigation %s): status %s, request %+v", c.ID, done.Investigation, c.Status, c.Request)
+	}
+	if c.Channel != askerChannel || c.ThreadTS != root.TS {
+		t.Errorf("case thread %s/%s, want the asker's %s/%s", c.Channel, c.ThreadTS, askerChannel, root.TS)
+	}
+}

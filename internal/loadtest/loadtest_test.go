@@ -28,13 +28,13 @@ type memQueue struct {
 
 func newMemQueue() *memQueue { return &memQueue{ids: map[string]string{}} }
 
-func (q *memQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]handlers.Enqueued, error) {
+func (q *memQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]investigate.Enqueued, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.full {
-		return nil, handlers.ErrQueueFull
+		return nil, investigate.ErrQueueFull
 	}
-	out := make([]handlers.Enqueued, len(reqs))
+	out := make([]investigate.Enqueued, len(reqs))
 	for i := range reqs {
 		key := reqs[i].Alert.Key()
 		id, dup := q.ids[key]
@@ -43,7 +43,7 @@ func (q *memQueue) Enqueue(_ context.Context, reqs []investigate.Request) ([]han
 			q.ids[key] = id
 			q.reqs = append(q.reqs, reqs[i])
 		}
-		out[i] = handlers.Enqueued{CaseID: id, Duplicate: dup}
+		out[i] = investigate.Enqueued{ID: id, Duplicate: dup}
 	}
 	return out, nil
 }
@@ -54,9 +54,9 @@ func (q *memQueue) len() int {
 	return len(q.reqs)
 }
 
-var _ handlers.Queue = (*memQueue)(nil)
+var _ investigate.Enqueuer = (*memQueue)(nil)
 
-func webhookServer(t *testing.T, q handlers.Queue, token string) *httptest.Server {
+func webhookServer(t *testing.T, q investigate.Enqueuer, token string) *httptest.Server {
 	t.Helper()
 	h := handlers.NewWebhook(handlers.WebhookConfig{Token: token}, q, handlers.NewMetrics(nil), zerolog.Nop())
 	srv := httptest.NewServer(h)

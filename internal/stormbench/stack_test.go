@@ -19,7 +19,6 @@ import (
 	"github.com/k8flex/k8flex/dispatch"
 	"github.com/k8flex/k8flex/fold"
 	"github.com/k8flex/k8flex/handlers"
-	"github.com/k8flex/k8flex/internal/kbqueue"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/k8s"
 	"github.com/k8flex/k8flex/kb"
@@ -93,13 +92,12 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	q := &kbqueue.Queue{Store: st}
-	s.fold, err = fold.NewQueue(q, fold.Config{}, nil, log)
+	s.fold, err = fold.NewQueue(st, fold.Config{}, nil, log)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	metrics := handlers.NewMetrics(nil)
-	reporter := func(context.Context, dispatch.Claimed) investigate.Reporter { return (*firstChunk)(s) }
+	reporter := func(context.Context, investigate.Claimed) investigate.Reporter { return (*firstChunk)(s) }
 	pool := dispatch.New(dispatch.Config{Workers: cfg.workers, Poll: 100 * time.Millisecond}, s.fold, eng, reporter,
 		func(r *investigate.Result) {
 			metrics.ObserveInvestigation(r)
@@ -107,7 +105,6 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 			s.results = append(s.results, r)
 			s.mu.Unlock()
 		}, log)
-	q.Notify = pool.Notify
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); pool.Run(ctx) }()
@@ -116,7 +113,7 @@ func newStack(tb testing.TB, cfg stackConfig) *stack {
 		<-done
 		_ = s.fold.ReleaseKept(context.Background())
 	})
-	srv := httptest.NewServer(handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: "storm"}, q, metrics, log),
+	srv := httptest.NewServer(handlers.Mux(handlers.NewWebhook(handlers.WebhookConfig{Token: "storm"}, pool, metrics, log),
 		handlers.NewHealth(), metrics))
 	tb.Cleanup(srv.Close)
 	s.url = srv.URL
