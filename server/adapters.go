@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-
 	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/kb"
 	"github.com/k8flex/k8flex/learn"

@@ -50,7 +50,7 @@ type Server struct {
 	slackBot *bot.Bot // nil without Slack: analyses go to stdout
 	notes    []*threadNotes
 	folded   *threadNotes // nil without Slack
-	folder   *fold.Queue // nil when folding is off
+	folder   *fold.Queue  // nil when folding is off
 	pool     *dispatch.Pool
 	health   *handlers.Health
 	http     *http.Server
@@ -168,18 +168,18 @@ func (s *Server) newBot(ctx context.Context, emb investigate.Embedder) error {
 	}
 	links := threadPort{loop}
 	slackBot, err := bot.New(cfg.Slack, bot.Deps{
-		Queue:        s.pool,
-		Feedback:     feedbackPort{loop},
-		Cases:        links,
-		Links:        links,
-		Knowledge:    knowledgePort{loop},
-		Outbox:       newSlackOutbox(st),
-		Budget:       newSlackBudget(st),
-		Digests:      slackDigests{st: st},
-		Backlog:      st.QueueDepth,
-		OnAPICall:    metrics.SlackCall,
-		OnDelivery:   metrics.SlackDelivery,
-		OnRetry:      metrics.SlackRetry,
+		Queue:      s.pool,
+		Feedback:   feedbackPort{loop},
+		Cases:      links,
+		Links:      links,
+		Knowledge:  knowledgePort{loop},
+		Outbox:     newSlackOutbox(st),
+		Budget:     newSlackBudget(st),
+		Digests:    slackDigests{st: st},
+		Backlog:    st.QueueDepth,
+		OnAPICall:  metrics.SlackCall,
+		OnDelivery: metrics.SlackDelivery,
+		OnRetry:    metrics.SlackRetry,
 	}, log)
 	if err != nil {
 		return err
