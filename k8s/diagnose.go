@@ -57,6 +57,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseEgressDestinations,
 		diagnoseIngressCallers,
 		diagnoseDNS,
+		diagnoseDNSNdots,
 		diagnoseDependencies,
 		diagnoseSaturation,
 		diagnoseCPUThrottling,
