@@ -175,7 +175,7 @@ func diagnoseDNSNdots(d *diag) []investigate.Finding {
 		out = append(out, investigate.Finding{
 			Rule: "dns-ndots-expansion", Severity: investigate.FindingCritical, Score: scoreRootCause + 3,
 			Summary: sum + ".",
-			Detail:  fmt.Sprintf("With dnsPolicy ClusterFirst the pod's resolv.conf has search <namespace>.svc.<cluster domain>, svc.<cluster domain>, <cluster domain> plus the node's search domains, and options ndots:%d: a name with fewer than %d dots is looked up with each search suffix appended before it is tried as given, for A and AAAA alike.", ndots, ndots),
+			Detail:  fmt.Sprintf("With dnsPolicy ClusterFirst the pod's resolv.conf searches %s.svc, svc and the cluster domain, then the node's own search domains, with options ndots:%d: a name with fewer than %d dots is looked up with each search suffix appended before it is tried as given, for A and AAAA alike.", p.Namespace, ndots, ndots),
 			Objects: objs, Proof: proof,
 			Actions: []string{
 				fmt.Sprintf("Write the external names as fully qualified names with a trailing dot (%s.) in %s's configuration, so the search list is skipped.", hosts[0], o),

@@ -182,7 +182,16 @@ func (d *diag) volumeFullFinding(p *corev1.Pod, c *corev1.Container, v *corev1.V
 			}
 		}
 		what = "its PersistentVolumeClaim is full"
-		action = fmt.Sprintf(`kubectl -n %s patch pvc %s -p '{"spec":{"resources":{"requests":{"storage":"<larger size>"}}}}'   # expand the volume%s`, p.Namespace, claim, expandable)
+		bigger := "a larger size"
+		for _, pvc := range d.s.PVCs {
+			if pvc.Namespace == p.Namespace && pvc.Name == claim {
+				if q := pvc.Status.Capacity[corev1.ResourceStorage]; !q.IsZero() {
+					q.Add(q) // double it
+					bigger = q.String()
+				}
+			}
+		}
+		action = fmt.Sprintf(`kubectl -n %s patch pvc %s -p '{"spec":{"resources":{"requests":{"storage":"%s"}}}}'   # expand the volume (here: double it)%s`, p.Namespace, claim, bigger, expandable)
 	case v.EmptyDir != nil:
 		volDesc = "emptyDir " + v.Name
 		if v.EmptyDir.SizeLimit != nil {
