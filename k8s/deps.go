@@ -275,6 +275,15 @@ func collectDependencies(ctx context.Context, r *run) error {
 					errs = append(errs, err)
 				}
 			}
+		} else if d.inError && readDeps < maxSaturatedDeps {
+			// The callers fail to reach it and its pod restarts: the
+			// dependency's own (previous) log says why it stops.
+			if p := firstRestarting(selected); p != nil {
+				readDeps++
+				if err := r.readDependencyPod(ctx, p); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 		r.mu.Lock()
 		if !slices.ContainsFunc(r.snap.Services, func(x corev1.Service) bool { return x.Namespace == svc.Namespace && x.Name == svc.Name }) {
@@ -295,6 +304,19 @@ func firstRunning(pods []corev1.Pod) *corev1.Pod {
 	for i := range pods {
 		if pods[i].Status.Phase == corev1.PodRunning {
 			return &pods[i]
+		}
+	}
+	return nil
+}
+
+// firstRestarting returns the first pod with a container that has
+// restarted (a crash loop), or nil.
+func firstRestarting(pods []corev1.Pod) *corev1.Pod {
+	for i := range pods {
+		for _, cs := range pods[i].Status.ContainerStatuses {
+			if cs.RestartCount > 0 && !cs.Ready {
+				return &pods[i]
+			}
 		}
 	}
 	return nil

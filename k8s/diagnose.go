@@ -38,6 +38,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseSandboxes,
 		diagnoseVolumeAttach,
 		diagnoseContainerMounts,
+		diagnoseVolumeFull,
 		diagnosePIDExhaustion,
 		diagnoseOOM,
 		diagnoseJVMHeap,
@@ -57,6 +58,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseEgressDestinations,
 		diagnoseIngressCallers,
 		diagnoseDNS,
+		diagnoseDNSNdots,
 		diagnoseDependencies,
 		diagnoseSaturation,
 		diagnoseCPUThrottling,
@@ -105,7 +107,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.OOMKilled
 	case "failed-scheduling", "image-pull", "init-container-waiting", "pod-admission-rejected":
 		return investigate.PodPending
-	case "crashloop", "missing-config", "init-container", "job-failed", "job-deadline-exceeded":
+	case "crashloop", "missing-config", "init-container", "job-failed", "job-deadline-exceeded", "volume-full":
 		return investigate.PodCrash
 	case "liveness-probe", "eviction-storage-limit":
 		return investigate.PodRestart

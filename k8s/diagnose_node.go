@@ -193,8 +193,12 @@ func (d *diag) nodePressure(n *corev1.Node, c *corev1.NodeCondition) investigate
 				detail = append(detail, fmt.Sprintf("Also writing locally: %s (%s).", s.name, strings.Join(s.why, ", ")))
 			}
 			ns, name, _ := strings.Cut(sus[0].name, "/")
-			f.Actions = append(f.Actions,
-				fmt.Sprintf("kubectl delete pod -n %s %s   # or lower its log level / write logs to stdout; it frees the space its writable layer holds", ns, name))
+			if sus[0].hostBuffer {
+				f.Actions = append(f.Actions, hostBufferActions(ns, name, n.Name)...)
+			} else {
+				f.Actions = append(f.Actions,
+					fmt.Sprintf("kubectl delete pod -n %s %s   # or lower its log level / write logs to stdout; it frees the space its writable layer holds", ns, name))
+			}
 		}
 	}
 	f.Summary += "."
@@ -219,6 +223,9 @@ type diskSuspect struct {
 	name, priority string
 	score          int
 	why, proof     []string
+	// hostBuffer is set when the pod buffers to the host disk (a
+	// hostPath or emptyDir) because its destination refuses its output.
+	hostBuffer bool
 }
 
 // diskConsumers ranks running pods on the node that are likely to fill its
@@ -253,6 +260,12 @@ func (d *diag) diskConsumers(node string) []diskSuspect {
 				s.score++
 				s.why = append(s.why, "no ephemeral-storage limit")
 			}
+		}
+		if sc, why, proof := d.hostDiskWriter(p); sc > 0 {
+			s.score += sc
+			s.why = append(s.why, why...)
+			s.proof = append(s.proof, proof...)
+			s.hostBuffer = true
 		}
 		if s.score == 0 {
 			continue

@@ -241,7 +241,7 @@ func (r *run) phases() [][]collector {
 	if r.has(investigate.ScopeNetwork) {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
-	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}}
+	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}, {"disk-writers", collectDiskWriters}}
 	if r.has(investigate.ScopeResource) || r.nodeCategory() {
 		p2 = append(p2, collector{"usage", collectUsage})
 	}

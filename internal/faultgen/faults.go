@@ -23,6 +23,7 @@ func registry() []faultClass {
 		// Containers that do not start or do not stay up.
 		{"crashloop-missing-env", crashMissingEnv},
 		{"oomkilled", oomKilled},
+		{"pvc-full-enospc", pvcFullENOSPC},
 		{"imagepull-bad-tag", imagePullBadTag},
 		{"imagepull-unauthorized", imagePullUnauthorized},
 		{"imagepull-unknown-host", imagePullUnknownHost},

@@ -1,0 +1,106 @@
+package k8s
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// maxDiskWritersPerNode bounds the host-disk writers whose log is read per
+// node under DiskPressure.
+const maxDiskWritersPerNode = 2
+
+// collectDiskWriters follows a node's DiskPressure to the pods that write
+// to that node's disk outside their writable layer: for each node of the
+// graph with DiskPressure=True (a few), the pods on it are listed and those
+// with a writable hostPath of their own or a disk-backed emptyDir without
+// sizeLimit (node agents buffering to the host, caches, scratch space)
+// join RelatedPods; their current log is read, since a writer says there
+// why it keeps data (its destination refuses it).
+func collectDiskWriters(ctx context.Context, r *run) error {
+	r.mu.Lock()
+	var nodes []string
+	for i := range r.snap.Nodes {
+		n := &r.snap.Nodes[i]
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeDiskPressure && c.Status == corev1.ConditionTrue && len(nodes) < maxPressuredNodes {
+				nodes = append(nodes, n.Name)
+			}
+		}
+	}
+	r.mu.Unlock()
+	var errs []error
+	var writers []corev1.Pod
+	for _, node := range nodes {
+		onNode, err := cachedList(ctx, r, "pods/node="+node, func(ctx context.Context) ([]corev1.Pod, error) {
+			l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+			if err != nil {
+				return nil, fmt.Errorf("list pods on node %s: %w", node, err)
+			}
+			return l.Items, nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n := 0
+		for _, p := range onNode {
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && writesHostDisk(&p) && n < maxDiskWritersPerNode {
+				writers = append(writers, p)
+				n++
+			}
+		}
+	}
+	if len(writers) == 0 {
+		return errors.Join(errs...)
+	}
+	r.addRelated(writers...)
+	var reqs []logRequest
+	for _, w := range writers {
+		for _, cs := range w.Status.ContainerStatuses {
+			if cs.State.Running != nil {
+				reqs = append(reqs, logRequest{ns: w.Namespace, pod: w.Name, container: cs.Name})
+			}
+		}
+	}
+	logs := r.readLogs(ctx, "disk-writers", reqs)
+	r.mu.Lock()
+	for _, l := range logs {
+		if !slices.ContainsFunc(r.snap.Logs, func(x ContainerLog) bool {
+			return x.Namespace == l.Namespace && x.Pod == l.Pod && x.Container == l.Container && x.Previous == l.Previous
+		}) {
+			r.snap.Logs = append(r.snap.Logs, l)
+		}
+	}
+	r.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// writesHostDisk reports whether a container of the pod mounts, writable,
+// a hostPath of its own (not a system directory) or a disk-backed emptyDir
+// without sizeLimit.
+func writesHostDisk(p *corev1.Pod) bool {
+	for _, c := range p.Spec.Containers {
+		for _, vm := range c.VolumeMounts {
+			if vm.ReadOnly {
+				continue
+			}
+			for _, v := range p.Spec.Volumes {
+				if v.Name != vm.Name {
+					continue
+				}
+				if v.HostPath != nil && !systemHostPath(v.HostPath.Path) {
+					return true
+				}
+				if v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory && v.EmptyDir.SizeLimit == nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
