@@ -200,7 +200,7 @@ func cluesOf(labels map[string]string) string {
 }
 
 func clueKeySkipped(k string) bool {
-	for _, p := range []string{"exported_", "destination_", "source_", "dst_", "src_", "__", "sloth_", "client", "kubernetes_", "label_", "annotation_", "app_kubernetes_io_", "helm_"} {
+	for _, p := range []string{"exported_", "destination_", "source_", "dst_", "src_", "__", "sloth_", "client", "kubernetes_", "label_", "annotation_", "app_kubernetes_io_", "helm_", "grafana_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

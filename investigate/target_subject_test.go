@@ -95,6 +95,9 @@ func TestTargetFromLabelsSubject(t *testing.T) {
 			"namespace": "monitoring", "prometheus": prom, "severity": "critical", "team": "billing"},
 			investigate.Target{Kind: investigate.KindNamespace, Name: "monitoring", Namespace: "monitoring",
 				Clues: "consumergroup=billing-events topic=billing.events scraper=kafka-lag-exporter"}},
+		{"Grafana's folder label is not a clue", map[string]string{
+			"alertname": "QueueBacklog", "queue": "thumbnails", "vhost": "media", "job": "media-worker", "grafana_folder": "Kubernetes"},
+			investigate.Target{Clues: "queue=thumbnails vhost=media job=media-worker"}},
 		{"a queue alert of the application's own job", map[string]string{
 			"alertname": "QueueBacklog", "queue": "thumbnails", "vhost": "media", "job": "media-worker"},
 			investigate.Target{Clues: "queue=thumbnails vhost=media job=media-worker"}},
