@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -87,64 +84,17 @@ func Run(ctx context.Context, cfg config.Config, o Options, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	sum := Summary{}
-	var tokens []int
+	var results []Result
 	for _, name := range names {
-		r := evalOne(ctx, filepath.Join(o.Dir, name), name, cfg, an, log, o.Verbose, stderr)
-		sum.Scenarios++
-		if r.Passed {
-			sum.Passed++
-		}
-		if r.CategoryCorrect {
-			sum.CategoryCorrect++
-		}
-		if r.RootCauseCorrect {
-			sum.RootCauseCorrect++
-		}
-		sum.EvidenceHits += r.EvidenceHits
-		sum.EvidenceTotal += r.EvidenceTotal
-		sum.Leaks += len(r.Leaks)
-		if r.PromptHasCause {
-			sum.PromptHasCause++
-		}
-		tokens = append(tokens, r.PromptTokens)
-		sum.Results = append(sum.Results, r)
+		results = append(results, evalOne(ctx, filepath.Join(o.Dir, name), name, cfg, an, log, o.Verbose, stderr))
 	}
-	sum.PromptTokensP50 = median(tokens)
+	sum := summarize(results)
 	if o.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tRESULT\tCATEGORY\tEXPECTED\tEVIDENCE\tPROMPT\tTOKENS\tAPI\tMS\tMISSING")
-	for _, r := range sum.Results {
-		res := "pass"
-		if !r.Passed {
-			res = "FAIL"
-		}
-		missing := strings.Join(r.Missing, "; ")
-		if len(r.Leaks) > 0 {
-			missing = fmt.Sprintf("LEAKED %d secret(s); %s", len(r.Leaks), missing)
-		}
-		if r.Error != "" {
-			missing = "error: " + r.Error + "; " + missing
-		}
-		prompt := "cause"
-		if !r.PromptHasCause {
-			prompt = "lacks"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%d\t%.1f\t%s\n", r.Name, res, r.Category, r.Expected,
-			r.EvidenceHits, r.EvidenceTotal, prompt, r.PromptTokens, r.APIRequests, r.DurationMS, missing)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "stages p50 (ms): %s\n", stageMedians(sum.Results))
-	fmt.Fprintf(stdout, "eval: %d scenarios, %d passed, %d category correct, %d root cause correct, %d/%d evidence, %d leaks, prompt p50 %d tokens, %d/%d prompts hold the root cause\n",
-		sum.Scenarios, sum.Passed, sum.CategoryCorrect, sum.RootCauseCorrect, sum.EvidenceHits, sum.EvidenceTotal, sum.Leaks, sum.PromptTokensP50,
-		sum.PromptHasCause, sum.Scenarios)
-	return nil
+	return printTable(stdout, sum)
 }
 
 // evalOne investigates one scenario's first alert (the others folded in as
@@ -206,29 +156,5 @@ func evalOne(ctx context.Context, dir, name string, cfg config.Config, an server
 	return r
 }
 
-func median(xs []int) int {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]int(nil), xs...)
-	sort.Ints(s)
-	return s[(len(s)-1)/2]
-}
-
-func stageMedians(rs []Result) string {
-	var parts []string
-	for _, st := range []investigate.Stage{investigate.StageCategorize, investigate.StageGather, investigate.StageDiagnose,
-		investigate.StagePrompt, investigate.StageAnalyze} {
-		var v []float64
-		for _, r := range rs {
-			v = append(v, r.StagesMS[string(st)])
-		}
-		sort.Float64s(v)
-		if len(v) > 0 {
-			parts = append(parts, fmt.Sprintf("%s %.2f", st, v[(len(v)-1)/2]))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
+// ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -42,36 +42,9 @@ var ErrNoTarget = errors.New("nothing to investigate: give ALERT.json or TARGET"
 // and, asked for, its prompt. The error is the run's (or the
 // investigation's own, after what it produced was printed).
 func Investigate(ctx context.Context, cfg config.Config, inv Investigation, stdout io.Writer, log zerolog.Logger) error {
-	var err error
-	var gatherer investigate.Gatherer
-	var ms investigate.MetricsSource
-	var req *investigate.Request
-	if inv.ScenarioDir != "" {
-		sc, err := scenario.Load(inv.ScenarioDir)
-		if err != nil {
-			return fmt.Errorf("--scenario %s: %w", inv.ScenarioDir, err)
-		}
-		gatherer = sc.Gatherer(GathererOptions(cfg, log))
-		if ms, err = ScenarioMetrics(cfg, sc); err != nil {
-			return err
-		}
-		if len(inv.Args) == 0 {
-			req = sc.Request()
-		}
-	} else {
-		g, err := ClusterGatherer(cfg, log)
-		if err != nil {
-			return err
-		}
-		gatherer = g
-		if ms, err = LiveMetrics(cfg); err != nil {
-			return err
-		}
-	}
-	if req == nil {
-		if req, err = requestFromArgs(inv.Args); err != nil {
-			return err
-		}
+	gatherer, ms, req, err := inv.sources(cfg, log)
+	if err != nil {
+		return err
 	}
 	if inv.Category != "" {
 		c, ok := investigate.ParseCategory(inv.Category)
@@ -93,13 +66,51 @@ func Investigate(ctx context.Context, cfg config.Config, inv Investigation, stdo
 		return cerr
 	}
 	if inv.ShowPrompt && res != nil {
-		fmt.Fprintf(stdout, "\n──── prompt: %d chars, ~%d tokens", res.Prompt.Chars, res.Prompt.Tokens)
-		if len(res.Prompt.TrimmedSections) > 0 {
-			fmt.Fprintf(stdout, ", trimmed to the budget: %s", strings.Join(res.Prompt.TrimmedSections, ", "))
-		}
-		fmt.Fprintf(stdout, " ────\n[system]\n%s\n\n[user]\n%s\n", res.Prompt.System, res.Prompt.User)
+		printPrompt(stdout, res.Prompt)
 	}
 	return err
+}
+
+// sources are what the investigation reads (the recorded scenario or the
+// live cluster, and its metrics) and the request: from Args, else the
+// scenario's own alert.
+func (inv Investigation) sources(cfg config.Config, log zerolog.Logger) (investigate.Gatherer, investigate.MetricsSource, *investigate.Request, error) {
+	if inv.ScenarioDir == "" {
+		g, err := ClusterGatherer(cfg, log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ms, err := LiveMetrics(cfg)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		req, err := requestFromArgs(inv.Args)
+		return g, ms, req, err
+	}
+	sc, err := scenario.Load(inv.ScenarioDir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--scenario %s: %w", inv.ScenarioDir, err)
+	}
+	ms, err := ScenarioMetrics(cfg, sc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	req := sc.Request()
+	if len(inv.Args) > 0 {
+		if req, err = requestFromArgs(inv.Args); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return sc.Gatherer(GathererOptions(cfg, log)), ms, req, nil
+}
+
+// printPrompt prints the prompt a model receives (redacted, as sent).
+func printPrompt(w io.Writer, p investigate.Prompt) {
+	fmt.Fprintf(w, "\n──── prompt: %d chars, ~%d tokens", p.Chars, p.Tokens)
+	if len(p.TrimmedSections) > 0 {
+		fmt.Fprintf(w, ", trimmed to the budget: %s", strings.Join(p.TrimmedSections, ", "))
+	}
+	fmt.Fprintf(w, " ────\n[system]\n%s\n\n[user]\n%s\n", p.System, p.User)
 }
 
 // requestFromArgs builds a request from an alert JSON file (its first
