@@ -85,19 +85,19 @@ func collectorReads() []doctor.Read {
 
 func checkWebhookToken(c config.ServerConfig) doctor.Result {
 	if err := c.Validate(); err != nil {
-		return doctor.Failed("correct the * key it names", "%v", err)
+		return doctor.Failed("correct the server.* key it names", "%v", err)
 	}
 	tok, err := c.Token()
 	if err != nil {
-		return doctor.Failed("set webhook_token (K8FLEX_SERVER_WEBHOOK_TOKEN) or webhook_token_file to a long random token, "+
+		return doctor.Failed("set server.webhook_token (K8FLEX_SERVER_WEBHOOK_TOKEN) or server.webhook_token_file to a long random token, "+
 			"and the same bearer credentials in Alertmanager's webhook_config and Grafana's contact point; or listen on 127.0.0.1", "%v", err)
 	}
 	switch {
 	case tok != "":
 		return doctor.OK("set; %s requires it", c.Listen)
 	case c.Insecure && !config.Loopback(c.Listen):
-		return doctor.Warning("set webhook_token and drop insecure",
-			"%s is reachable beyond this machine without a token (insecure)", c.Listen)
+		return doctor.Warning("set server.webhook_token and drop server.insecure",
+			"%s is reachable beyond this machine without a token (server.insecure)", c.Listen)
 	default:
 		return doctor.OK("not needed: %s is loopback only", c.Listen)
 	}
