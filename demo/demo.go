@@ -7,6 +7,10 @@
 // logs/<namespace>/<pod>/<container>[.previous].log and expect.yaml (what a
 // correct investigation concludes). They are original incidents, separate
 // from the external yardstick scenarios the eval command reads.
+//
+// Run is `k8flex demo`: the scenarios investigated end to end with the
+// engine server builds, recorded in a temporary embedded knowledge base,
+// with the recall pair showing the learning loop.
 package demo
 
 import (

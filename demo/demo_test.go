@@ -29,8 +29,8 @@ type expectation struct {
 
 type objKey struct{ kind, ns, name string }
 
-// scenario is one parsed scenario.
-type scenario struct {
+// parsedScenario is one scenario as this test parses it.
+type parsedScenario struct {
 	name    string
 	msg     *investigate.WebhookMessage
 	objects map[objKey]any
@@ -40,10 +40,10 @@ type scenario struct {
 	expect  expectation
 }
 
-func load(t *testing.T, name string) *scenario {
+func load(t *testing.T, name string) *parsedScenario {
 	t.Helper()
 	fsys := FS()
-	s := &scenario{name: name, objects: map[objKey]any{}, pods: map[objKey]*corev1.Pod{}}
+	s := &parsedScenario{name: name, objects: map[objKey]any{}, pods: map[objKey]*corev1.Pod{}}
 
 	body, err := fs.ReadFile(fsys, path.Join(name, "alert.json"))
 	if err != nil {
@@ -159,7 +159,7 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-func checkAlert(t *testing.T, s *scenario) {
+func checkAlert(t *testing.T, s *parsedScenario) {
 	t.Helper()
 	for _, a := range s.msg.Alerts {
 		if a.Status != investigate.StatusFiring {
@@ -199,7 +199,7 @@ func checkAlert(t *testing.T, s *scenario) {
 	}
 }
 
-func checkEvents(t *testing.T, s *scenario) {
+func checkEvents(t *testing.T, s *parsedScenario) {
 	t.Helper()
 	if len(s.events) == 0 {
 		t.Error("cluster.yaml has no events")
@@ -218,7 +218,7 @@ func checkEvents(t *testing.T, s *scenario) {
 	}
 }
 
-func checkLogs(t *testing.T, s *scenario) {
+func checkLogs(t *testing.T, s *parsedScenario) {
 	t.Helper()
 	if len(s.logs) == 0 {
 		t.Error("no logs")
@@ -245,7 +245,7 @@ func checkLogs(t *testing.T, s *scenario) {
 	}
 }
 
-func checkExpect(t *testing.T, s *scenario) investigate.Category {
+func checkExpect(t *testing.T, s *parsedScenario) investigate.Category {
 	t.Helper()
 	c, ok := investigate.ParseCategory(s.expect.Category)
 	if !ok {
@@ -269,7 +269,7 @@ func checkExpect(t *testing.T, s *scenario) investigate.Category {
 
 // checkPlanted makes sure the planted secrets are really in the scenario's
 // logs (else the leak check proves nothing) and that the redactor removes them.
-func checkPlanted(t *testing.T, s *scenario) {
+func checkPlanted(t *testing.T, s *parsedScenario) {
 	t.Helper()
 	var all strings.Builder
 	for _, p := range s.logs {

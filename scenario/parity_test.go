@@ -86,7 +86,7 @@ func TestParityWithRealAPIServer(t *testing.T) {
 				defer srv.Unload(t, loaded)
 				row.load = time.Since(t0)
 				// What the product wires in serve: the cluster reads metrics
-				// and logs itself (cmd/k8flex/investigate.go).
+				// and logs itself (server/cluster.go).
 				live := investigateScenario(ctx, t, sc, "real", k8s.NewGatherer(cluster,
 					k8s.Options{Metrics: cluster, CollectorTimeout: 30 * time.Second}))
 				row.file, row.live = file, live

@@ -3,108 +3,29 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
-	"github.com/k8flex/k8flex/bot"
 	"github.com/k8flex/k8flex/demo"
-	"github.com/k8flex/k8flex/kb"
-	"github.com/k8flex/k8flex/learn"
-	"github.com/k8flex/k8flex/scenario"
 	"github.com/k8flex/k8flex/server"
 )
 
-// runDemo investigates the embedded scenarios end to end, with an
-// embedded knowledge base in a temporary directory: after the first
-// incident of the recall pair is confirmed (a ✅ as a person would give it
-// in Slack), the second, similar incident recalls it.
+// runDemo is `k8flex demo`: the flags and configuration, then demo.Run.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	common := addCommonFlags(fs)
-	charts := &chartFiles{}
-	fs.StringVar(&charts.dir, "charts-dir", "", chartsDirUsage)
+	chartsDir := fs.String("charts-dir", "", server.ChartsDirUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "k8flex-demo-")
-	if err != nil {
-		return fmt.Errorf("demo knowledge base: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	common.extra["kb.data_dir"] = dir
+	// demo.Run brings its own temporary embedded store: the file's kb.*
+	// settings are neither used nor validated.
+	common.extra["kb.data_dir"] = os.TempDir()
 	common.extra["kb.database_url"] = ""
 	cfg, err := common.config()
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr, true)
-	an, err := server.NewAnalyzers(cfg, log)
-	if err != nil {
-		return err
-	}
-	emb, st, err := server.OpenKnowledge(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	loop, err := learn.New(learn.Config{Store: st, Embedder: emb, SimilarThreshold: cfg.Engine.SimilarThreshold, Log: log})
-	if err != nil {
-		return err
-	}
-
-	names := demo.Names()
-	first, second := demo.RecallPair()
-	fmt.Fprintf(stdout, "K8flex demo: %d recorded incidents investigated end to end with the %s analyser,\n"+
-		"each on a file-backed cluster through the same collectors used against a real API server.\n"+
-		"The last two are similar incidents a week apart: the first is confirmed ✅, the second recalls it.\n\n",
-		len(names), an.Name())
-	for _, name := range names {
-		sc, err := scenario.LoadFS(demo.FS(), name)
-		if err != nil {
-			return fmt.Errorf("demo scenario %s: %w", name, err)
-		}
-		ms, err := server.ScenarioMetrics(cfg, sc)
-		if err != nil {
-			return err
-		}
-		eng, err := server.NewEngine(cfg, sc.Gatherer(server.GathererOptions(cfg, log)), ms, an, emb, st, log)
-		if err != nil {
-			return err
-		}
-		res, err := eng.Run(ctx, scenarioRequest(sc), bot.ConsoleReporter(stdout))
-		if err != nil {
-			return fmt.Errorf("demo scenario %s: %w", name, err)
-		}
-		if err := charts.write(stdout, res); err != nil {
-			return err
-		}
-		// The engine stores nothing: the demo records each case itself.
-		if err := st.RecordInvestigation(ctx, res); err != nil {
-			return fmt.Errorf("demo scenario %s: record: %w", name, err)
-		}
-		switch name {
-		case first:
-			if _, err := loop.Cast(ctx, learn.Vote{Case: res.ID, User: "demo-oncall", Correct: true, Source: kb.SourceReaction}); err != nil {
-				return fmt.Errorf("confirm %s: %w", name, err)
-			}
-			fmt.Fprintf(stdout, "✅ demo-oncall confirmed this analysis: it is now knowledge for similar incidents.\n\n")
-		case second:
-			if len(res.Similar) == 0 {
-				return fmt.Errorf("demo scenario %s did not recall the confirmed incident %s", second, first)
-			}
-			top := res.Similar[0]
-			fmt.Fprintf(stdout, "🧠 recalled the confirmed incident %s (%s) with similarity %.0f%%: %s\n\n",
-				top.AlertName, top.Target, top.Similarity*100, top.RootCause)
-		}
-	}
-	s, err := st.Stats(ctx, statsSinceEver)
-	if err == nil {
-		fmt.Fprintf(stdout, "knowledge base: %d cases recorded, %d confirmed correct.\n", s.Overall.Cases, s.Overall.Correct)
-	}
-	return nil
+	return demo.Run(ctx, cfg, demo.Options{ChartsDir: *chartsDir}, stdout, newLogger(cfg.Log, stderr, true))
 }
-
-// statsSinceEver asks for statistics over every case.
-var statsSinceEver = kb.Stats{}.Since

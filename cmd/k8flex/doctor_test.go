@@ -231,7 +231,7 @@ func TestDoctorStores(t *testing.T) {
 		dir := t.TempDir()
 		cfg := config.Default()
 		cfg.KB.DataDir = dir
-		if r := storeCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "no store yet") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "no store yet") {
 			t.Errorf("fresh data dir: %+v", r)
 		}
 		s, err := server.OpenStore(context.Background(), cfg.KB, 384, false, zerolog.Nop())
@@ -239,22 +239,22 @@ func TestDoctorStores(t *testing.T) {
 			t.Fatal(err)
 		}
 		// While serve holds the file, doctor does not fail on the lock.
-		if r := storeCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "locked") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "locked") {
 			t.Errorf("store in use: %+v", r)
 		}
 		_ = s.Close()
-		if r := storeCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "opens") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "opens") {
 			t.Errorf("closed store: %+v", r)
 		}
 		cfg.Embedder.Dimensions = 256
-		if r := storeCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "k8flex kb reembed") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "k8flex kb reembed") {
 			t.Errorf("other dimension: %+v", r)
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
 		cfg := config.Default()
 		cfg.KB.DatabaseURL = pgtest.Database(t, "doctor")
-		r := storeCheck(cfg).Run(context.Background())
+		r := server.StoreCheck(cfg).Run(context.Background())
 		if !strings.Contains(r.Detail, "migrations pending") || !strings.Contains(r.Fix, "k8flex serve") {
 			t.Fatalf("fresh database: %+v", r)
 		}
@@ -267,15 +267,15 @@ func TestDoctorStores(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = s.Close()
-		if r := storeCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "migrations applied") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); r.Status != 0 || !strings.Contains(r.Detail, "migrations applied") {
 			t.Errorf("migrated database: %+v", r)
 		}
 		cfg.Embedder.Dimensions = 256
-		if r := storeCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "k8flex kb reembed") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "k8flex kb reembed") {
 			t.Errorf("other dimension: %+v", r)
 		}
 		cfg.KB.DatabaseURL = "postgres://k8flex:secretpw@127.0.0.1:1/k8flex?sslmode=disable"
-		if r := storeCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "kb.database_url") {
+		if r := server.StoreCheck(cfg).Run(context.Background()); !strings.Contains(r.Fix, "kb.database_url") {
 			t.Errorf("unreachable database: %+v", r)
 		}
 	})

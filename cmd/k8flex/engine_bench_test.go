@@ -19,7 +19,7 @@ import (
 //	go test -run '^$' -bench BenchmarkEngine ./cmd/k8flex/
 func BenchmarkEngine(b *testing.B) {
 	dir := filepath.Join("..", "..", "..", "shared", "scenarios")
-	names, err := scenarioDirs(dir)
+	names, err := scenario.Dirs(dir)
 	if err != nil {
 		b.Fatalf("the shared scenarios must sit beside the repository: %v", err)
 	}
@@ -40,7 +40,7 @@ func BenchmarkEngine(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := eng.Run(context.Background(), scenarioRequest(sc), nil); err != nil {
+				if _, err := eng.Run(context.Background(), sc.Request(), nil); err != nil {
 					b.Fatal(err)
 				}
 			}

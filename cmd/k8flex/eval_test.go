@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k8flex/k8flex/eval"
 	"github.com/k8flex/k8flex/internal/sharedtest"
 	"github.com/k8flex/k8flex/llm/llmtest"
 )
@@ -16,14 +17,14 @@ import (
 // sharedDir is the shared yardstick beside the repository.
 func sharedDir(t *testing.T, parts ...string) string { return sharedtest.Dir(t, parts...) }
 
-func runEvalJSON(t *testing.T, dir string, extra ...string) evalSummary {
+func runEvalJSON(t *testing.T, dir string, extra ...string) eval.Summary {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args := append([]string{"eval", "--scenarios", dir, "--json"}, extra...)
 	if code := run(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("k8flex eval exited %d: %s", code, errb.String())
 	}
-	var s evalSummary
+	var s eval.Summary
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		t.Fatalf("eval --json output: %v\n%s", err, out.String())
 	}
@@ -190,7 +191,7 @@ func TestInvestigateShowPrompt(t *testing.T) {
 
 // noPlaceholders fails for every analysis that left a template
 // placeholder (<node>) where the evidence holds the value.
-func noPlaceholders(t *testing.T, s evalSummary) {
+func noPlaceholders(t *testing.T, s eval.Summary) {
 	t.Helper()
 	for _, r := range s.Results {
 		if len(r.Placeholders) > 0 {

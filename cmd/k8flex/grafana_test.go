@@ -88,7 +88,7 @@ func asGrafana(t *testing.T, m *investigate.WebhookMessage) []byte {
 // target and the root cause must be the same.
 func TestGrafanaAndAlertmanagerSameInvestigation(t *testing.T) {
 	root := sharedDir(t, "scenarios")
-	dirs, err := scenarioDirs(root)
+	dirs, err := scenario.Dirs(root)
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("scenarios: %v (%d)", err, len(dirs))
 	}

@@ -7,7 +7,10 @@
 //	k8flex doctor                    checklist of the configuration, with fixes
 //
 // Configuration comes from a YAML file (--config), K8FLEX_* environment
-// variables and flags, read here and nowhere else.
+// variables and flags, read here and nowhere else. Each command parses its
+// flags, loads the configuration and makes one call into the package that
+// provides it: demo.Run, server.Investigate, eval.Run, server.New (serve),
+// server's *Knowledge functions (kb), server.Doctor.
 package main
 
 import (
