@@ -223,3 +223,100 @@ func TestThreadPostedWhenSlackReturns(t *testing.T) {
 		t.Errorf("%d effects left in the outbox", n)
 	}
 }
+
+// clone copies what the outbox holds, free for anyone to claim: the
+// store as a process killed with -9 leaves it.
+func (o *memOutbox) clone() *memOutbox {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := newMemOutbox()
+	for k, e := range o.effects {
+		c.effects[k] = e
+	}
+	return c
+}
+
+// TestFinishedRecordsTheFinalThreadBeforeItReturns: the worker completes
+// a case only after its reporter's Finished returned (dispatch), so a
+// kill -9 right after that must find the final thread in the outbox,
+// although Slack took nothing of it yet. The next process delivers it:
+// the streamed reply (posted "in progress") and the root are updated in
+// place, nothing is left in progress, and no second root appears. A
+// re-run of the case (killed before it was completed) reports into the
+// same thread.
+func TestFinishedRecordsTheFinalThreadBeforeItReturns(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	cfg := testConfig(fs)
+	first := newMemOutbox()
+	a := startBot(t, fs, cfg, Deps{Outbox: first})
+	ctx := context.Background()
+	inv := testInvestigation("case-kill", testAlert("KubePodCrashLooping"))
+	r := a.Reporter("")
+	if err := r.Started(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	r.Chunk(ctx, sampleAnalysis[:len(sampleAnalysis)/2])
+	eventually(t, 10*time.Second, "the analysis streamed in progress", func() bool {
+		for _, m := range fs.Messages() {
+			if m.ThreadTS != "" && strings.Contains(m.Blocks, "in progress") {
+				return true
+			}
+		}
+		return false
+	})
+	// Slack stops answering: nothing of the final thread reaches it
+	// before the kill.
+	fs.SetUnreachable(true)
+	if err := r.Finished(ctx, testResult(inv, sampleAnalysis)); err != nil {
+		t.Fatal(err)
+	}
+	left := first.clone() // kill -9 now
+	for _, key := range []string{"case-kill/root", "case-kill/page/0"} {
+		if e, ok := left.effects[key]; !ok || e.TS == "" {
+			t.Errorf("after Finished the outbox holds %s = %+v; want the final message with its ts", key, e)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	_ = a.Close(cctx) // the killed process sends nothing more
+	cancel()
+
+	fs.SetUnreachable(false)
+	b := startBot(t, fs, cfg, Deps{Outbox: left})
+	eventually(t, 20*time.Second, "the left final thread delivered", func() bool { return left.pending() == 0 })
+	var roots []fakeslack.Message
+	for _, m := range fs.Messages() {
+		if strings.Contains(m.Blocks, "in progress") {
+			t.Errorf("message %s still in progress: %.200s", m.TS, m.Blocks)
+		}
+		if m.ThreadTS == "" {
+			roots = append(roots, m)
+		}
+	}
+	if len(roots) != 1 || !strings.Contains(texts(t, roots[0].Blocks), "Root cause:") {
+		t.Fatalf("roots %+v: want one, final", roots)
+	}
+
+	// The case ran again (it was not completed): same thread.
+	again := b.Reporter("").InThread(testChannel, roots[0].TS)
+	if err := again.Started(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	again.Chunk(ctx, sampleAnalysis)
+	if err := again.Finished(ctx, testResult(inv, sampleAnalysis)); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, 20*time.Second, again)
+	n := 0
+	for _, m := range fs.Messages() {
+		if m.ThreadTS == "" {
+			n++
+		}
+		if strings.Contains(m.Blocks, "in progress") {
+			t.Errorf("after the re-run, message %s is in progress", m.TS)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d roots after the re-run, want the one thread", n)
+	}
+}

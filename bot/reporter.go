@@ -22,8 +22,12 @@ import (
 // buffers (it never waits on Slack); a background flusher posts the
 // analysis reply and keeps it up to date, coalescing chunks (the latest
 // text wins) and throttling updates per message (Config.UpdateInterval)
-// and across the app (Config.UpdatesPerWindow); Finished hands over the
-// result and returns at once. Done is closed when the thread is final.
+// and across the app (Config.UpdatesPerWindow). Finished records the
+// final thread in the Outbox before it returns (waiting at most
+// finalCallWait for a page call in flight, never for Slack's budget), so
+// that the case, completed after Finished (dispatch), never exists
+// without its final thread owed to Slack; the flusher then delivers it.
+// Done is closed when the thread is final.
 type Reporter struct {
 	b       *Bot
 	channel string
@@ -42,6 +46,19 @@ type Reporter struct {
 	// waits for its end.
 	incident *Incident
 	deferred *investigate.Investigation
+	// resumeTS is the root of the case's thread posted by an earlier run
+	// (a run killed before its case was completed): reported into again.
+	resumeTS string
+
+	// pageRecs mirror the flusher's analysis messages (ts, what Slack
+	// shows); final is the final thread Finished recorded, over the
+	// first finalPages of them.
+	pageRecs   []pageRec
+	final      []Effect
+	finalPages int
+	// call is held by the flusher while it calls Slack about a page, so
+	// Finished records the final thread with the ts of every page posted.
+	call chan struct{}
 
 	wake chan struct{}
 	fin  chan struct{} // closed by Finished
@@ -63,8 +80,31 @@ func (b *Bot) newReporter(channel string, st *streamTarget) *Reporter {
 	if channel == "" {
 		channel = b.cfg.Channel
 	}
-	return &Reporter{b: b, channel: channel, stream: st, log: b.log,
+	return &Reporter{b: b, channel: channel, stream: st, log: b.log, call: make(chan struct{}, 1),
 		wake: make(chan struct{}, 1), fin: make(chan struct{}), done: make(chan struct{})}
+}
+
+// pageRec is an analysis message as Finished sees it.
+type pageRec struct{ ts, sent string }
+
+// finalCallWait bounds how long Finished waits for a page call in flight
+// before it records the final thread with what it knows.
+const finalCallWait = 5 * time.Second
+
+// InThread makes r report into the thread whose root channel/ts an
+// earlier run of the same case posted (empty ts: none; r is returned
+// unchanged). A case runs again when a process was killed after its
+// report was recorded but before the case was completed: the re-run
+// updates that thread instead of opening a second one.
+func (r *Reporter) InThread(channel, ts string) *Reporter {
+	if ts == "" {
+		return r
+	}
+	if channel != "" {
+		r.channel = channel
+	}
+	r.resumeTS = ts
+	return r
 }
 
 // Done is closed once the thread shows the final result (or the reporter
@@ -98,7 +138,7 @@ func (r *Reporter) Started(ctx context.Context, inv *investigate.Investigation) 
 	}
 	r.started = true
 	r.mu.Unlock()
-	if r.deferStart(ctx, inv) {
+	if r.resumeTS == "" && r.deferStart(ctx, inv) {
 		return nil // a storm: decided when it finished (digest.go)
 	}
 	return r.open(ctx, inv, true)
@@ -125,6 +165,16 @@ func (r *Reporter) open(ctx context.Context, inv *investigate.Investigation, pos
 		cancel()
 		close(r.done)
 		return errors.New("report investigation: bot is closed")
+	}
+	if r.resumeTS != "" {
+		// An earlier run of the case posted the root: it is updated
+		// (back to "in progress", then final), not posted again.
+		post = false
+		r.b.reg.posted(entry, r.resumeTS, "")
+		r.b.send.remember(caseRef, keyRoot, r.resumeTS)
+		r.mu.Lock()
+		r.log = r.log.With().Str("thread_ts", r.resumeTS).Logger()
+		r.mu.Unlock()
 	}
 	eff := r.b.record(ctx, []Effect{{CaseRef: caseRef, Key: keyRoot, Channel: r.channel,
 		Blocks: mustJSON(blocks), Text: fallback}})[0]
@@ -190,7 +240,70 @@ func (r *Reporter) Finished(ctx context.Context, res *investigate.Result) error 
 	if !ok {
 		return errors.New("report investigation: root message was never posted")
 	}
+	if r.stream == nil {
+		r.recordFinal(ctx)
+	}
 	return nil
+}
+
+// recordFinal records the final thread in the Outbox (held by this
+// process: the flusher hands it to the delivery). It waits at most
+// finalCallWait for a page call in flight, so the record knows the ts of
+// every page posted; past that it records what it knows (a page posted in
+// that instant may be posted again after a kill).
+func (r *Reporter) recordFinal(ctx context.Context) {
+	t := time.NewTimer(finalCallWait)
+	defer t.Stop()
+	select {
+	case r.call <- struct{}{}:
+		defer func() { <-r.call }()
+	case <-t.C:
+		r.log.Warn().Msg("a page call is still in flight; recording the final thread without waiting for it")
+	}
+	snap := r.snapshot()
+	r.mu.Lock()
+	root := r.root
+	pages := make([]*msgState, len(r.pageRecs))
+	for i, p := range r.pageRecs {
+		pages[i] = &msgState{ts: p.ts, sent: p.sent}
+	}
+	r.mu.Unlock()
+	root.sendMu.Lock()
+	effects := r.b.record(ctx, keepChanged(r.finalThread(snap, pages), pages))
+	root.sendMu.Unlock()
+	r.mu.Lock()
+	r.final, r.finalPages = effects, len(pages)
+	r.mu.Unlock()
+}
+
+// keepChanged drops from a final thread the pages the reader already sees
+// in their final form.
+func keepChanged(effects []Effect, pages []*msgState) []Effect {
+	kept := effects[:0]
+	for i, e := range effects {
+		if i > 0 && i-1 < len(pages) && pages[i-1].sent == e.Blocks {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
+}
+
+// finalRecorded reports whether Finished recorded the final thread.
+func (r *Reporter) finalRecorded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.final != nil
+}
+
+// publish mirrors the flusher's pages for Finished.
+func (r *Reporter) publish(pages []*msgState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pageRecs = r.pageRecs[:0]
+	for _, p := range pages {
+		r.pageRecs = append(r.pageRecs, pageRec{ts: p.ts, sent: p.sent})
+	}
 }
 
 func (r *Reporter) signal() {
@@ -240,7 +353,9 @@ func (r *Reporter) flush(ctx context.Context) {
 	cfg := r.b.cfg
 	rootDone := false
 	_, rootTS := r.Thread()
-	offline := rootTS == ""
+	// A resumed thread is not streamed into: its final messages update
+	// those the earlier run recorded (the Outbox keeps their ts).
+	offline := rootTS == "" || r.resumeTS != ""
 	// A message streamed through updates takes its share of the budget:
 	// the more stream, the longer each waits between updates.
 	if !offline {
@@ -304,40 +419,48 @@ func (r *Reporter) flush(ctx context.Context) {
 			// Wake-ups before the throttle ends only matter for new pages.
 			continue
 		}
+		r.call <- struct{}{}
+		if r.finalRecorded() && !streamed {
+			<-r.call // the final thread goes instead
+			continue
+		}
 		if next >= len(pages) {
 			p := r.createPage(ctx, next, texts, snap)
 			if p == nil {
+				<-r.call
 				offline = true // the final thread posts what is missing
 				continue
 			}
 			pages = append(pages, p)
+			r.publish(pages)
+			<-r.call
 			continue
 		}
 		r.sendPage(ctx, pages[next], next)
+		r.publish(pages)
+		<-r.call
 	}
 }
 
-// finishThread records the final thread (root outcome and every page)
-// and hands it to the bot's delivery, which sends only what changed
-// since it was recorded and retries until Slack takes it; it returns
-// once Slack has it or ctx is done.
+// finishThread hands the final thread (root outcome and every page) to
+// the bot's delivery, which sends only what changed since it was
+// recorded and retries until Slack takes it; it returns once Slack has it
+// or ctx is done. The thread Finished recorded goes as recorded, unless
+// pages were posted since (then it is recorded again, with them).
 func (r *Reporter) finishThread(ctx context.Context, snap snapshot, pages []*msgState) {
 	r.mu.Lock()
 	root := r.root
+	final, n := r.final, r.finalPages
 	r.mu.Unlock()
 	// Notes on the root render under the same lock: the later rendering
 	// is the later version.
 	root.sendMu.Lock()
-	effects := r.finalThread(snap, pages)
-	// Pages the reader already sees in their final form need no call.
-	kept := effects[:0]
-	for i, e := range effects {
-		if i > 0 && i-1 < len(pages) && pages[i-1].sent == e.Blocks {
-			continue
-		}
-		kept = append(kept, e)
+	if final != nil && n == len(pages) {
+		r.b.send.handOver(final, false)
+	} else {
+		// Pages the reader already sees in their final form need no call.
+		r.b.deliverThread(ctx, keepChanged(r.finalThread(snap, pages), pages))
 	}
-	r.b.deliverThread(ctx, kept)
 	root.sendMu.Unlock()
 	select {
 	case <-r.b.send.delivered(r.caseRef):

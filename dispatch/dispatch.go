@@ -9,10 +9,15 @@
 // wakes a worker.
 //
 // The worker owns the one write of a result: when the engine reports the
-// investigation finished, the worker completes the case with the result
-// (Queue.Complete stores it and ends the lease in one transaction) before
-// the report goes on to its reporter (Slack). A run whose lease was lost,
-// or that shutdown cut short, stores nothing.
+// investigation finished, the report first goes on to its reporter, whose
+// Finished durably records what the result owes the outside (Slack's
+// final thread, a storm digest's count) and returns without waiting on
+// Slack; then the worker completes the case with the result
+// (Queue.Complete stores it and ends the lease in one transaction). So a
+// case is completed only once its final report is recorded: a kill -9 in
+// between leaves the case to be claimed and analysed again, and the
+// re-run reports into the same thread or digest (the reporter's concern).
+// A run whose lease was lost, or that shutdown cut short, stores nothing.
 package dispatch
 
 import (
@@ -211,9 +216,15 @@ func (p *Pool) drop(bookCtx func() (context.Context, context.CancelFunc), id str
 }
 
 // completing is the Reporter a worker hands the runner: on Finished it
-// first completes the case with the result (the result's one write), then
-// passes the report on, so that a thread turns final only once its case is
-// stored, and the engine logs the investigation finished only after that.
+// first passes the report on (the reporter records the final report
+// durably and returns), then completes the case with the result (the
+// result's one write), so the engine logs the investigation finished only
+// after both. Why this order: the other one (complete, then report) left
+// a window where a kill -9 had the case completed, never to run again,
+// and its report only in the dead process's memory: a thread "in
+// progress" forever, an alert missing from its storm digest. In this
+// order the window leaves the case to run again, and a reporter's record
+// is idempotent per case (same thread, digest counts once per case).
 // A runner must call Finished before Run returns (the engine does); when it
 // does not, the worker stores the outcome after Run.
 type completing struct {
@@ -240,16 +251,17 @@ func (r *completing) Chunk(ctx context.Context, text string) {
 	}
 }
 
-// Finished stores res (unless the run is dropped) and reports it. The
+// Finished reports res, then stores it (unless the run is dropped). The
 // write's duration is added to res.Timings as StageRecord.
 func (r *completing) Finished(ctx context.Context, res *investigate.Result) error {
+	var err error
+	if r.next != nil {
+		err = r.next.Finished(ctx, res)
+	}
 	if !dropped(r.runCtx) {
 		r.store(res, nil)
 	}
-	if r.next == nil {
-		return nil
-	}
-	return r.next.Finished(ctx, res)
+	return err
 }
 
 // store completes the case with res, or fails it when there is no result.

@@ -62,7 +62,11 @@ type CaseStore interface {
 // terminal, a test recorder). Started is called once the request is
 // categorised; Chunk receives the analysis text in order; Finished is called
 // exactly once, also when the investigation failed. Errors returned by a
-// Reporter are logged and never stop the investigation.
+// Reporter are logged and never stop the investigation. A worker
+// completes the case only after Finished returned, so a Reporter that owes
+// the outside a final report records it durably in Finished (without
+// waiting on the remote side); a case killed before its completion runs
+// again, and its Reporter reports into what the earlier run opened.
 type Reporter interface {
 	Started(ctx context.Context, inv *Investigation) error
 	Chunk(ctx context.Context, text string)

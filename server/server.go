@@ -235,10 +235,16 @@ func (s *Server) reporter(_ context.Context, c investigate.Claimed) investigate.
 	case s.slackBot == nil:
 		return bot.ConsoleReporter(s.stdout)
 	case c.Request.ReplyTo.Channel == "" && c.Request.Alert != nil:
+		// A case claimed again after a kill reports into the thread its
+		// earlier run opened (c.ThreadTS), not a second one.
 		return s.slackBot.IncidentReporter("", bot.Incident{AlertName: c.Request.AlertName(),
-			Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)})
+			Namespace: c.Request.EffectiveTarget().Namespace, Workload: fold.Workload(&c.Request)}).InThread(c.Channel, c.ThreadTS)
 	default:
-		return s.slackBot.ReporterFor(&c.Request)
+		rep := s.slackBot.ReporterFor(&c.Request)
+		if r, ok := rep.(*bot.Reporter); ok {
+			return r.InThread(c.Channel, c.ThreadTS)
+		}
+		return rep
 	}
 }
 
