@@ -105,6 +105,7 @@ func registry() []faultClass {
 		{"target-consumer-clue", targetConsumerClue},
 		// Limits, bindings and attachments whose origin is another object.
 		{"oom-limitrange-default", oomLimitRangeDefault},
+		{"multi-attach-dead-node", multiAttachDeadNode},
 	}
 }
 
