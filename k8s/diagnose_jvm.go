@@ -223,14 +223,24 @@ func diagnoseJVMHeap(d *diag) []investigate.Finding {
 		if was := d.previousJVMOptions(p, in.container, in.heap.options); was != "" {
 			detail = was
 		}
+		lrClause, lrProof := d.injectedLimit(p, in.container, corev1.ResourceMemory)
+		if lrClause != "" {
+			sum += lrClause
+			x.proof = appendUnique(x.proof, lrProof)
+		}
+		acts := []string{
+			fmt.Sprintf("Set the maximum heap of container %s well below its %s limit (for example -XX:MaxRAMPercentage=75.0 instead of a fixed %s, so the heap follows the limit), or raise limits.memory above the heap plus the JVM's non-heap needs.", in.container, in.limit, in.heap.flag),
+		}
+		if lrClause != "" {
+			acts = append(acts, fmt.Sprintf("Set resources.limits.memory of container %s explicitly in its workload's template instead of inheriting the namespace's LimitRange default (kubectl get limitrange -n %s -o yaml).", in.container, p.Namespace))
+		}
+		acts = append(acts,
+			fmt.Sprintf("kubectl logs -n %s %s -c %s --previous   # heap and GC lines before the kill", p.Namespace, p.Name, in.container),
+			rollbackAction(p))
 		out = append(out, investigate.Finding{
 			Rule: "oom-jvm-heap", Severity: investigate.FindingCritical, Score: scoreCause + 5,
 			Summary: sum + ".", Detail: detail, Objects: x.refs(), Proof: x.proof,
-			Actions: []string{
-				fmt.Sprintf("Set the maximum heap of container %s well below its %s limit (for example -XX:MaxRAMPercentage=75.0 instead of a fixed %s, so the heap follows the limit), or raise limits.memory above the heap plus the JVM's non-heap needs.", in.container, in.limit, in.heap.flag),
-				fmt.Sprintf("kubectl logs -n %s %s -c %s --previous   # heap and GC lines before the kill", p.Namespace, p.Name, in.container),
-				rollbackAction(p),
-			},
+			Actions:    acts,
 			Prevention: "Size JVM heaps relative to the container limit (-XX:MaxRAMPercentage) rather than with fixed -Xmx values, and check in CI that a fixed -Xmx stays below limits.memory.",
 			Impact:     oomImpact(p, in.restarts),
 		})

@@ -296,6 +296,10 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		if in.lastLine != "" {
 			detail += " The last line it logged before the kill, what it was doing: \"" + in.lastLine + "\"."
 		}
+		lrClause, lrProof := d.injectedLimit(p, in.container, corev1.ResourceMemory)
+		if lrClause != "" {
+			sum += lrClause
+		}
 		if tmpfs := memoryEmptyDirs(p, in.container); len(tmpfs) > 0 {
 			sum += fmt.Sprintf("; its memory-backed emptyDir %s (medium: Memory, tmpfs) counts against that limit: every file written there is memory", strings.Join(tmpfs, ", "))
 		}
@@ -306,6 +310,9 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 			}
 		}
 		var proof = x.proof
+		if lrProof != "" {
+			proof = appendUnique(proof, lrProof)
+		}
 		for _, n := range uniqueNodes(x.pods) {
 			for _, e := range d.events[objKey{"Node", "", n}] {
 				if e.Reason == "OOMKilling" {
@@ -318,6 +325,9 @@ func diagnoseOOM(d *diag) []investigate.Finding {
 		}
 		if in.limit != "" {
 			act = append(act, fmt.Sprintf("Raise limits.memory of container %s above its peak (now %s), or reduce what it holds in memory (stream large outputs to disk or object storage instead of buffering them).", in.container, in.limit))
+		}
+		if lrClause != "" {
+			act = append(act, fmt.Sprintf("Set resources.limits.memory of container %s explicitly in its workload's template (sized from its peak) instead of inheriting the namespace's LimitRange default: kubectl get limitrange -n %s -o yaml", in.container, p.Namespace))
 		}
 		act = append(act, fmt.Sprintf("kubectl logs -n %s %s -c %s --previous   # what it was processing when killed", p.Namespace, p.Name, in.container))
 		out = append(out, investigate.Finding{

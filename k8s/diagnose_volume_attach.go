@@ -116,6 +116,7 @@ func (d *diag) attachFinding(p *corev1.Pod, attach, mount *corev1.Event) investi
 		handle = pv.Spec.CSI.VolumeHandle
 	}
 	var holders []string
+	deadHolder := ""
 	for i := range d.s.Nodes {
 		n := &d.s.Nodes[i]
 		if n.Name == p.Spec.NodeName {
@@ -138,6 +139,7 @@ func (d *diag) attachFinding(p *corev1.Pod, attach, mount *corev1.Event) investi
 			s := "node " + n.Name
 			if c := nodeCondition(n, corev1.NodeReady); c != nil && c.Status != corev1.ConditionTrue {
 				s += fmt.Sprintf(" (NotReady since %s: %s)", c.LastTransitionTime.UTC().Format("2006-01-02T15:04:05Z"), clip(c.Message, 80))
+				deadHolder = n.Name
 			}
 			holders = appendUnique(holders, s)
 			objects = appendUnique(objects, "node/"+n.Name)
@@ -183,6 +185,10 @@ func (d *diag) attachFinding(p *corev1.Pod, attach, mount *corev1.Event) investi
 		}
 		sum += ", and the attach/detach controller detaches it only once no pod there uses it"
 		act = "Delete (or force-delete, if its node is down) the old pod that holds the volume; if the node is gone, remove the stale VolumeAttachment (kubectl get volumeattachments | grep " + orUnknown(pvName) + ") so the volume can detach."
+		if deadHolder != "" {
+			sum += fmt.Sprintf(" — a NotReady node cannot confirm the unmount, so the volume stays attached to %s", deadHolder)
+			act = fmt.Sprintf("Once node %s is confirmed powered off, taint it out of service so its pods are removed and the volume force-detached: kubectl taint node %s node.kubernetes.io/out-of-service=nodeshutdown:NoExecute (or delete the stale VolumeAttachment of %s).", deadHolder, deadHolder, orUnknown(pvName))
+		}
 	} else {
 		sum = fmt.Sprintf("Pod %s cannot start on node %s: %s is not attached to the node in time", podKey(p), p.Spec.NodeName, vol)
 		if attach != nil {
@@ -196,6 +202,11 @@ func (d *diag) attachFinding(p *corev1.Pod, attach, mount *corev1.Event) investi
 		act = "kubectl get volumeattachments | grep " + orUnknown(pvName) + "   # and the CSI controller's logs for why the attach does not complete"
 	}
 	score := scoreCause + 5
+	if multi && deadHolder != "" {
+		// The pod's own wait, explained through the dead node: the
+		// deepest cause together with the object the alert is about.
+		score = scoreRootCause + 1
+	}
 	if attach == nil {
 		score = scoreCause - 5 // a mount timeout alone: a rule that knows more outranks it
 	}

@@ -267,6 +267,7 @@ func (r *run) phases() [][]collector {
 		p4 = append(p4, collector{"autoscalers", collectAutoscalers}, collector{"cronjobs", collectCronJobs},
 			collector{"serviceaccounts", collectServiceAccounts}, collector{"controller-logs", collectControllerLogs})
 	}
+	p4 = append(p4, collector{"volume-holders", collectVolumeHolders})
 	p5 := []collector{{"events", collectEvents}}
 	p6 := []collector{{"preemptors", collectPreemptors}}
 	return [][]collector{p1, p2, p3, p4, p5, p6}

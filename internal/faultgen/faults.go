@@ -103,6 +103,9 @@ func registry() []faultClass {
 		{"target-exporter-address", targetExporterAddress},
 		{"target-instance-ip", targetInstanceIP},
 		{"target-consumer-clue", targetConsumerClue},
+		// Limits, bindings and attachments whose origin is another object.
+		{"oom-limitrange-default", oomLimitRangeDefault},
+		{"multi-attach-dead-node", multiAttachDeadNode},
 	}
 }
 
