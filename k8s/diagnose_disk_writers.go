@@ -25,25 +25,7 @@ var hostSystemPaths = []string{"/proc", "/sys", "/dev", "/run", "/var/run", "/et
 // what it cannot deliver accumulates on the node. The score is 0 when
 // either half is missing.
 func (d *diag) hostDiskWriter(p *corev1.Pod) (score int, why, proof []string) {
-	var where []string
-	for _, c := range p.Spec.Containers {
-		for _, vm := range c.VolumeMounts {
-			if vm.ReadOnly {
-				continue
-			}
-			for _, v := range p.Spec.Volumes {
-				if v.Name != vm.Name {
-					continue
-				}
-				switch {
-				case v.HostPath != nil && !systemHostPath(v.HostPath.Path):
-					where = appendUnique(where, fmt.Sprintf("hostPath %s (mounted at %s)", v.HostPath.Path, vm.MountPath))
-				case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory && v.EmptyDir.SizeLimit == nil:
-					where = appendUnique(where, fmt.Sprintf("emptyDir %s without sizeLimit (mounted at %s)", v.Name, vm.MountPath))
-				}
-			}
-		}
-	}
+	where := hostDiskMounts(p)
 	if len(where) == 0 {
 		return 0, nil, nil
 	}

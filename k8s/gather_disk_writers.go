@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,7 +48,7 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 		}
 		n := 0
 		for _, p := range onNode {
-			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && writesHostDisk(&p) && n < maxDiskWritersPerNode {
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && len(hostDiskMounts(&p)) > 0 && n < maxDiskWritersPerNode {
 				writers = append(writers, p)
 				n++
 			}
@@ -67,23 +66,15 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	logs := r.readLogs(ctx, "disk-writers", reqs)
-	r.mu.Lock()
-	for _, l := range logs {
-		if !slices.ContainsFunc(r.snap.Logs, func(x ContainerLog) bool {
-			return x.Namespace == l.Namespace && x.Pod == l.Pod && x.Container == l.Container && x.Previous == l.Previous
-		}) {
-			r.snap.Logs = append(r.snap.Logs, l)
-		}
-	}
-	r.mu.Unlock()
+	r.addLogs(r.readLogs(ctx, "disk-writers", reqs))
 	return errors.Join(errs...)
 }
 
-// writesHostDisk reports whether a container of the pod mounts, writable,
-// a hostPath of its own (not a system directory) or a disk-backed emptyDir
-// without sizeLimit.
-func writesHostDisk(p *corev1.Pod) bool {
+// hostDiskMounts describes the volumes a container of the pod mounts,
+// writable, on the node's disk: a hostPath of its own (not a system
+// directory) or a disk-backed emptyDir without sizeLimit.
+func hostDiskMounts(p *corev1.Pod) []string {
+	var where []string
 	for _, c := range p.Spec.Containers {
 		for _, vm := range c.VolumeMounts {
 			if vm.ReadOnly {
@@ -93,14 +84,14 @@ func writesHostDisk(p *corev1.Pod) bool {
 				if v.Name != vm.Name {
 					continue
 				}
-				if v.HostPath != nil && !systemHostPath(v.HostPath.Path) {
-					return true
-				}
-				if v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory && v.EmptyDir.SizeLimit == nil {
-					return true
+				switch {
+				case v.HostPath != nil && !systemHostPath(v.HostPath.Path):
+					where = appendUnique(where, fmt.Sprintf("hostPath %s (mounted at %s)", v.HostPath.Path, vm.MountPath))
+				case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory && v.EmptyDir.SizeLimit == nil:
+					where = appendUnique(where, fmt.Sprintf("emptyDir %s without sizeLimit (mounted at %s)", v.Name, vm.MountPath))
 				}
 			}
 		}
 	}
-	return false
+	return where
 }

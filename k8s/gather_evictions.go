@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -69,28 +68,16 @@ func collectEvictionVictims(ctx context.Context, r *run) error {
 	// The pods evicted most often come first: the kubelet picks again the
 	// pod that still holds the resource.
 	sort.SliceStable(kept, func(i, j int) bool { return kept[i].Count > kept[j].Count })
-	type ref struct{ ns, name string }
-	var want []ref
+	var want []podName
 	pods, related := r.podsSnapshot()
 	for _, e := range kept {
-		x := ref{e.InvolvedObject.Namespace, e.InvolvedObject.Name}
+		x := podName{e.InvolvedObject.Namespace, e.InvolvedObject.Name}
 		if slices.Contains(want, x) || hasPod(pods, related, x.ns, x.name) || len(want) >= maxEvictionVictims {
 			continue
 		}
 		want = append(want, x)
 	}
-	for _, w := range want {
-		p, err := cachedRead(ctx, r, "pod/"+w.ns+"/"+w.name, func(ctx context.Context) (*corev1.Pod, error) {
-			return readOne[corev1.Pod](ctx, r.g.api, resPods, w.ns, w.name)
-		})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			errs = append(errs, wrapGet("pod", w.ns, w.name, err))
-		default:
-			r.addRelated(*p.DeepCopy())
-		}
-	}
+	errs = append(errs, r.addRelatedPods(ctx, want)...)
 	r.mu.Lock()
 	r.extraEvents = append(r.extraEvents, kept...)
 	r.mu.Unlock()

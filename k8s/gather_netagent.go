@@ -79,16 +79,7 @@ func collectNetworkAgents(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	logs := r.readLogs(ctx, "network-agents", reqs)
-	r.mu.Lock()
-	for _, l := range logs {
-		if !slices.ContainsFunc(r.snap.Logs, func(x ContainerLog) bool {
-			return x.Namespace == l.Namespace && x.Pod == l.Pod && x.Container == l.Container && x.Previous == l.Previous
-		}) {
-			r.snap.Logs = append(r.snap.Logs, l)
-		}
-	}
-	r.mu.Unlock()
+	r.addLogs(r.readLogs(ctx, "network-agents", reqs))
 	return errors.Join(errs...)
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // maxPreemptors bounds the preempting pods read for one investigation.
@@ -58,13 +57,12 @@ func formerPod(io corev1.ObjectReference, prefixes map[string][]string) bool {
 // workload's replacement pods now wait for.
 func collectPreemptors(ctx context.Context, r *run) error {
 	r.mu.Lock()
-	type ref struct{ ns, name string }
-	var want []ref
+	var want []podName
 	for _, e := range r.snap.Events {
 		if e.Reason != "Preempted" || e.Related == nil || e.Related.Kind != "Pod" || e.Related.Name == "" {
 			continue
 		}
-		x := ref{e.Related.Namespace, e.Related.Name}
+		x := podName{e.Related.Namespace, e.Related.Name}
 		if x.ns == "" {
 			x.ns = e.InvolvedObject.Namespace
 		}
@@ -81,17 +79,6 @@ func collectPreemptors(ctx context.Context, r *run) error {
 	}
 	r.mu.Unlock()
 	var errs []error
-	for _, w := range want {
-		p, err := cachedRead(ctx, r, "pod/"+w.ns+"/"+w.name, func(ctx context.Context) (*corev1.Pod, error) {
-			return readOne[corev1.Pod](ctx, r.g.api, resPods, w.ns, w.name)
-		})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			errs = append(errs, wrapGet("pod", w.ns, w.name, err))
-		default:
-			r.addRelated(*p.DeepCopy())
-		}
-	}
+	errs = append(errs, r.addRelatedPods(ctx, want)...)
 	return errors.Join(errs...)
 }

@@ -96,6 +96,20 @@ func logPods(pods []corev1.Pod) []corev1.Pod {
 	return out
 }
 
+// addLogs adds logs to the snapshot, but for those it already holds
+// (same container of the same pod, same previous/current run).
+func (r *run) addLogs(logs []ContainerLog) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range logs {
+		if !slices.ContainsFunc(r.snap.Logs, func(x ContainerLog) bool {
+			return x.Namespace == l.Namespace && x.Pod == l.Pod && x.Container == l.Container && x.Previous == l.Previous
+		}) {
+			r.snap.Logs = append(r.snap.Logs, l)
+		}
+	}
+}
+
 // readLogs fetches the logs concurrently and returns them in request order.
 func (r *run) readLogs(ctx context.Context, collector string, reqs []logRequest) []ContainerLog {
 	out := make([]*ContainerLog, len(reqs))

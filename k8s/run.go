@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/k8flex/k8flex/investigate"
@@ -278,6 +279,29 @@ func (r *run) podsSnapshot() (pods, related []corev1.Pod) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.snap.Pods), slices.Clone(r.snap.RelatedPods)
+}
+
+// podName names a pod.
+type podName struct{ ns, name string }
+
+// addRelatedPods reads the pods (through the shared cache) and adds them
+// to RelatedPods; a pod that no longer exists is skipped, other failures
+// are returned.
+func (r *run) addRelatedPods(ctx context.Context, pods []podName) []error {
+	var errs []error
+	for _, w := range pods {
+		p, err := cachedRead(ctx, r, "pod/"+w.ns+"/"+w.name, func(ctx context.Context) (*corev1.Pod, error) {
+			return readOne[corev1.Pod](ctx, r.g.api, resPods, w.ns, w.name)
+		})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			errs = append(errs, wrapGet("pod", w.ns, w.name, err))
+		default:
+			r.addRelated(*p.DeepCopy())
+		}
+	}
+	return errs
 }
 
 // addRelated appends pods to RelatedPods unless already present.
