@@ -219,7 +219,8 @@ func nsName(ns string) string {
 // namespace's quotas; the second follows the dependencies their logs name, the unscheduled
 // pods (and device plugins) behind a healthy-looking target, the kubelet's
 // evictions on a node under pressure, the network agent of a node where a
-// sandbox waits, and the workloads that hold an exhausted quota;
+// sandbox waits, the workloads that hold an exhausted quota, and the RBAC
+// bindings around a ServiceAccount the logs say is forbidden;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
@@ -249,7 +250,7 @@ func (r *run) phases() [][]collector {
 		p2 = append(p2, collector{"quota-consumers", collectQuotaConsumers})
 	}
 	if r.ns != "" {
-		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
+		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads}, collector{"rbac", collectRBAC})
 	}
 	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}, {"scheduling-peers", collectSchedulingPeers}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {

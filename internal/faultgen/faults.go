@@ -106,6 +106,9 @@ func registry() []faultClass {
 		// Limits, bindings and attachments whose origin is another object.
 		{"oom-limitrange-default", oomLimitRangeDefault},
 		{"multi-attach-dead-node", multiAttachDeadNode},
+		// RBAC around a ServiceAccount its pods say is forbidden.
+		{"rbac-binding-subject-mismatch", rbacSubjectMismatch},
+		{"rbac-roleref-missing", rbacRoleRefMissing},
 	}
 }
 
