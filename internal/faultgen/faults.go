@@ -109,6 +109,8 @@ func registry() []faultClass {
 		// RBAC around a ServiceAccount its pods say is forbidden.
 		{"rbac-binding-subject-mismatch", rbacSubjectMismatch},
 		{"rbac-roleref-missing", rbacRoleRefMissing},
+		// An application's alert whose pods' name lookups time out.
+		{"app-alert-dns-upstream-timeout", appAlertDNSUpstream},
 	}
 }
 
