@@ -111,6 +111,8 @@ func registry() []faultClass {
 		{"rbac-roleref-missing", rbacRoleRefMissing},
 		// An application's alert whose pods' name lookups time out.
 		{"app-alert-dns-upstream-timeout", appAlertDNSUpstream},
+		// A mesh workload requiring mTLS and a caller outside the mesh.
+		{"istio-strict-plaintext-caller", istioStrictPlaintextCaller},
 	}
 }
 
