@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,6 +63,12 @@ var (
 	resLeases         = coordinationv1.SchemeGroupVersion.WithResource("leases")
 	resPodMetrics     = metricsv1beta1.SchemeGroupVersion.WithResource("pods")
 	resNodeMetrics    = metricsv1beta1.SchemeGroupVersion.WithResource("nodes")
+	// RBAC is read only to explain a Forbidden a container logs about its
+	// own ServiceAccount (rbac.go).
+	resRoles               = rbacv1.SchemeGroupVersion.WithResource("roles")
+	resRoleBindings        = rbacv1.SchemeGroupVersion.WithResource("rolebindings")
+	resClusterRoles        = rbacv1.SchemeGroupVersion.WithResource("clusterroles")
+	resClusterRoleBindings = rbacv1.SchemeGroupVersion.WithResource("clusterrolebindings")
 )
 
 // ReadResources returns every resource the collectors read (get and list;
@@ -73,12 +80,13 @@ func ReadResources() []schema.GroupVersionResource {
 		resLimitRanges, resQuotas, resDeployments, resReplicaSets, resStatefulSets, resDaemonSets,
 		resJobs, resNetPolicies, resEndpointSlices, resStorageClasses, resLeases, resPodMetrics, resNodeMetrics,
 		resSvcAccounts, resCronJobs, resHPAs, resPDBs, resIngresses,
+		resRoles, resRoleBindings, resClusterRoles, resClusterRoleBindings,
 	}
 }
 
 // NewScheme returns a scheme holding the API groups K8flex reads (core,
 // apps, autoscaling/v2, batch, networking, discovery, storage, policy,
-// scheduling, coordination) and metrics.k8s.io/v1beta1. It is deliberately not
+// scheduling, coordination, rbac) and metrics.k8s.io/v1beta1. It is deliberately not
 // client-go's scheme of every built-in group: the serving binary links and
 // initialises only what it decodes.
 func NewScheme() *runtime.Scheme {
@@ -86,7 +94,7 @@ func NewScheme() *runtime.Scheme {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme, batchv1.AddToScheme,
 		networkingv1.AddToScheme, discoveryv1.AddToScheme, storagev1.AddToScheme,
-		policyv1.AddToScheme, schedulingv1.AddToScheme, coordinationv1.AddToScheme,
+		policyv1.AddToScheme, schedulingv1.AddToScheme, coordinationv1.AddToScheme, rbacv1.AddToScheme,
 		metricsv1beta1.AddToScheme,
 	} {
 		if err := add(s); err != nil {

@@ -208,6 +208,7 @@ func collectDependencies(ctx context.Context, r *run) error {
 	// A Job stopped by its deadline waited on something: what its
 	// dependencies logged during its run (a lock, a slow query) says what.
 	saturated = saturated || r.jobDeadlineExceeded()
+	resetByPeer := slices.ContainsFunc(errorLines, func(l string) bool { return strings.Contains(strings.ToLower(l), "connection reset by peer") })
 	for _, d := range deps {
 		if followed == maxDependencies {
 			break
@@ -275,6 +276,14 @@ func collectDependencies(ctx context.Context, r *run) error {
 					errs = append(errs, err)
 				}
 			}
+		} else if p := firstRunning(selected); p != nil && hasSidecar(p) && resetByPeer && readDeps < maxSaturatedDeps {
+			// The callers' connections are reset and the dependency runs
+			// a mesh proxy: the proxy's access log says what it refused.
+			readDeps++
+			logs := r.readLogs(ctx, "dependencies", []logRequest{{ns: p.Namespace, pod: p.Name, container: sidecarContainer}})
+			r.mu.Lock()
+			r.snap.Logs = append(r.snap.Logs, logs...)
+			r.mu.Unlock()
 		} else if d.inError && readDeps < maxSaturatedDeps {
 			// The callers fail to reach it and its pod restarts: the
 			// dependency's own (previous) log says why it stops.

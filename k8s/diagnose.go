@@ -71,6 +71,7 @@ func (s *Snapshot) Diagnose() []investigate.Finding {
 		diagnoseCronJobSchedules,
 		diagnoseCronJobsStopped,
 		diagnosePreemption,
+		diagnoseMeshMTLS,
 	} {
 		out = append(out, rule(d)...)
 	}
@@ -113,7 +114,7 @@ func impliedCategory(rule string) investigate.Category {
 		return investigate.PodRestart
 	case "readiness-probe", "endpoints-not-ready", "readiness-gate":
 		return investigate.EndpointMissing
-	case "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port", "ingress-tls-secret":
+	case "mesh-mtls-strict-plaintext", "service-selector", "service-target-port", "scaled-to-zero", "ingress-backend-missing", "ingress-backend-port", "ingress-tls-secret":
 		return investigate.ServiceDown
 	case "cpu-throttling":
 		return investigate.CPUThrottling

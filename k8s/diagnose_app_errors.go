@@ -43,7 +43,7 @@ type appErrorSite struct {
 var appErrors = []appError{
 	{"app-exec-format", []string{"exec format"}, regexp.MustCompile(`(?i)exec format error`), explainExecFormat},
 	{"app-exec-not-found", []string{"not found"}, regexp.MustCompile(`(?i)exec: "([^"]+)": (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|"([^"]+)": executable file not found|(?:^|\s|/)([\w.+-]+): (?:command )?not found\s*$`), explainExecNotFound},
-	{"app-rbac-forbidden", []string{"system:serviceaccount:"}, regexp.MustCompile(`(?i)"?system:serviceaccount:([a-z0-9-]+):([a-z0-9.-]+)"? cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?`), explainRBAC},
+	{"app-rbac-forbidden", []string{"system:serviceaccount:"}, reForbiddenSA, explainRBAC},
 	{"app-tls-certificate", []string{"x509", "certificate"}, regexp.MustCompile(`(?i)x509: certificate has expired or is not yet valid(?:: current time ([0-9][0-9A-Za-z:.+-]*) is (after|before) ([0-9][0-9A-Za-z:.+-]*))?|certificate (?:has )?expired|x509: certificate signed by unknown authority|x509: certificate is valid for ([^,]+), not (\S+)`), explainTLS},
 	{"app-missing-env", []string{"set", "missing", "required", "undefined", "empty", "not defined", "environ[", "(keyerror)"}, regexp.MustCompile(`(?i:os\.environ)\[\s*['"]([A-Z][A-Z0-9_]{2,})['"]\s*\]|key not found: "([A-Z][A-Z0-9_]{2,})" \(KeyError\)|(?i)(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s+"?\$?([A-Z][A-Z0-9_]{2,})"?\s+(?:is\s+)?(?:not set|missing|required|undefined|empty|must be set)|(?:missing|required|undefined)\s+(?:required\s+)?(?:environment variable|env(?:ironment)? var(?:iable)?|env)\s*:?\s*"?\$?([A-Z][A-Z0-9_]{2,})|\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)"?\s+(?:is\s+|was\s+)?(?:not set|unset|not defined|undefined|must be set|required|empty|missing)`), explainMissingEnv},
 	{"app-permission-denied", []string{"permission denied", "read-only file system"}, regexp.MustCompile(`(?i)(?:open|mkdir|create|write|read|stat|unlink|rename|chmod)?\s*"?'?(/[\w./-]+)'?"?:?\s+permission denied|permission denied:?\s+'?"?(/[\w./-]+)|read-only file system`), explainPermission},
@@ -252,6 +252,17 @@ func explainRBAC(d *diag, e *appErrorSite) (string, string, []string, bool) {
 		detail += fmt.Sprintf(" Note: the pod spec names ServiceAccount %s.", e.p.Spec.ServiceAccountName)
 	}
 	bindNS := cmp.Or(inNS, ns)
+	q := rbacQuery{SANamespace: ns, SA: sa, Verb: strings.ToLower(verb), Group: group, Resource: res, Namespace: inNS}
+	if n := reForbiddenName.FindStringSubmatch(e.line); n != nil {
+		q.Name = n[2]
+	}
+	if clause, fix, ok := d.s.rbacAudit(q); ok {
+		sum += ": " + clause
+		detail = "The API server's RBAC authorizer allows a request only when a RoleBinding in the request's namespace, or a ClusterRoleBinding, names the ServiceAccount (kind, name and namespace) and refers to an existing Role or ClusterRole whose rules hold the verb on the resource."
+		if len(fix) > 0 {
+			return sum, detail, append(append(fix, fmt.Sprintf("kubectl auth can-i %s %s -n %s --as=system:serviceaccount:%s:%s   # no until fixed", verb, what, bindNS, ns, sa)), fmt.Sprintf("kubectl get rolebindings -n %s -o wide   # who is bound today", bindNS)), true
+		}
+	}
 	acts := []string{
 		fmt.Sprintf("kubectl auth can-i %s %s -n %s --as=system:serviceaccount:%s:%s   # no", verb, what, bindNS, ns, sa),
 		fmt.Sprintf("kubectl create role %s-%s -n %s --verb=%s --resource=%s && kubectl create rolebinding %s-%s -n %s --role=%s-%s --serviceaccount=%s:%s",

@@ -11,11 +11,14 @@ import (
 )
 
 var (
-	reDNSLoop     = regexp.MustCompile(`plugin/loop: Loop \(([^)]*)\) detected`)
-	reDNSUpstream = regexp.MustCompile(`(?i)\[ERROR\] plugin/(errors|forward).*(i/o timeout|connection refused|no such host|SERVFAIL|network is unreachable)`)
-	reForward     = regexp.MustCompile(`(?m)^\s*forward\s+(\S+)\s+([^{\n]+)`)
-	reResolvConf  = regexp.MustCompile(`(?m)^resolvConf:\s*(\S+)`)
-	reClientDNS   = regexp.MustCompile(`lookup (\S+) on ([0-9.]+):53: .*(i/o timeout|connection refused|server misbehaving)`)
+	reDNSLoop = regexp.MustCompile(`plugin/loop: Loop \(([^)]*)\) detected`)
+	// reDNSUpstreamPeer is the upstream a CoreDNS error names ("read udp
+	// LOCAL->UPSTREAM:53: i/o timeout").
+	reDNSUpstreamPeer = regexp.MustCompile(`->(\[?[0-9A-Fa-f.:]+?\]?):53\b`)
+	reDNSUpstream     = regexp.MustCompile(`(?i)\[ERROR\] plugin/(errors|forward).*(i/o timeout|connection refused|no such host|SERVFAIL|network is unreachable)`)
+	reForward         = regexp.MustCompile(`(?m)^\s*forward\s+(\S+)\s+([^{\n]+)`)
+	reResolvConf      = regexp.MustCompile(`(?m)^resolvConf:\s*(\S+)`)
+	reClientDNS       = regexp.MustCompile(`lookup (\S+) on ([0-9.]+):53: .*(i/o timeout|connection refused|server misbehaving)`)
 )
 
 // dnsPods returns the cluster DNS pods known to the snapshot.
@@ -49,7 +52,8 @@ func diagnoseDNS(d *diag) []investigate.Finding {
 	if m := reForward.FindStringSubmatch(corefile); m != nil {
 		forward = fmt.Sprintf("forward %s %s", m[1], strings.TrimSpace(m[2]))
 	}
-	var loopLines, upstream, names, crashing, nodes []string
+	// silent are the upstream resolvers CoreDNS's own errors name.
+	var loopLines, upstream, names, crashing, nodes, silent []string
 	for _, p := range pods {
 		names = append(names, p.Name)
 		for _, cs := range p.Status.ContainerStatuses {
@@ -61,8 +65,13 @@ func diagnoseDNS(d *diag) []investigate.Finding {
 					if reDNSLoop.MatchString(l) {
 						loopLines = appendUnique(loopLines, p.Name+": "+strings.TrimSpace(l))
 					}
-					if reDNSUpstream.MatchString(l) && len(upstream) < 3 {
-						upstream = appendUnique(upstream, p.Name+": "+strings.TrimSpace(l))
+					if reDNSUpstream.MatchString(l) {
+						if len(upstream) < 3 {
+							upstream = appendUnique(upstream, p.Name+": "+strings.TrimSpace(l))
+						}
+						if m := reDNSUpstreamPeer.FindStringSubmatch(l); m != nil && strings.Contains(l, "i/o timeout") {
+							silent = appendUnique(silent, m[1])
+						}
 					}
 				}
 			}
@@ -133,6 +142,12 @@ func diagnoseDNS(d *diag) []investigate.Finding {
 		sum := fmt.Sprintf("CoreDNS pods %s cannot reach their upstream resolvers", joinNames(names))
 		if forward != "" {
 			sum += fmt.Sprintf(" (Corefile: \"%s\")", forward)
+		}
+		if len(silent) > 0 {
+			sum += ": its queries to upstream " + strings.Join(silent, ", ") + " on port 53 get no answer"
+			if forward != "" && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(forward, "forward ")), ".") && !strings.Contains(forward, "resolv.conf") {
+				sum += ", so the forward targets are stale or unreachable from the nodes"
+			}
 		}
 		out = append(out, investigate.Finding{
 			Rule: "dns-upstream", Severity: investigate.FindingCritical, Score: scoreRootCause,

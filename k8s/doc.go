@@ -15,7 +15,8 @@
 // (network.go), referenced ConfigMaps, Secrets (by name only), PVCs and
 // ServiceAccounts (refs.go, storage.go), the nodes, quotas and limits
 // (nodes.go, resources.go), the Services logs and configuration name
-// (deps.go), and the events of all of them (events.go). The category
+// (deps.go), the RBAC bindings around a ServiceAccount the pods' logs say
+// is forbidden (rbac.go), and the events of all of them (events.go). The category
 // decides only depth: logs (logs.go), cluster DNS (dns in network.go),
 // metrics.k8s.io.
 //

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -316,7 +316,7 @@ func TestNewMemoryRejects(t *testing.T) {
 		name string
 		obj  runtime.Object
 	}{
-		{"a kind K8flex does not read", &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "r"}}},
+		{"a kind K8flex does not read", &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "r"}}},
 		{"an object without a name", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop"}}},
 	} {
 		if _, err := NewMemory(newPod("shop", "web-0"), tt.obj); err == nil {

@@ -62,6 +62,7 @@ func (s *Snapshot) Evidence() investigate.Evidence {
 	s.renderResolution(add)
 	s.renderPods(add)
 	s.renderRefs(add)
+	s.renderRBAC(add)
 	s.renderInvolvedEvents(add)
 	s.renderLogs(add)
 	s.renderOwners(add)

@@ -220,7 +220,9 @@ func nsName(ns string) string {
 // namespace's quotas; the second follows the dependencies their logs name, the unscheduled
 // pods (and device plugins) behind a healthy-looking target, the kubelet's
 // evictions on a node under pressure, the network agent of a node where a
-// sandbox waits, and the workloads that hold an exhausted quota;
+// sandbox waits, the workloads that hold an exhausted quota, and the RBAC
+// bindings around a ServiceAccount the logs say is forbidden, and the
+// cluster DNS when the logs say name lookups time out;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
@@ -243,6 +245,9 @@ func (r *run) phases() [][]collector {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
 	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}, {"disk-writers", collectDiskWriters}}
+	if !r.has(investigate.ScopeNetwork) {
+		p2 = append(p2, collector{"dns", collectDNSForLogs})
+	}
 	if r.has(investigate.ScopeResource) || r.nodeCategory() {
 		p2 = append(p2, collector{"usage", collectUsage})
 	}
@@ -250,7 +255,7 @@ func (r *run) phases() [][]collector {
 		p2 = append(p2, collector{"quota-consumers", collectQuotaConsumers})
 	}
 	if r.ns != "" {
-		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads})
+		p2 = append(p2, collector{"dependencies", collectDependencies}, collector{"service-workloads", collectServiceWorkloads}, collector{"rbac", collectRBAC})
 	}
 	p3 := []collector{{"storage", collectStorage}, {"leases", collectNodeLeases}, {"scheduling-peers", collectSchedulingPeers}}
 	if len(r.snap.Pods) > 0 || len(r.snap.RelatedPods) > 0 || r.ns != "" {

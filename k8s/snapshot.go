@@ -101,6 +101,10 @@ type Snapshot struct {
 	PodMetrics  []metricsv1beta1.PodMetrics
 	NodeMetrics []metricsv1beta1.NodeMetrics
 
+	// RBAC holds the bindings around a ServiceAccount the pods' own output
+	// says is forbidden an API request (nil when none does).
+	RBAC *RBACState
+
 	// DNS holds the cluster DNS state when the network scope was gathered.
 	DNS *DNSState
 

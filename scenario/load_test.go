@@ -152,9 +152,9 @@ func TestFileLogs(t *testing.T) {
 // Kinds K8flex never reads are left out of a scenario and named, not an
 // error; a mistyped field of a kind it reads still is.
 func TestDecodeObjectsSkipsKindsNotRead(t *testing.T) {
-	doc := `apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: web, namespace: shop}
+	doc := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: web}
 ---
 apiVersion: autoscaling/v1
 kind: HorizontalPodAutoscaler
@@ -168,7 +168,7 @@ metadata: {name: web-0, namespace: shop}
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rbac.authorization.k8s.io/v1/Role", "autoscaling/v1/HorizontalPodAutoscaler"}
+	want := []string{"admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration", "autoscaling/v1/HorizontalPodAutoscaler"}
 	if len(objs) != 1 || !slices.Equal(skipped, want) {
 		t.Fatalf("objects %d, skipped %v; want the Pod decoded and %v skipped", len(objs), skipped, want)
 	}

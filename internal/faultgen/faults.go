@@ -106,6 +106,13 @@ func registry() []faultClass {
 		// Limits, bindings and attachments whose origin is another object.
 		{"oom-limitrange-default", oomLimitRangeDefault},
 		{"multi-attach-dead-node", multiAttachDeadNode},
+		// RBAC around a ServiceAccount its pods say is forbidden.
+		{"rbac-binding-subject-mismatch", rbacSubjectMismatch},
+		{"rbac-roleref-missing", rbacRoleRefMissing},
+		// An application's alert whose pods' name lookups time out.
+		{"app-alert-dns-upstream-timeout", appAlertDNSUpstream},
+		// A mesh workload requiring mTLS and a caller outside the mesh.
+		{"istio-strict-plaintext-caller", istioStrictPlaintextCaller},
 	}
 }
 
