@@ -571,71 +571,81 @@ func pageFallback(v pageView) string {
 func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 	_, rootTS := r.Thread()
 	if p.streamed {
-		snap := r.snapshot()
-		texts := splitPages(snap.text, r.b.cfg.MaxMessageChars)
-		complete := i < len(texts)-1 || snap.finished
-		txt := streamText(texts[i], complete)
-		delta := ""
-		if strings.HasPrefix(txt, p.sentText) {
-			delta = txt[len(p.sentText):]
-		} else {
-			r.log.Warn().Msg("streamed text changed behind the stream; sending the rest")
-			if len(txt) > len(p.sentText) {
-				delta = txt[len(p.sentText):]
-			}
-		}
-		var err error
-		if complete {
-			opts := []slack.MsgOption{}
-			if delta != "" {
-				opts = append(opts, slack.MsgOptionMarkdownText(delta))
-			}
-			var blocks []slack.Block
-			if snap.finished && i == len(texts)-1 {
-				blocks = append([]slack.Block{contextBlock(finalHeader(snap.result))}, finalBlocks(snap.result, r.caseRef)...)
-				opts = append(opts, slack.MsgOptionBlocks(blocks...))
-			}
-			_, _, err = r.b.withRetry(ctx, "chat.stopStream", func() (string, string, error) {
-				return r.b.api.StopStreamContext(ctx, r.channel, p.ts, opts...)
-			})
-			if err == nil {
-				p.stopped = true
-				if blocks != nil {
-					r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: p.ts, threadTS: rootTS, blocks: blocks, streamed: true})
-				}
-			}
-		} else if delta != "" {
-			_, _, err = r.b.withRetry(ctx, "chat.appendStream", func() (string, string, error) {
-				return r.b.api.AppendStreamContext(ctx, r.channel, p.ts, slack.MsgOptionMarkdownText(delta))
-			})
-		}
-		p.lastEnd = time.Now()
-		if err != nil {
-			p.failures++
-			r.log.Warn().Err(err).Int("page", i).Msg("stream analysis")
-			return
-		}
-		p.sentText = txt
+		r.streamPage(ctx, p, i, rootTS)
 		return
 	}
+	r.updatePage(ctx, p, i, rootTS)
+}
 
-	// An intermediate update waits for the budget only until the
-	// analysis is finished: the final thread then goes instead, ahead of
-	// the analyses still streaming.
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-r.fin:
-			cancel()
-		case <-actx.Done():
+// streamPage brings streamed page i up to date: it appends the text not yet
+// sent, or, once the page is complete (a later page exists or the analysis
+// finished), stops the stream with the rest and, on the last page of a
+// finished analysis, the final blocks, which it registers for rootTS's
+// thread. A failure is counted in p.failures and the text is sent again
+// next time.
+func (r *Reporter) streamPage(ctx context.Context, p *msgState, i int, rootTS string) {
+	snap := r.snapshot()
+	texts := splitPages(snap.text, r.b.cfg.MaxMessageChars)
+	complete := i < len(texts)-1 || snap.finished
+	txt := streamText(texts[i], complete)
+	delta := r.streamDelta(txt, p.sentText)
+	var err error
+	if complete {
+		opts := []slack.MsgOption{}
+		if delta != "" {
+			opts = append(opts, slack.MsgOptionMarkdownText(delta))
 		}
-	}()
-	if err := r.b.budget.wait(actx); err != nil {
+		var blocks []slack.Block
+		if snap.finished && i == len(texts)-1 {
+			blocks = append([]slack.Block{contextBlock(finalHeader(snap.result))}, finalBlocks(snap.result, r.caseRef)...)
+			opts = append(opts, slack.MsgOptionBlocks(blocks...))
+		}
+		_, _, err = r.b.withRetry(ctx, "chat.stopStream", func() (string, string, error) {
+			return r.b.api.StopStreamContext(ctx, r.channel, p.ts, opts...)
+		})
+		if err == nil {
+			p.stopped = true
+			if blocks != nil {
+				r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: p.ts, threadTS: rootTS, blocks: blocks, streamed: true})
+			}
+		}
+	} else if delta != "" {
+		_, _, err = r.b.withRetry(ctx, "chat.appendStream", func() (string, string, error) {
+			return r.b.api.AppendStreamContext(ctx, r.channel, p.ts, slack.MsgOptionMarkdownText(delta))
+		})
+	}
+	p.lastEnd = time.Now()
+	if err != nil {
+		p.failures++
+		r.log.Warn().Err(err).Int("page", i).Msg("stream analysis")
 		return
 	}
-	release, err := r.b.limiter.acquire(actx, false)
-	if err != nil {
+	p.sentText = txt
+}
+
+// streamDelta returns the part of txt a stream that has shown sent has not
+// shown yet. A stream cannot take text back: when txt no longer starts
+// with sent (logged) it returns what lies beyond sent's length, if
+// anything.
+func (r *Reporter) streamDelta(txt, sent string) string {
+	if strings.HasPrefix(txt, sent) {
+		return txt[len(sent):]
+	}
+	r.log.Warn().Msg("streamed text changed behind the stream; sending the rest")
+	if len(txt) > len(sent) {
+		return txt[len(sent):]
+	}
+	return ""
+}
+
+// updatePage rewrites page i with chat.update once the update budget and
+// a limiter slot allow (see awaitUpdateSlot), rendering the latest text
+// only then; it sends nothing when the blocks did not change. The final
+// blocks of the last page are registered for rootTS's thread. A rate limit
+// pauses all updates; any other failure is counted in p.failures.
+func (r *Reporter) updatePage(ctx context.Context, p *msgState, i int, rootTS string) {
+	release, ok := r.awaitUpdateSlot(ctx)
+	if !ok {
 		return
 	}
 	// Latest text wins: render after the slot was granted.
@@ -649,7 +659,7 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 		p.sentKey = viewKey(v)
 		return
 	}
-	_, _, _, err = r.b.api.UpdateMessageContext(ctx, r.channel, p.ts,
+	_, _, _, err := r.b.api.UpdateMessageContext(ctx, r.channel, p.ts,
 		slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(pageFallback(v), false))
 	release()
 	p.lastEnd = time.Now()
@@ -668,6 +678,31 @@ func (r *Reporter) sendPage(ctx context.Context, p *msgState, i int) {
 	if v.final && v.last {
 		r.b.reg.putFinal(r.caseRef, &finalEntry{channel: r.channel, ts: p.ts, threadTS: rootTS, blocks: blocks})
 	}
+}
+
+// awaitUpdateSlot waits for the update budget and then a (non-urgent)
+// limiter slot, and returns the slot's release. It gives up, returning
+// false, when ctx ends or the analysis finishes first: an intermediate
+// update waits only until then, so that the final thread goes instead,
+// ahead of the analyses still streaming.
+func (r *Reporter) awaitUpdateSlot(ctx context.Context) (release func(), ok bool) {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.fin:
+			cancel()
+		case <-actx.Done():
+		}
+	}()
+	if err := r.b.budget.wait(actx); err != nil {
+		return nil, false
+	}
+	release, err := r.b.limiter.acquire(actx, false)
+	if err != nil {
+		return nil, false
+	}
+	return release, true
 }
 
 func finalHeader(r *investigate.Result) string {

@@ -72,6 +72,28 @@ func (r *Renderer) RenderChart(ctx context.Context, p investigate.Plot) (investi
 	if err := ctx.Err(); err != nil {
 		return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
 	}
+	pl := newPlot(p)
+	b, err := addSeries(pl, p)
+	if err != nil {
+		return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
+	}
+	if err := addMarkers(pl, p, &b); err != nil {
+		return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
+	}
+	pl.X.Min, pl.X.Max = b.x0, b.x1
+	pl.Y.Min, pl.Y.Max = b.y0, b.y1
+
+	img, err := r.encodePNG(pl)
+	if err != nil {
+		return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
+	}
+	name := fileName(p.Name)
+	return investigate.Chart{Name: name, Filename: name + ".png", Title: altText(p), PNG: img}, nil
+}
+
+// newPlot returns an empty plot styled for p: its title, time and unit
+// axes, the legend at the top left, the fonts and the grid.
+func newPlot(p investigate.Plot) *plot.Plot {
 	pl := plot.New()
 	pl.Title.Text = p.Title
 	pl.Title.TextStyle.Font.Size = vg.Points(13)
@@ -88,9 +110,20 @@ func (r *Renderer) RenderChart(ctx context.Context, p investigate.Plot) (investi
 	grid := plotter.NewGrid()
 	grid.Vertical.Color, grid.Horizontal.Color = gridColor, gridColor
 	pl.Add(grid)
+	return pl
+}
 
-	ymin, ymax := math.Inf(1), math.Inf(-1)
-	tmin, tmax := math.Inf(1), math.Inf(-1)
+// bounds are the ranges a plot's axes show: x in Unix seconds, y in the
+// plot's unit.
+type bounds struct {
+	x0, x1, y0, y1 float64
+}
+
+// addSeries draws p's series into pl (finite points only; a limit dashed
+// red, the others in turn in seriesColors) and returns the range of their
+// points. It fails with ErrNoPoints when no series has a finite point.
+func addSeries(pl *plot.Plot, p investigate.Plot) (bounds, error) {
+	b := bounds{x0: math.Inf(1), x1: math.Inf(-1), y0: math.Inf(1), y1: math.Inf(-1)}
 	nc := 0
 	for _, s := range p.Series {
 		xys := make(plotter.XYs, 0, len(s.Points))
@@ -100,15 +133,15 @@ func (r *Renderer) RenderChart(ctx context.Context, p investigate.Plot) (investi
 			}
 			x := unix(pt.T)
 			xys = append(xys, plotter.XY{X: x, Y: pt.V})
-			ymin, ymax = math.Min(ymin, pt.V), math.Max(ymax, pt.V)
-			tmin, tmax = math.Min(tmin, x), math.Max(tmax, x)
+			b.y0, b.y1 = math.Min(b.y0, pt.V), math.Max(b.y1, pt.V)
+			b.x0, b.x1 = math.Min(b.x0, x), math.Max(b.x1, x)
 		}
 		if len(xys) == 0 {
 			continue
 		}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
-			return investigate.Chart{}, fmt.Errorf("draw chart %s: series %q: %w", p.Name, s.Label, err)
+			return bounds{}, fmt.Errorf("series %q: %w", s.Label, err)
 		}
 		l.Width = vg.Points(2)
 		if s.Limit {
@@ -120,37 +153,46 @@ func (r *Renderer) RenderChart(ctx context.Context, p investigate.Plot) (investi
 		pl.Add(l)
 		pl.Legend.Add(s.Label, l)
 	}
-	if math.IsInf(ymin, 0) {
-		return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, ErrNoPoints)
+	if math.IsInf(b.y0, 0) {
+		return bounds{}, ErrNoPoints
 	}
-	x0, x1 := tmin, tmax
+	return b, nil
+}
+
+// addMarkers widens b, the range of the series, to what the axes show —
+// p's window, its horizontal lines, y from 0 and 30% headroom above for
+// the legend, the time the alert fired — and draws the horizontal lines
+// and the fired marker across it.
+func addMarkers(pl *plot.Plot, p investigate.Plot, b *bounds) error {
 	if !p.Start.IsZero() && !p.End.IsZero() && p.End.After(p.Start) {
-		x0, x1 = math.Min(x0, unix(p.Start)), math.Max(x1, unix(p.End))
+		b.x0, b.x1 = math.Min(b.x0, unix(p.Start)), math.Max(b.x1, unix(p.End))
 	}
 	for _, ln := range p.Lines {
-		ymin, ymax = math.Min(ymin, ln.Value), math.Max(ymax, ln.Value)
+		b.y0, b.y1 = math.Min(b.y0, ln.Value), math.Max(b.y1, ln.Value)
 	}
-	ymin = math.Min(ymin, 0) // values are sizes and shares: show them from 0
-	if ymax <= ymin {
-		ymax = ymin + 1
+	b.y0 = math.Min(b.y0, 0) // values are sizes and shares: show them from 0
+	if b.y1 <= b.y0 {
+		b.y1 = b.y0 + 1
 	}
-	ymax += (ymax - ymin) * 0.3 // room for the legend above the highest line
+	b.y1 += (b.y1 - b.y0) * 0.3 // room for the legend above the highest line
 	for _, ln := range p.Lines {
-		if err := addLine(pl, plotter.XYs{{X: x0, Y: ln.Value}, {X: x1, Y: ln.Value}}, limitColor, ln.Label); err != nil {
-			return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
+		if err := addLine(pl, plotter.XYs{{X: b.x0, Y: ln.Value}, {X: b.x1, Y: ln.Value}}, limitColor, ln.Label); err != nil {
+			return err
 		}
 	}
 	if !p.Fired.IsZero() {
 		f := unix(p.Fired)
-		x0, x1 = math.Min(x0, f), math.Max(x1, f)
+		b.x0, b.x1 = math.Min(b.x0, f), math.Max(b.x1, f)
 		label := "alert fired " + p.Fired.UTC().Format("15:04")
-		if err := addLine(pl, plotter.XYs{{X: f, Y: ymin}, {X: f, Y: ymax}}, firedColor, label); err != nil {
-			return investigate.Chart{}, fmt.Errorf("draw chart %s: %w", p.Name, err)
+		if err := addLine(pl, plotter.XYs{{X: f, Y: b.y0}, {X: f, Y: b.y1}}, firedColor, label); err != nil {
+			return err
 		}
 	}
-	pl.X.Min, pl.X.Max = x0, x1
-	pl.Y.Min, pl.Y.Max = ymin, ymax
+	return nil
+}
 
+// encodePNG draws pl at the renderer's size and returns it as a PNG.
+func (r *Renderer) encodePNG(pl *plot.Plot) ([]byte, error) {
 	c := vgimg.NewWith(vgimg.UseWH(r.w, r.h), vgimg.UseDPI(dpi))
 	pl.Draw(draw.New(c))
 	var buf bytes.Buffer
@@ -158,10 +200,9 @@ func (r *Renderer) RenderChart(ctx context.Context, p investigate.Plot) (investi
 	// costs about a third more CPU for a file 6% smaller (BENCHMARKS.md §6).
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&buf, c.Image()); err != nil {
-		return investigate.Chart{}, fmt.Errorf("draw chart %s: encode png: %w", p.Name, err)
+		return nil, fmt.Errorf("encode png: %w", err)
 	}
-	name := fileName(p.Name)
-	return investigate.Chart{Name: name, Filename: name + ".png", Title: altText(p), PNG: buf.Bytes()}, nil
+	return buf.Bytes(), nil
 }
 
 func addLine(pl *plot.Plot, xys plotter.XYs, c color.Color, label string) error {

@@ -122,6 +122,56 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	if rep == nil {
 		rep = nopReporter{}
 	}
+	res, log := e.newResult(req)
+
+	timeStage(res, StageCategorize, func() { res.Categorization = e.categorize(ctx, req, log) })
+	res.Target = req.EffectiveTarget()
+	log = log.With().Str("category", string(res.Categorization.Category)).Str("namespace", res.Target.Namespace).Logger()
+	log.Info().Str("decided_by", string(res.Categorization.DecidedBy)).Float64("confidence", res.Categorization.Confidence).
+		Str("target", res.Target.String()).Msg("investigation started")
+	if err := rep.Started(ctx, &res.Investigation); err != nil {
+		log.Warn().Str("error", redactErr(err)).Msg("reporter: start")
+	}
+
+	// Recall and gather are independent: run them together.
+	side := e.startSideReads(ctx, req, res, log)
+	var snap Snapshot
+	timeStage(res, StageGather, func() { snap = e.gather(ctx, res, log) })
+	timeStage(res, StageDiagnose, func() { diagnoseSnapshot(req, res, snap) })
+	side.wait()
+	e.mergeSideReads(res, side)
+	if !res.Evidence.Target.IsZero() {
+		res.Target = res.Evidence.Target
+	}
+	e.recategorize(res, log)
+	if len(res.Similar) > 0 {
+		log.Info().Int("similar_cases", len(res.Similar)).Float64("top_similarity", res.Similar[0].Similarity).Msg("similar cases found")
+	}
+
+	timeStage(res, StagePrompt, func() {
+		res.Feedback = e.pastFeedback(ctx, req, res.Categorization.Category, log)
+		res.Prompt = BuildPrompt(PromptInput{Request: req, Target: res.Target, Categorization: res.Categorization,
+			Similar: res.Similar, Feedback: res.Feedback, Findings: res.Findings, Evidence: res.Evidence,
+			MaxTokens: e.o.PromptMaxTokens})
+	})
+
+	var analyzeErr error
+	timeStage(res, StageAnalyze, func() { analyzeErr = e.analyze(ctx, req, res, rep) })
+	res.Finished = e.o.Now()
+	if err := rep.Finished(ctx, res); err != nil {
+		log.Warn().Str("error", redactErr(err)).Msg("reporter: finish")
+	}
+	// Logged after Finished, where a worker stores the result: a process
+	// killed in between leaves a stored case without this line, never a
+	// line for a case that will run again.
+	logFinished(log, res, analyzeErr)
+	return res, analyzeErr
+}
+
+// newResult starts the Result of req: its id (req's, or a new one written
+// back into req), its start time, and the logger every later line of the
+// investigation is written with.
+func (e *Engine) newResult(req *Request) (*Result, zerolog.Logger) {
 	res := &Result{}
 	res.ID = req.ID
 	if res.ID == "" {
@@ -134,126 +184,143 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	if req.Alert != nil {
 		log = log.With().Str("fingerprint", req.Alert.Fingerprint).Logger()
 	}
-	stage := func(s Stage, f func()) {
-		t0 := time.Now()
-		f()
-		res.Timings = append(res.Timings, StageTiming{Stage: s, Duration: time.Since(t0)})
-	}
+	return res, log
+}
 
-	stage(StageCategorize, func() { res.Categorization = e.categorize(ctx, req, log) })
-	res.Target = req.EffectiveTarget()
-	log = log.With().Str("category", string(res.Categorization.Category)).Str("namespace", res.Target.Namespace).Logger()
-	log.Info().Str("decided_by", string(res.Categorization.DecidedBy)).Float64("confidence", res.Categorization.Confidence).
-		Str("target", res.Target.String()).Msg("investigation started")
-	if err := rep.Started(ctx, &res.Investigation); err != nil {
-		log.Warn().Str("error", redactErr(err)).Msg("reporter: start")
-	}
+// timeStage runs f and appends how long it took to res.Timings as stage s.
+func timeStage(res *Result, s Stage, f func()) {
+	t0 := time.Now()
+	f()
+	res.Timings = append(res.Timings, StageTiming{Stage: s, Duration: time.Since(t0)})
+}
 
-	// Recall and gather are independent: run them together.
-	var wg sync.WaitGroup
-	var recallDur time.Duration
-	wg.Add(1)
+// sideReads are the stages that run beside gather and diagnose: the recall
+// of similar cases (written to Result.Similar) and, when configured, the
+// metrics and their charts (written to Result.Charts). Nothing but the
+// goroutines started by startSideReads touches those fields or sideReads'
+// own until wait returns.
+type sideReads struct {
+	wg         sync.WaitGroup
+	met        Metrics
+	recallDur  time.Duration
+	metricsDur time.Duration
+	chartDur   time.Duration
+}
+
+// startSideReads starts the recall and, when a MetricsSource is configured,
+// the metrics (and charts) of res in the background; call wait before
+// reading their results.
+func (e *Engine) startSideReads(ctx context.Context, req *Request, res *Result, log zerolog.Logger) *sideReads {
+	s := &sideReads{}
+	s.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer s.wg.Done()
 		t0 := time.Now()
 		res.Similar = e.recall(ctx, req, res.Categorization.Category, log)
-		recallDur = time.Since(t0)
+		s.recallDur = time.Since(t0)
 	}()
 	// Metrics, when configured, are read beside them too.
-	var met Metrics
-	var metricsDur, chartDur time.Duration
 	if e.o.Metrics != nil {
-		wg.Add(1)
+		s.wg.Add(1)
 		t, c := res.Target, res.Categorization.Category
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
 			t0 := time.Now()
-			met = e.metrics(ctx, req, t, c, log)
-			metricsDur = time.Since(t0)
-			if e.o.Charts != nil && len(met.Plots) > 0 {
+			s.met = e.metrics(ctx, req, t, c, log)
+			s.metricsDur = time.Since(t0)
+			if e.o.Charts != nil && len(s.met.Plots) > 0 {
 				t0 = time.Now()
-				res.Charts = e.charts(ctx, met.Plots, log)
-				chartDur = time.Since(t0)
+				res.Charts = e.charts(ctx, s.met.Plots, log)
+				s.chartDur = time.Since(t0)
 			}
 		}()
 	}
-	var snap Snapshot
-	stage(StageGather, func() {
-		gctx, cancel := context.WithTimeoutCause(ctx, e.o.GatherTimeout, fmt.Errorf("gather exceeded %s", e.o.GatherTimeout))
-		defer cancel()
-		var err error
-		snap, err = e.o.Gatherer.Gather(gctx, res.Target, res.Categorization.Category)
-		if err != nil {
-			log.Warn().Str("error", redactErr(err)).Msg("gather failed")
-			res.Evidence = Evidence{Target: res.Target, Gaps: []Gap{{Collector: "gather", Reason: redact.String(err.Error())}}}
-			return
-		}
-		res.Evidence = redactEvidence(snap.Evidence())
-	})
-	stage(StageDiagnose, func() {
-		if snap != nil {
-			if aa, ok := snap.(AlertAware); ok && req.Alert != nil {
-				aa.UseAlert(req.Alert)
-			}
-			res.Findings = redactFindings(snap.Diagnose())
-		}
-	})
-	wg.Wait()
-	res.Timings = append(res.Timings, StageTiming{Stage: StageRecall, Duration: recallDur})
-	if e.o.Metrics != nil {
-		res.Timings = append(res.Timings, StageTiming{Stage: StageMetrics, Duration: metricsDur})
-		if chartDur > 0 {
-			res.Timings = append(res.Timings, StageTiming{Stage: StageChart, Duration: chartDur})
-		}
-		res.Evidence.Sections = append(res.Evidence.Sections, met.Sections...)
-		res.Evidence.Gaps = append(res.Evidence.Gaps, met.Gaps...)
-		res.Findings = MergeMetricFindings(res.Findings, met.Findings)
-	}
-	if !res.Evidence.Target.IsZero() {
-		res.Target = res.Evidence.Target
-	}
-	e.recategorize(res, log)
-	if len(res.Similar) > 0 {
-		log.Info().Int("similar_cases", len(res.Similar)).Float64("top_similarity", res.Similar[0].Similarity).Msg("similar cases found")
-	}
+	return s
+}
 
-	stage(StagePrompt, func() {
-		res.Feedback = e.pastFeedback(ctx, req, res.Categorization.Category, log)
-		res.Prompt = BuildPrompt(PromptInput{Request: req, Target: res.Target, Categorization: res.Categorization,
-			Similar: res.Similar, Feedback: res.Feedback, Findings: res.Findings, Evidence: res.Evidence,
-			MaxTokens: e.o.PromptMaxTokens})
-	})
+// wait returns when every side read has finished.
+func (s *sideReads) wait() { s.wg.Wait() }
 
-	var analyzeErr error
-	stage(StageAnalyze, func() {
-		actx, cancel := context.WithTimeoutCause(ctx, e.o.AnalyzeTimeout, fmt.Errorf("analysis exceeded %s", e.o.AnalyzeTimeout))
-		defer cancel()
-		in := &AnalysisInput{Request: req, Target: res.Target, Categorization: res.Categorization,
-			Findings: res.Findings, Evidence: res.Evidence, Similar: res.Similar, Feedback: res.Feedback, Prompt: res.Prompt}
-		analyzer := e.o.Analyzer
-		if e.o.Builtin != nil && res.Evidence.TargetGone && len(res.Findings) <= 1 {
-			analyzer = e.o.Builtin
-		}
-		res.Analysis, analyzeErr = analyzer.Analyze(actx, in, func(chunk string) {
-			if chunk != "" {
-				rep.Chunk(ctx, chunk)
-			}
-		})
-		if analyzeErr != nil {
-			if c := context.Cause(actx); c != nil && !errors.Is(analyzeErr, c) {
-				analyzeErr = fmt.Errorf("%w: %w", analyzeErr, c)
-			}
-			analyzeErr = fmt.Errorf("analyze with %s: %w", analyzer.Name(), analyzeErr)
-			res.Err = redact.String(analyzeErr.Error())
+// mergeSideReads records the side reads' timings in res and adds the
+// metrics' sections, gaps and findings to its evidence and findings. Call
+// it after wait.
+func (e *Engine) mergeSideReads(res *Result, s *sideReads) {
+	res.Timings = append(res.Timings, StageTiming{Stage: StageRecall, Duration: s.recallDur})
+	if e.o.Metrics == nil {
+		return
+	}
+	res.Timings = append(res.Timings, StageTiming{Stage: StageMetrics, Duration: s.metricsDur})
+	if s.chartDur > 0 {
+		res.Timings = append(res.Timings, StageTiming{Stage: StageChart, Duration: s.chartDur})
+	}
+	res.Evidence.Sections = append(res.Evidence.Sections, s.met.Sections...)
+	res.Evidence.Gaps = append(res.Evidence.Gaps, s.met.Gaps...)
+	res.Findings = MergeMetricFindings(res.Findings, s.met.Findings)
+}
+
+// gather collects the evidence of res.Target within GatherTimeout into
+// res.Evidence, redacted, and returns the snapshot the gatherer returned,
+// to diagnose. When the gatherer fails res.Evidence holds only the target
+// and a gap saying why.
+func (e *Engine) gather(ctx context.Context, res *Result, log zerolog.Logger) Snapshot {
+	gctx, cancel := context.WithTimeoutCause(ctx, e.o.GatherTimeout, fmt.Errorf("gather exceeded %s", e.o.GatherTimeout))
+	defer cancel()
+	snap, err := e.o.Gatherer.Gather(gctx, res.Target, res.Categorization.Category)
+	if err != nil {
+		log.Warn().Str("error", redactErr(err)).Msg("gather failed")
+		res.Evidence = Evidence{Target: res.Target, Gaps: []Gap{{Collector: "gather", Reason: redact.String(err.Error())}}}
+		return snap
+	}
+	res.Evidence = redactEvidence(snap.Evidence())
+	return snap
+}
+
+// diagnoseSnapshot writes the findings of snap (nil: none) into res, redacted,
+// after handing it the alert when it is AlertAware.
+func diagnoseSnapshot(req *Request, res *Result, snap Snapshot) {
+	if snap == nil {
+		return
+	}
+	if aa, ok := snap.(AlertAware); ok && req.Alert != nil {
+		aa.UseAlert(req.Alert)
+	}
+	res.Findings = redactFindings(snap.Diagnose())
+}
+
+// analyze writes res.Analysis within AnalyzeTimeout, streaming its chunks
+// to rep. The builtin analyzer, when configured, writes it instead of the
+// model when the target is gone and at most one finding says so. On
+// failure it returns the error (naming the analyzer and, on a timeout, the
+// cause) and records it, redacted, in res.Err.
+func (e *Engine) analyze(ctx context.Context, req *Request, res *Result, rep Reporter) error {
+	actx, cancel := context.WithTimeoutCause(ctx, e.o.AnalyzeTimeout, fmt.Errorf("analysis exceeded %s", e.o.AnalyzeTimeout))
+	defer cancel()
+	in := &AnalysisInput{Request: req, Target: res.Target, Categorization: res.Categorization,
+		Findings: res.Findings, Evidence: res.Evidence, Similar: res.Similar, Feedback: res.Feedback, Prompt: res.Prompt}
+	analyzer := e.o.Analyzer
+	if e.o.Builtin != nil && res.Evidence.TargetGone && len(res.Findings) <= 1 {
+		analyzer = e.o.Builtin
+	}
+	var err error
+	res.Analysis, err = analyzer.Analyze(actx, in, func(chunk string) {
+		if chunk != "" {
+			rep.Chunk(ctx, chunk)
 		}
 	})
-	res.Finished = e.o.Now()
-	if err := rep.Finished(ctx, res); err != nil {
-		log.Warn().Str("error", redactErr(err)).Msg("reporter: finish")
+	if err == nil {
+		return nil
 	}
-	// Logged after Finished, where a worker stores the result: a process
-	// killed in between leaves a stored case without this line, never a
-	// line for a case that will run again.
+	if c := context.Cause(actx); c != nil && !errors.Is(err, c) {
+		err = fmt.Errorf("%w: %w", err, c)
+	}
+	err = fmt.Errorf("analyze with %s: %w", analyzer.Name(), err)
+	res.Err = redact.String(err.Error())
+	return err
+}
+
+// logFinished writes the one line that closes an investigation: an error
+// line carrying res.Err when analyzeErr is set, an info line otherwise.
+func logFinished(log zerolog.Logger, res *Result, analyzeErr error) {
 	ev := log.Info()
 	if analyzeErr != nil {
 		ev = log.Error().Str("error", res.Err)
@@ -261,7 +328,6 @@ func (e *Engine) Run(ctx context.Context, req *Request, rep Reporter) (*Result, 
 	ev.Str("analyzer", res.Analysis.Analyzer).Int("findings", len(res.Findings)).Int("prompt_tokens", res.Prompt.Tokens).
 		Int("api_requests", res.Evidence.APIRequests).Str("fallback", res.Analysis.FallbackReason).
 		Dur("took", res.Finished.Sub(res.StartedAt)).Msg("investigation finished")
-	return res, analyzeErr
 }
 
 func (e *Engine) categorize(ctx context.Context, req *Request, log zerolog.Logger) Categorization {

@@ -146,39 +146,7 @@ func (s *Snapshot) renderPods(add addFunc) {
 // describePod renders a pod like a compact kubectl describe.
 func describePod(p *corev1.Pod, s *Snapshot) string {
 	var w strings.Builder
-	fmt.Fprintf(&w, "Pod %s/%s\n", p.Namespace, p.Name)
-	node := p.Spec.NodeName
-	if node == "" {
-		node = "<none> (not scheduled)"
-	}
-	fmt.Fprintf(&w, "Node: %s  Phase: %s  QoS: %s  Created: %s", node, p.Status.Phase, p.Status.QOSClass, ts(p.CreationTimestamp))
-	if p.Status.StartTime != nil {
-		fmt.Fprintf(&w, "  Started: %s", ts(*p.Status.StartTime))
-	}
-	w.WriteString("\n")
-	if p.DeletionTimestamp != nil {
-		fmt.Fprintf(&w, "Terminating since %s\n", ts(*p.DeletionTimestamp))
-	}
-	if ref := controllerOf(p); ref != nil {
-		fmt.Fprintf(&w, "Controlled by: %s/%s\n", ref.Kind, ref.Name)
-	}
-	if p.Status.Reason != "" || p.Status.Message != "" {
-		fmt.Fprintf(&w, "Status: %s: %s\n", p.Status.Reason, p.Status.Message)
-	}
-	if len(p.Labels) > 0 {
-		fmt.Fprintf(&w, "Labels: %s\n", kv(p.Labels))
-	}
-	if len(p.Status.Conditions) > 0 {
-		var cs []string
-		for _, c := range p.Status.Conditions {
-			x := fmt.Sprintf("%s=%s", c.Type, c.Status)
-			if c.Reason != "" || c.Message != "" {
-				x += fmt.Sprintf(" (%s %s; since %s)", c.Reason, c.Message, ts(c.LastTransitionTime))
-			}
-			cs = append(cs, x)
-		}
-		fmt.Fprintf(&w, "Conditions: %s\n", strings.Join(cs, "; "))
-	}
+	describePodStatus(&w, p)
 	status := map[string]corev1.ContainerStatus{}
 	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
 		status[cs.Name] = cs
@@ -189,23 +157,98 @@ func describePod(p *corev1.Pod, s *Snapshot) string {
 	for _, c := range p.Spec.Containers {
 		describeContainer(&w, "Container", c, status, p, s)
 	}
-	if len(p.Spec.Volumes) > 0 {
-		var vs []string
-		for _, v := range p.Spec.Volumes {
-			if src := volumeSource(v); src != "" {
-				vs = append(vs, v.Name+": "+src)
-			}
+	describePodSpec(&w, p)
+	return w.String()
+}
+
+// describePodStatus writes the head of describePod: the pod's node, phase,
+// QoS class and times, its controller, status reason, labels and
+// conditions.
+func describePodStatus(w *strings.Builder, p *corev1.Pod) {
+	fmt.Fprintf(w, "Pod %s/%s\n", p.Namespace, p.Name)
+	node := p.Spec.NodeName
+	if node == "" {
+		node = "<none> (not scheduled)"
+	}
+	fmt.Fprintf(w, "Node: %s  Phase: %s  QoS: %s  Created: %s", node, p.Status.Phase, p.Status.QOSClass, ts(p.CreationTimestamp))
+	if p.Status.StartTime != nil {
+		fmt.Fprintf(w, "  Started: %s", ts(*p.Status.StartTime))
+	}
+	w.WriteString("\n")
+	if p.DeletionTimestamp != nil {
+		fmt.Fprintf(w, "Terminating since %s\n", ts(*p.DeletionTimestamp))
+	}
+	if ref := controllerOf(p); ref != nil {
+		fmt.Fprintf(w, "Controlled by: %s/%s\n", ref.Kind, ref.Name)
+	}
+	if p.Status.Reason != "" || p.Status.Message != "" {
+		fmt.Fprintf(w, "Status: %s: %s\n", p.Status.Reason, p.Status.Message)
+	}
+	if len(p.Labels) > 0 {
+		fmt.Fprintf(w, "Labels: %s\n", kv(p.Labels))
+	}
+	if len(p.Status.Conditions) > 0 {
+		fmt.Fprintf(w, "Conditions: %s\n", podConditions(p))
+	}
+}
+
+// podConditions lists p's conditions as type=status, with the reason,
+// message and transition time of those that give one.
+func podConditions(p *corev1.Pod) string {
+	var cs []string
+	for _, c := range p.Status.Conditions {
+		x := fmt.Sprintf("%s=%s", c.Type, c.Status)
+		if c.Reason != "" || c.Message != "" {
+			x += fmt.Sprintf(" (%s %s; since %s)", c.Reason, c.Message, ts(c.LastTransitionTime))
 		}
-		if len(vs) > 0 {
-			fmt.Fprintf(&w, "Volumes: %s\n", strings.Join(vs, "; "))
-		}
+		cs = append(cs, x)
+	}
+	return strings.Join(cs, "; ")
+}
+
+// describePodSpec writes the tail of describePod: what the pod's spec says
+// beyond its containers — volumes, placement (node selector, affinity,
+// tolerations, priority class), a service account other than default and
+// a restart policy other than Always.
+func describePodSpec(w *strings.Builder, p *corev1.Pod) {
+	if vs := podVolumeSources(p); len(vs) > 0 {
+		fmt.Fprintf(w, "Volumes: %s\n", strings.Join(vs, "; "))
 	}
 	if len(p.Spec.NodeSelector) > 0 {
-		fmt.Fprintf(&w, "Node selector: %s\n", kv(p.Spec.NodeSelector))
+		fmt.Fprintf(w, "Node selector: %s\n", kv(p.Spec.NodeSelector))
 	}
 	if a := p.Spec.Affinity; a != nil && (a.NodeAffinity != nil || a.PodAffinity != nil || a.PodAntiAffinity != nil) {
-		fmt.Fprintf(&w, "Affinity: %s\n", describeAffinity(a))
+		fmt.Fprintf(w, "Affinity: %s\n", describeAffinity(a))
 	}
+	if tol := podTolerations(p); len(tol) > 0 {
+		fmt.Fprintf(w, "Tolerations: %s\n", strings.Join(tol, ", "))
+	}
+	if p.Spec.PriorityClassName != "" {
+		fmt.Fprintf(w, "Priority class: %s\n", p.Spec.PriorityClassName)
+	}
+	if p.Spec.ServiceAccountName != "" && p.Spec.ServiceAccountName != "default" {
+		fmt.Fprintf(w, "Service account: %s\n", p.Spec.ServiceAccountName)
+	}
+	if p.Spec.RestartPolicy != "" && p.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		fmt.Fprintf(w, "Restart policy: %s\n", p.Spec.RestartPolicy)
+	}
+}
+
+// podVolumeSources lists p's volumes as name: source, leaving out those
+// whose source says nothing (see volumeSource).
+func podVolumeSources(p *corev1.Pod) []string {
+	var vs []string
+	for _, v := range p.Spec.Volumes {
+		if src := volumeSource(v); src != "" {
+			vs = append(vs, v.Name+": "+src)
+		}
+	}
+	return vs
+}
+
+// podTolerations lists p's tolerations as key[=value][:effect], leaving
+// out the two every pod gets (not-ready, unreachable).
+func podTolerations(p *corev1.Pod) []string {
 	var tol []string
 	for _, t := range p.Spec.Tolerations {
 		if t.Key == "node.kubernetes.io/not-ready" || t.Key == "node.kubernetes.io/unreachable" {
@@ -223,19 +266,7 @@ func describePod(p *corev1.Pod, s *Snapshot) string {
 		}
 		tol = append(tol, x)
 	}
-	if len(tol) > 0 {
-		fmt.Fprintf(&w, "Tolerations: %s\n", strings.Join(tol, ", "))
-	}
-	if p.Spec.PriorityClassName != "" {
-		fmt.Fprintf(&w, "Priority class: %s\n", p.Spec.PriorityClassName)
-	}
-	if p.Spec.ServiceAccountName != "" && p.Spec.ServiceAccountName != "default" {
-		fmt.Fprintf(&w, "Service account: %s\n", p.Spec.ServiceAccountName)
-	}
-	if p.Spec.RestartPolicy != "" && p.Spec.RestartPolicy != corev1.RestartPolicyAlways {
-		fmt.Fprintf(&w, "Restart policy: %s\n", p.Spec.RestartPolicy)
-	}
-	return w.String()
+	return tol
 }
 
 func describeContainer(w *strings.Builder, what string, c corev1.Container, status map[string]corev1.ContainerStatus, p *corev1.Pod, s *Snapshot) {

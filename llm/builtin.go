@@ -65,19 +65,32 @@ func (b *Builtin) Analyze(ctx context.Context, in *investigate.AnalysisInput, em
 	return a, nil
 }
 
-// lines renders the analysis.
+// lines renders the analysis: its five sections, each under its heading,
+// then the similar past cases.
 func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
+	var out []string
+	section := func(h string, body []string) {
+		if len(out) > 0 {
+			out = append(out, "")
+		}
+		out = append(out, "## "+h)
+		out = append(out, body...)
+	}
+	section(investigate.HeadingRootCause, b.rootCauseLines(in))
+	section(investigate.HeadingEvidence, evidenceLines(in))
+	section(investigate.HeadingImpact, impactLines(in))
+	section(investigate.HeadingActions, actionLines(in))
+	section(investigate.HeadingPrevent, preventionLines(in))
+	return append(out, similarCaseLines(in)...)
+}
+
+// rootCauseLines states the top finding (summary and detail) and up to
+// b.related further findings scoring 40 or more; with no finding, that no
+// rule identified a cause and which scopes were checked.
+func (b *Builtin) rootCauseLines(in *investigate.AnalysisInput) []string {
 	var out []string
 	add := func(s ...string) { out = append(out, s...) }
 	fs := in.Findings
-	heading := func(h string) {
-		if len(out) > 0 {
-			add("")
-		}
-		add("## " + h)
-	}
-
-	heading(investigate.HeadingRootCause)
 	if len(fs) == 0 {
 		add(fmt.Sprintf("No deterministic rule identified a root cause for %s (category %s).", targetName(in), in.Categorization.Category))
 		add("Checked: " + checkedScopes(in) + ". None of them showed a failing container, a scheduling failure, a missing object, a node condition, an empty Service or a blocking policy.")
@@ -103,8 +116,17 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 			}
 		}
 	}
+	return out
+}
 
-	heading(investigate.HeadingEvidence)
+// evidenceLines cites how the target was found, then up to 12 distinct
+// proving lines of the findings; when the findings quote none, the objects
+// they involve (or that nothing fails). Then the gaps, and whether the
+// target is gone.
+func evidenceLines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
+	fs := in.Findings
 	// Findings about one failure share proving lines: cite each once.
 	var cited []string
 	for _, f := range fs {
@@ -147,8 +169,15 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 	if in.Evidence.TargetGone {
 		add("- The alert's target no longer exists.")
 	}
+	return out
+}
 
-	heading(investigate.HeadingImpact)
+// impactLines gives the impact of up to two findings, else the alert's
+// summary, else that it was not determined.
+func impactLines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
+	fs := in.Findings
 	var impacts []string
 	for _, f := range fs {
 		if len(impacts) < 2 {
@@ -166,8 +195,15 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 			add("- Not determined from the evidence.")
 		}
 	}
+	return out
+}
 
-	heading(investigate.HeadingActions)
+// actionLines numbers up to 8 distinct actions of the top three findings,
+// or a generic inspection of the target when they name none.
+func actionLines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
+	fs := in.Findings
 	var acts []string
 	for i, f := range fs {
 		if i >= 3 {
@@ -184,8 +220,15 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 		}
 		add(fmt.Sprintf("%d. %s", i+1, a))
 	}
+	return out
+}
 
-	heading(investigate.HeadingPrevent)
+// preventionLines gives the distinct preventions of the top three
+// findings, or a generic one when they name none.
+func preventionLines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
+	fs := in.Findings
 	var prev []string
 	for i, f := range fs {
 		if i >= 3 {
@@ -201,6 +244,14 @@ func (b *Builtin) lines(in *investigate.AnalysisInput) []string {
 	for _, p := range prev {
 		add("- " + p)
 	}
+	return out
+}
+
+// similarCaseLines lists up to three similar past cases with their root
+// cause and thread, after a blank line; none when there are none.
+func similarCaseLines(in *investigate.AnalysisInput) []string {
+	var out []string
+	add := func(s ...string) { out = append(out, s...) }
 	if len(in.Similar) > 0 {
 		add("")
 		add("Similar past cases:")

@@ -36,113 +36,156 @@ const (
 // evidence of: the engine merges it into the cluster's finding of that
 // category, when there is one.
 func diagnose(results []result, q investigate.MetricsQuery, w Window) ([]investigate.Finding, []investigate.Plot) {
-	pl := &plotter{w: w}
-	by := map[role]result{}
+	d := &diagnosis{q: q, w: w, ns: q.Target.Namespace, by: map[role]result{}, pl: &plotter{w: w}}
 	for _, r := range results {
 		if r.err == nil {
-			by[r.Role] = r
+			d.by[r.Role] = r
 		}
 	}
-	score := func(c investigate.Category) int {
-		if c == q.Category {
-			return scoreAboutAlert
-		}
-		return scoreContext
-	}
-	lines := func(r role, ss ...summary) []string {
-		var out []string
-		for _, s := range ss {
-			if len(s.points) > 0 {
-				out = append(out, fmt.Sprintf("prometheus %s %s: %s", r, shortLabels(s.labels), describe(s, r.unit(), w)))
-			}
-		}
-		return out
-	}
-	var out []investigate.Finding
-	ns := q.Target.Namespace
+	d.cpuThrottling()
+	d.memoryAtLimit()
+	d.volumesFilling()
+	d.nodeFilesystemsFilling()
+	d.dnsServfail()
+	return d.out, d.pl.plots
+}
 
-	for _, s := range by[roleThrottled].series {
+// diagnosis is one diagnose call: the series that answered, by role, and
+// the findings and plots drawn from them so far, in the order the rules
+// ran.
+type diagnosis struct {
+	q  investigate.MetricsQuery
+	w  Window
+	ns string
+	by map[role]result
+
+	out []investigate.Finding
+	pl  *plotter
+}
+
+// score is the score of a finding that is evidence of c: higher when c is
+// what the alert is about.
+func (d *diagnosis) score(c investigate.Category) int {
+	if c == d.q.Category {
+		return scoreAboutAlert
+	}
+	return scoreContext
+}
+
+// lines are the proof lines of the series ss of role r, one per series
+// with points.
+func (d *diagnosis) lines(r role, ss ...summary) []string {
+	var out []string
+	for _, s := range ss {
+		if len(s.points) > 0 {
+			out = append(out, fmt.Sprintf("prometheus %s %s: %s", r, shortLabels(s.labels), describe(s, r.unit(), d.w)))
+		}
+	}
+	return out
+}
+
+// cpuThrottling finds the containers with at least throttledShare of
+// their CFS periods throttled, with their CPU usage and limit.
+func (d *diagnosis) cpuThrottling() {
+	for _, s := range d.by[roleThrottled].series {
 		if s.max < throttledShare {
 			continue
 		}
 		pod, ctr := string(s.labels["pod"]), string(s.labels["container"])
-		usage, limit := same(by[roleCPUUsage], s.labels), same(by[roleCPULimit], s.labels)
+		usage, limit := same(d.by[roleCPUUsage], s.labels), same(d.by[roleCPULimit], s.labels)
 		sum := fmt.Sprintf("Prometheus shows container %s of pod %s with %s of its CFS periods throttled %s (peak %s at %s)",
-			ctr, pod, pct(s.now()), whenText(s, w), pct(s.max), clock(s.maxAt))
+			ctr, pod, pct(s.now()), whenText(s, d.w), pct(s.max), clock(s.maxAt))
 		if limit.points != nil && limit.last > 0 {
 			sum += fmt.Sprintf(", using %s of its %s CPU limit", formatValue(peakOr(usage), "cores"), formatValue(limit.last, "cores"))
 		}
-		out = append(out, investigate.Finding{
-			Rule: "metrics-cpu-throttling", Severity: investigate.FindingWarning, Score: score(investigate.CPUThrottling),
-			Category: investigate.CPUThrottling, Summary: sum + ".", Objects: []string{"pod/" + ns + "/" + pod},
-			Proof:   append(append(lines(roleThrottled, s), lines(roleCPUUsage, usage)...), lines(roleCPULimit, limit)...),
+		d.out = append(d.out, investigate.Finding{
+			Rule: "metrics-cpu-throttling", Severity: investigate.FindingWarning, Score: d.score(investigate.CPUThrottling),
+			Category: investigate.CPUThrottling, Summary: sum + ".", Objects: []string{"pod/" + d.ns + "/" + pod},
+			Proof:   append(append(d.lines(roleThrottled, s), d.lines(roleCPUUsage, usage)...), d.lines(roleCPULimit, limit)...),
 			Actions: []string{fmt.Sprintf("Raise container %s's CPU limit above its peak usage (or remove it) and set its request from the usage curve.", ctr)},
 			Impact:  fmt.Sprintf("Pod %s is slowed down while throttled: requests queue and probes may time out.", pod),
 		})
-		pl.throttled(s)
+		d.pl.throttled(s)
 	}
+}
 
-	for _, s := range by[roleMemory].series {
-		limit := same(by[roleMemoryLimit], s.labels)
+// memoryAtLimit finds the containers whose working set came within
+// memoryNearLimit of their memory limit, and how many of their restarts
+// followed such a peak.
+func (d *diagnosis) memoryAtLimit() {
+	for _, s := range d.by[roleMemory].series {
+		limit := same(d.by[roleMemoryLimit], s.labels)
 		if limit.points == nil || limit.last <= 0 || s.max < memoryNearLimit*limit.last {
 			continue
 		}
 		pod, ctr := string(s.labels["pod"]), string(s.labels["container"])
-		restarts := same(by[roleRestarts], s.labels)
+		restarts := same(d.by[roleRestarts], s.labels)
 		n, before := restartsAfterPeaks(s, restarts, memoryNearLimit*limit.last)
 		sum := fmt.Sprintf("Prometheus shows the memory working set of container %s (pod %s) reaching %s, %s of its %s limit, at %s",
 			ctr, pod, formatBytes(s.max), pct(s.max/limit.last), formatBytes(limit.last), clock(s.maxAt))
 		if n > 0 {
 			sum += fmt.Sprintf(", and climbing to the limit before %d of its %d restarts in the window", before, n)
 		}
-		out = append(out, investigate.Finding{
-			Rule: "metrics-memory-at-limit", Severity: investigate.FindingWarning, Score: score(investigate.OOMKilled),
-			Category: investigate.OOMKilled, Summary: sum + ".", Objects: []string{"pod/" + ns + "/" + pod},
-			Proof:   append(append(lines(roleMemory, s), lines(roleMemoryLimit, limit)...), lines(roleRestarts, restarts)...),
+		d.out = append(d.out, investigate.Finding{
+			Rule: "metrics-memory-at-limit", Severity: investigate.FindingWarning, Score: d.score(investigate.OOMKilled),
+			Category: investigate.OOMKilled, Summary: sum + ".", Objects: []string{"pod/" + d.ns + "/" + pod},
+			Proof:   append(append(d.lines(roleMemory, s), d.lines(roleMemoryLimit, limit)...), d.lines(roleRestarts, restarts)...),
 			Actions: []string{fmt.Sprintf("Size container %s's memory limit above its peak working set (%s), or bound the process' own memory below the limit.", ctr, formatBytes(s.max))},
 		})
-		pl.memory(s, limit)
+		d.pl.memory(s, limit)
 	}
+}
 
-	for _, s := range by[rolePVCRatio].series {
+// volumesFilling finds the PersistentVolumeClaims at least fullShare
+// full, and how much they grew in the window.
+func (d *diagnosis) volumesFilling() {
+	for _, s := range d.by[rolePVCRatio].series {
 		if s.last < fullShare {
 			continue
 		}
 		pvc := string(s.labels["persistentvolumeclaim"])
-		used := same(by[rolePVCUsed], s.labels)
-		sum := fmt.Sprintf("Prometheus shows PersistentVolumeClaim %s/%s %s full at %s, up from %s at %s", ns, pvc, pct(s.last), clock(s.lastAt), pct(s.first), clock(s.firstAt))
+		used := same(d.by[rolePVCUsed], s.labels)
+		sum := fmt.Sprintf("Prometheus shows PersistentVolumeClaim %s/%s %s full at %s, up from %s at %s", d.ns, pvc, pct(s.last), clock(s.lastAt), pct(s.first), clock(s.firstAt))
 		if used.points != nil {
 			sum += fmt.Sprintf(" (%s used, +%s)", formatBytes(used.last), formatBytes(used.last-used.first))
 		}
-		out = append(out, investigate.Finding{
-			Rule: "metrics-volume-filling", Severity: investigate.FindingWarning, Score: score(investigate.DiskPressure),
-			Category: investigate.DiskPressure, Summary: sum + ".", Objects: []string{"pvc/" + ns + "/" + pvc},
-			Proof:   append(lines(rolePVCRatio, s), lines(rolePVCUsed, used)...),
-			Actions: []string{fmt.Sprintf("Expand PVC %s/%s (if its StorageClass allows expansion) or delete what fills it.", ns, pvc)},
+		d.out = append(d.out, investigate.Finding{
+			Rule: "metrics-volume-filling", Severity: investigate.FindingWarning, Score: d.score(investigate.DiskPressure),
+			Category: investigate.DiskPressure, Summary: sum + ".", Objects: []string{"pvc/" + d.ns + "/" + pvc},
+			Proof:   append(d.lines(rolePVCRatio, s), d.lines(rolePVCUsed, used)...),
+			Actions: []string{fmt.Sprintf("Expand PVC %s/%s (if its StorageClass allows expansion) or delete what fills it.", d.ns, pvc)},
 		})
-		pl.volume(ns, s)
+		d.pl.volume(d.ns, s)
 	}
+}
 
-	for _, s := range by[roleNodeFSRatio].series {
+// nodeFilesystemsFilling finds the nodes whose root filesystem reached
+// fullShare, from where it started rising.
+func (d *diagnosis) nodeFilesystemsFilling() {
+	for _, s := range d.by[roleNodeFSRatio].series {
 		if s.max < fullShare {
 			continue
 		}
 		node := strings.Split(string(s.labels[model.LabelName(firstLabel(s.labels))]), ":")[0]
-		avail := same(by[roleNodeFSAvail], s.labels)
+		avail := same(d.by[roleNodeFSAvail], s.labels)
 		from, fromAt := riseStart(s)
 		sum := fmt.Sprintf("Prometheus shows node %s's root filesystem going from %s used at %s to %s at %s", node, pct(from), clock(fromAt), pct(s.max), clock(s.maxAt))
 		if avail.points != nil && avail.first > avail.min {
 			sum += fmt.Sprintf(" (%s consumed in %s, %s left)", formatBytes(avail.first-avail.min), minutes(s.maxAt.Sub(fromAt)), formatBytes(avail.min))
 		}
-		out = append(out, investigate.Finding{
-			Rule: "metrics-node-filesystem-filling", Severity: investigate.FindingWarning, Score: score(investigate.DiskPressure),
+		d.out = append(d.out, investigate.Finding{
+			Rule: "metrics-node-filesystem-filling", Severity: investigate.FindingWarning, Score: d.score(investigate.DiskPressure),
 			Category: investigate.DiskPressure, Summary: sum + ".", Objects: []string{"node/" + node},
-			Proof: append(lines(roleNodeFSRatio, s), lines(roleNodeFSAvail, avail)...),
+			Proof: append(d.lines(roleNodeFSRatio, s), d.lines(roleNodeFSAvail, avail)...),
 		})
-		pl.nodeFS(node, s)
+		d.pl.nodeFS(node, s)
 	}
+}
 
-	if r := by[roleDNSRcode]; len(r.series) > 0 {
+// dnsServfail finds CoreDNS answering at least servfailShare of its
+// queries with SERVFAIL.
+func (d *diagnosis) dnsServfail() {
+	if r := d.by[roleDNSRcode]; len(r.series) > 0 {
 		var total, fail, peak float64
 		var fs summary
 		for _, s := range r.series {
@@ -155,17 +198,16 @@ func diagnose(results []result, q investigate.MetricsQuery, w Window) ([]investi
 			peak = fs.max
 		}
 		if total > 0 && fail/total >= servfailShare {
-			out = append(out, investigate.Finding{
-				Rule: "metrics-dns-servfail", Severity: investigate.FindingWarning, Score: score(investigate.DNSIssues),
+			d.out = append(d.out, investigate.Finding{
+				Rule: "metrics-dns-servfail", Severity: investigate.FindingWarning, Score: d.score(investigate.DNSIssues),
 				Category: investigate.DNSIssues,
 				Summary: fmt.Sprintf("Prometheus shows %s of CoreDNS answers as SERVFAIL %s (%.3g/s, peak %.3g/s at %s).",
-					pct(fail/total), whenText(fs, w), fail, peak, clock(fs.maxAt)),
-				Proof: lines(roleDNSRcode, r.series...),
+					pct(fail/total), whenText(fs, d.w), fail, peak, clock(fs.maxAt)),
+				Proof: d.lines(roleDNSRcode, r.series...),
 			})
-			pl.dns(r.series)
+			d.pl.dns(r.series)
 		}
 	}
-	return out, pl.plots
 }
 
 // same returns the series of r whose pod, container, persistentvolumeclaim

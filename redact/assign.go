@@ -174,35 +174,12 @@ func redactAssignments(line string) string {
 		if c != '=' && c != ':' {
 			continue
 		}
-		opEnd := i + 1
-		switch {
-		case c == ':' && opEnd < len(line) && line[opEnd] == '=':
-			opEnd++
-		case c == '=' && opEnd < len(line) && line[opEnd] == '>':
-			opEnd++
-		case c == '=' && opEnd < len(line) && line[opEnd] == '=':
-			i++ // "==": a comparison
-			continue
-		case c == '=' && i > 0 && strings.IndexByte("!<>=", line[i-1]) >= 0:
+		opEnd, ok := assignOp(line, i)
+		if !ok {
+			i = opEnd - 1
 			continue
 		}
-		// The key, read backwards: spaces, an optional (escaped) quote, key bytes.
-		ke := i
-		for ke > last && (line[ke-1] == ' ' || line[ke-1] == '\t') {
-			ke--
-		}
-		keyQuoted := false
-		if ke > last && (line[ke-1] == '"' || line[ke-1] == '\'') {
-			keyQuoted = true
-			ke--
-			if ke > last && line[ke-1] == '\\' {
-				ke--
-			}
-		}
-		ks := ke
-		for ks > last && isKeyByte(line[ks-1]) {
-			ks--
-		}
+		ks, ke, pre, keyQuoted := assignKey(line, i, last)
 		if ks == ke {
 			continue
 		}
@@ -211,65 +188,18 @@ func redactAssignments(line string) string {
 			i = opEnd - 1
 			continue
 		}
-		pre := ks
-		if keyQuoted {
-			for pre > last && (line[pre-1] == '"' || line[pre-1] == '\'' || line[pre-1] == '\\') {
-				pre--
-			}
-		}
 		lineStart := strings.Trim(line[last:pre], " \t-#") == "" && last == 0
 		colon := c == ':' && opEnd == i+1
-
-		pos := opEnd
-		for pos < len(line) && (line[pos] == ' ' || line[pos] == '\t') {
-			pos++
-		}
-		if pos < len(line) && line[pos] == '=' {
-			i = pos
+		vs, ve, quoted, skip := assignValue(line, opEnd, colon && lineStart && !keyQuoted)
+		if skip >= 0 {
+			i = skip
 			continue
-		}
-		quote := ""
-		rest := line[pos:]
-		switch {
-		case strings.HasPrefix(rest, `\"`):
-			quote = `\"`
-		case strings.HasPrefix(rest, `"`):
-			quote = `"`
-		case strings.HasPrefix(rest, `'`):
-			quote = `'`
-		}
-		vs := pos + len(quote)
-		if strings.HasPrefix(line[vs:], Mask) {
-			i = vs + len(Mask) - 1
-			continue
-		}
-		var ve int
-		switch {
-		case quote != "":
-			if j := strings.Index(line[vs:], quote); j >= 0 {
-				ve = vs + j
-			} else {
-				ve = len(line)
-			}
-		case colon && lineStart && !keyQuoted:
-			ve = len(strings.TrimRight(line, " \t\r"))
-			if j := strings.Index(line[vs:], " #"); j >= 0 {
-				ve = vs + j
-			}
-			if ve < vs {
-				ve = vs
-			}
-		default:
-			ve = vs
-			for ve < len(line) && strings.IndexByte(" \t\r,;&)}]\"'<>`", line[ve]) < 0 {
-				ve++
-			}
 		}
 		v := line[vs:ve]
 		i = opEnd - 1
 		if !maskable(v) ||
 			(tier == tierEntropy && !highEntropy(v)) ||
-			(tier == tierSecret && colon && quote == "" && !keyQuoted && !lineStart && !secretShaped(v)) {
+			(tier == tierSecret && colon && !quoted && !keyQuoted && !lineStart && !secretShaped(v)) {
 			continue
 		}
 		b.WriteString(line[last:vs])
@@ -282,4 +212,106 @@ func redactAssignments(line string) string {
 	}
 	b.WriteString(line[last:])
 	return b.String()
+}
+
+// assignOp reads the operator at line[i], an '=' or a ':', and returns
+// where it ends (after ":=" and "=>" too). ok is false when it is not an
+// assignment but a comparison ("==", "!=", "<=", ">="); the scan then
+// resumes at opEnd.
+func assignOp(line string, i int) (opEnd int, ok bool) {
+	c := line[i]
+	opEnd = i + 1
+	switch {
+	case c == ':' && opEnd < len(line) && line[opEnd] == '=':
+		return opEnd + 1, true
+	case c == '=' && opEnd < len(line) && line[opEnd] == '>':
+		return opEnd + 1, true
+	case c == '=' && opEnd < len(line) && line[opEnd] == '=':
+		return opEnd + 1, false // "==": a comparison
+	case c == '=' && i > 0 && strings.IndexByte("!<>=", line[i-1]) >= 0:
+		return opEnd, false
+	}
+	return opEnd, true
+}
+
+// assignKey reads the key of the operator at line[i] backwards, never
+// before last: blanks, an optional (escaped) quote, then key bytes. It
+// returns the key's span [ks, ke) (empty when there is none), pre, where
+// the key begins with its quotes, and whether it was quoted.
+func assignKey(line string, i, last int) (ks, ke, pre int, quoted bool) {
+	ke = i
+	for ke > last && (line[ke-1] == ' ' || line[ke-1] == '\t') {
+		ke--
+	}
+	if ke > last && (line[ke-1] == '"' || line[ke-1] == '\'') {
+		quoted = true
+		ke--
+		if ke > last && line[ke-1] == '\\' {
+			ke--
+		}
+	}
+	ks = ke
+	for ks > last && isKeyByte(line[ks-1]) {
+		ks--
+	}
+	pre = ks
+	if quoted {
+		for pre > last && (line[pre-1] == '"' || line[pre-1] == '\'' || line[pre-1] == '\\') {
+			pre--
+		}
+	}
+	return ks, ke, pre, quoted
+}
+
+// assignValue finds the value after an operator that ends at opEnd: past
+// blanks and an optional quote (", ' or \"), up to the closing quote (or
+// the end of the line); unquoted, up to the first delimiter, or, when
+// block (a YAML-like "key: value" that starts the line), to the end of the
+// line less a " #" comment. skip is -1, or, when there is no value to
+// mask — another '=' follows, or the value is masked already — the index
+// the scan resumes after.
+func assignValue(line string, opEnd int, block bool) (vs, ve int, quoted bool, skip int) {
+	pos := opEnd
+	for pos < len(line) && (line[pos] == ' ' || line[pos] == '\t') {
+		pos++
+	}
+	if pos < len(line) && line[pos] == '=' {
+		return 0, 0, false, pos
+	}
+	quote := ""
+	rest := line[pos:]
+	switch {
+	case strings.HasPrefix(rest, `\"`):
+		quote = `\"`
+	case strings.HasPrefix(rest, `"`):
+		quote = `"`
+	case strings.HasPrefix(rest, `'`):
+		quote = `'`
+	}
+	vs = pos + len(quote)
+	if strings.HasPrefix(line[vs:], Mask) {
+		return 0, 0, false, vs + len(Mask) - 1
+	}
+	switch {
+	case quote != "":
+		if j := strings.Index(line[vs:], quote); j >= 0 {
+			ve = vs + j
+		} else {
+			ve = len(line)
+		}
+	case block:
+		ve = len(strings.TrimRight(line, " \t\r"))
+		if j := strings.Index(line[vs:], " #"); j >= 0 {
+			ve = vs + j
+		}
+		if ve < vs {
+			ve = vs
+		}
+	default:
+		ve = vs
+		for ve < len(line) && strings.IndexByte(" \t\r,;&)}]\"'<>`", line[ve]) < 0 {
+			ve++
+		}
+	}
+	return vs, ve, quote != "", -1
 }
