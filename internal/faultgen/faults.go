@@ -103,6 +103,7 @@ func registry() []faultClass {
 		{"target-exporter-address", targetExporterAddress},
 		{"target-instance-ip", targetInstanceIP},
 		{"target-consumer-clue", targetConsumerClue},
+		{"target-configmap-clue", targetConfigMapClue},
 		// Rules that had only unit tests: search-list expansion, host-disk buffers.
 		{"dns-ndots-expansion", dnsNdotsExpansion},
 		{"node-disk-host-buffer", nodeDiskHostBuffer},

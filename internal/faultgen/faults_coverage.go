@@ -225,3 +225,55 @@ func (a *app) kindName() string {
 	}
 	return "Pod"
 }
+
+// targetConfigMapClue: a lag or backlog alert from a broker exporter whose
+// labels (consumer group and topic, or queue and vhost) only a ConfigMap
+// the consumer reads carries: through envFrom (variant 0), or as a mounted
+// configuration file (variant 1). A producer carrying the same topic or
+// queue in its own env or args, and the exporter, are red herrings.
+func targetConfigMapClue(w *world, v variant) result {
+	s := w.spec(v, kindDeployment, kindStatefulSet)
+	ps := w.defaultSpec(s.ns)
+	base := strings.Split(s.name, "-")[0]
+	cmName := s.name + pick(w.r, []string{"-config", "-settings", "-env"})
+	age := w.between(2*24*time.Hour, 30*24*time.Hour)
+	var d alertDef
+	if v.n%2 == 0 {
+		group := base + pick(w.r, []string{"-consumers", "-readers", "-sink"})
+		topic := s.ns + "." + base + pick(w.r, []string{".changes", ".v2", ".records"})
+		w.configMap(s.ns, cmName, map[string]string{"KAFKA_BOOTSTRAP": "kafka-bootstrap.kafka.svc:9092", "CONSUMER_GROUP": group, "INPUT_TOPIC": topic, "MAX_POLL_RECORDS": "500"}, age)
+		s.envFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}}}}
+		ps.env = append(ps.env, corev1.EnvVar{Name: "OUTPUT_TOPIC", Value: topic})
+		w.exporterApp("monitoring", pick(w.r, []string{"kafka-exporter", "kafka-lag-exporter"}), 9308)
+		d = alertDef{labels: map[string]string{"alertname": pick(w.r, []string{"KafkaConsumergroupLag", "ConsumerLagGrowing"}), "severity": "warning",
+			"namespace": "monitoring", "job": "kafka-exporter", "consumergroup": group, "topic": topic},
+			summary:     "Kafka consumer group lag is growing",
+			description: fmt.Sprintf("Consumer group %s lags %d messages behind on topic %s.", group, 30000+w.r.Intn(90000), topic),
+			expr:        fmt.Sprintf(`sum by (consumergroup, topic) (kafka_consumergroup_lag{consumergroup=%q}) > 20000`, group)}
+	} else {
+		queue := base + pick(w.r, []string{"-work", ".incoming", "-batch"})
+		file := pick(w.r, []string{"worker.yaml", "consumer.yml", "app.properties"})
+		body := fmt.Sprintf("broker: amqp://rabbitmq.messaging.svc:5672/%s\nqueue: %s\nprefetch: %d\n", s.ns, queue, 10+w.r.Intn(40))
+		if strings.HasSuffix(file, ".properties") {
+			body = fmt.Sprintf("amqp.uri=amqp://rabbitmq.messaging.svc:5672/%s\namqp.queue=%s\namqp.prefetch=%d\n", s.ns, queue, 10+w.r.Intn(40))
+		}
+		w.configMap(s.ns, cmName, map[string]string{file: body}, age)
+		s.volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}}}}}
+		s.mounts = []corev1.VolumeMount{{Name: "config", MountPath: "/etc/" + base, ReadOnly: true}}
+		s.args = []string{"--config=/etc/" + base + "/" + file}
+		ps.args = []string{"--publish=" + queue, "--exchange=" + base}
+		w.exporterApp("monitoring", "rabbitmq-exporter", 9419)
+		d = alertDef{labels: map[string]string{"alertname": pick(w.r, []string{"RabbitmqTooManyReadyMessages", "QueueNotDrained"}), "severity": "critical",
+			"namespace": "monitoring", "job": "rabbitmq-exporter", "queue": queue, "vhost": s.ns},
+			summary:     "Queue is not drained",
+			description: fmt.Sprintf("Queue %s in vhost %s holds %d ready messages with no acknowledgements.", queue, s.ns, 4000+w.r.Intn(50000)),
+			expr:        fmt.Sprintf(`rabbitmq_queue_messages_ready{queue=%q} > 1000`, queue)}
+	}
+	_, e := w.subjectFault(s, v)
+	prod := w.buildApp(ps)
+	for _, p := range prod.pods {
+		w.log(ps.ns, p.Name, ps.name, false, w.healthyLog(ps, p, 4)...)
+	}
+	d.runbook = "https://runbooks." + w.domain + "/messaging/lag"
+	return result{ns: s.ns, alerts: []alertDef{d}, expect: e}
+}
