@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,7 +13,7 @@ import (
 
 // maxDiskWritersPerNode bounds the host-disk writers whose log is read per
 // node under DiskPressure.
-const maxDiskWritersPerNode = 2
+const maxDiskWritersPerNode = 3
 
 // collectDiskWriters follows a node's DiskPressure to the pods that write
 // to that node's disk outside their writable layer: for each node of the
@@ -20,7 +21,8 @@ const maxDiskWritersPerNode = 2
 // with a writable hostPath of their own or a disk-backed emptyDir without
 // sizeLimit (node agents buffering to the host, caches, scratch space)
 // join RelatedPods; their current log is read, since a writer says there
-// why it keeps data (its destination refuses it).
+// why it keeps data (its destination refuses it). Which writers are read
+// first follows diskWriterRank.
 func collectDiskWriters(ctx context.Context, r *run) error {
 	r.mu.Lock()
 	var nodes []string
@@ -47,13 +49,14 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 			errs = append(errs, err)
 			continue
 		}
-		n := 0
+		var cands []corev1.Pod
 		for _, p := range onNode {
-			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && writesHostDisk(&p) && n < maxDiskWritersPerNode {
-				writers = append(writers, p)
-				n++
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && writesHostDisk(&p) {
+				cands = append(cands, p)
 			}
 		}
+		sort.SliceStable(cands, func(i, j int) bool { return diskWriterRank(&cands[i]) < diskWriterRank(&cands[j]) })
+		writers = append(writers, cands[:min(len(cands), maxDiskWritersPerNode)]...)
 	}
 	if len(writers) == 0 {
 		return errors.Join(errs...)
@@ -78,6 +81,44 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 	}
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// diskWriterRank orders the host-disk writers of a node for reading their
+// logs: the cluster's critical node infrastructure (priorityClassName
+// system-node-critical or system-cluster-critical: the network plugin,
+// CSI node drivers, which keep binaries and state on the host) after
+// every other pod; within each group a writable hostPath of the pod's own
+// (rare, and not counted in its ephemeral-storage usage, so the kubelet
+// never evicts it for the space) before an unbounded emptyDir (common as
+// scratch space).
+func diskWriterRank(p *corev1.Pod) int {
+	r := 0
+	switch p.Spec.PriorityClassName {
+	case "system-node-critical", "system-cluster-critical":
+		r += 2
+	}
+	if !writesHostPath(p) {
+		r++
+	}
+	return r
+}
+
+// writesHostPath reports whether a container of the pod mounts, writable,
+// a hostPath of its own (not a system directory).
+func writesHostPath(p *corev1.Pod) bool {
+	for _, c := range p.Spec.Containers {
+		for _, vm := range c.VolumeMounts {
+			if vm.ReadOnly {
+				continue
+			}
+			for _, v := range p.Spec.Volumes {
+				if v.Name == vm.Name && v.HostPath != nil && !systemHostPath(v.HostPath.Path) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // writesHostDisk reports whether a container of the pod mounts, writable,

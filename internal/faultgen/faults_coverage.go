@@ -171,6 +171,9 @@ func nodeDiskHostBuffer(w *world, v variant) result {
 		ws.volumes = []corev1.Volume{{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 		ws.mounts = []corev1.VolumeMount{{Name: vol, MountPath: "/var/" + vol}}
 		writer = w.buildApp(ws)
+		// A higher priority than its neighbours: the kubelet ranks pods
+		// over their requests by priority, so the neighbours go first.
+		setPriority(writer, pick(w.r, []string{"business-critical", "tier-1", "high-priority"}), 100000+int32(w.r.Intn(900000)))
 		dest := pick(w.r, []string{"https://ingest.partner-analytics.example/v1/batch", "http://warehouse-loader.data.svc:8080/load"})
 		for i := 0; i < 6; i++ {
 			t = t.Add(w.between(20*time.Second, 70*time.Second))
@@ -178,6 +181,7 @@ func nodeDiskHostBuffer(w *world, v variant) result {
 				ts(t), dest, 100000+i*7000+w.r.Intn(5000), vol))
 		}
 	}
+	w.diskHerrings(n)
 	var wp *corev1.Pod
 	for _, p := range writer.pods {
 		if p.Spec.NodeName == n.Name {
@@ -211,6 +215,55 @@ func nodeDiskHostBuffer(w *world, v variant) result {
 		expect: expect(investigate.DiskPressure, cats{investigate.PodRestart, investigate.NodeNotReady},
 			fmt.Sprintf("Node %s has DiskPressure: %s %s/%s buffers on the node's disk (%s) what its destination refuses (its log shows failed sends and retries); evicting neighbours frees nothing.", n.Name, writer.kindName(), wp.Namespace, wp.Name, how),
 			g(n.Name), g(writer.spec.name), g("hostpath", "emptydir"), g("refuses", "429", "503", "buffer", "backlog", "retr"))}
+}
+
+// diskHerrings adds, on node n, pods that write to the node's disk and
+// deliver what they write: the network plugin's agent (system-node-critical,
+// writable hostPaths for its binaries and state) and an application with a
+// scratch emptyDir without sizeLimit whose log shows no refusal.
+func (w *world) diskHerrings(n *corev1.Node) {
+	plugin := pick(w.r, []string{"calico-node", "cilium", "aws-node"})
+	cs := w.defaultSpec("kube-system")
+	cs.kind, cs.name, cs.serviceAccount, cs.service, cs.probes = kindDaemonSet, plugin, plugin, false, false
+	cs.image = w.registry + "/mirror/" + plugin + ":" + w.version()
+	cs.tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
+	cs.volumes = []corev1.Volume{
+		{Name: "cni-bin", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/opt/cni/bin", Type: ptr(corev1.HostPathDirectoryOrCreate)}}},
+		{Name: "state", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/" + plugin, Type: ptr(corev1.HostPathDirectoryOrCreate)}}},
+	}
+	cs.mounts = []corev1.VolumeMount{{Name: "cni-bin", MountPath: "/host/opt/cni/bin"}, {Name: "state", MountPath: "/var/lib/" + plugin}}
+	ca := w.buildApp(cs)
+	setPriority(ca, "system-node-critical", 2000001000)
+	for _, p := range ca.pods {
+		w.log("kube-system", p.Name, plugin, false, fmt.Sprintf(`%s level=info msg="Synced state to /var/lib/%s" subsys=daemon`, ts(w.now.Add(-time.Minute)), plugin))
+	}
+	as := w.defaultSpec(w.namespace())
+	as.replicas, as.nodes = 1, []*corev1.Node{n}
+	as.volumes = []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	as.mounts = []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
+	a := w.buildApp(as)
+	for _, p := range a.pods {
+		w.log(as.ns, p.Name, as.name, false, w.healthyLog(as, p, 4)...)
+	}
+}
+
+// setPriority sets the priority class of the app's pod templates and pods.
+func setPriority(a *app, class string, value int32) {
+	var ts []*corev1.PodTemplateSpec
+	switch {
+	case a.dep != nil:
+		ts = []*corev1.PodTemplateSpec{&a.dep.Spec.Template, &a.rs.Spec.Template}
+	case a.sts != nil:
+		ts = []*corev1.PodTemplateSpec{&a.sts.Spec.Template}
+	case a.ds != nil:
+		ts = []*corev1.PodTemplateSpec{&a.ds.Spec.Template}
+	}
+	for _, t := range ts {
+		t.Spec.PriorityClassName, t.Spec.Priority = class, ptr(value)
+	}
+	for _, p := range a.pods {
+		p.Spec.PriorityClassName, p.Spec.Priority = class, ptr(value)
+	}
 }
 
 // kindName is the API kind of the app's controller.
