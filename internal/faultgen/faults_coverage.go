@@ -48,14 +48,8 @@ func dnsNdotsExpansion(w *world, v variant) result {
 		setDNSConfig(a, dnsConfig)
 	}
 	// The application's own failures: lookups that time out.
-	w.errorLogs(a, func(t time.Time) string {
-		if v.n%2 == 0 {
-			return fmt.Sprintf(`{"level":"error","ts":"%s","msg":"delivery failed","error":"Post \"https://%s/v2/messages\": dial tcp: lookup %s on %s:53: i/o timeout","attempt":%d}`,
-				ts(t), host, host, w.dnsIP, 1+w.r.Intn(5))
-		}
-		return fmt.Sprintf(`%s WARN  [pool-%d-thread-%d] c.e.client.Upstream - call failed: java.net.UnknownHostException: %s: Temporary failure in name resolution`,
-			t.UTC().Format("2006-01-02 15:04:05.000"), 1+w.r.Intn(4), 1+w.r.Intn(16), host)
-	})
+	runtime := pick(w.r, [][]string{{"go", "dotnet", "python"}, {"java", "node", "python"}}[v.n%2])
+	w.errorLogs(a, func(t time.Time) string { return w.lookupFailure(runtime, host, t) })
 	// A neighbour writes its external name fully qualified: CoreDNS sees it
 	// as given, once.
 	ns := w.defaultSpec(s.ns)
@@ -105,6 +99,27 @@ func dnsNdotsExpansion(w *world, v variant) result {
 		expect: expect(investigate.DNSIssues, cats{investigate.ServiceDown, investigate.EndpointMissing},
 			fmt.Sprintf("%s resolves %s without a trailing dot under dnsPolicy ClusterFirst with ndots:%s: the name has fewer dots than ndots, so each lookup is first tried with every search suffix (%s), and CoreDNS receives several failing queries per lookup.", s.name, host, ndots, strings.Join(suffixes, ", ")),
 			g("ndots"), g(host), g("search", "suffix", "trailing dot", "fully qualified"))}
+}
+
+// lookupFailure is a failed lookup of host as a widely used runtime's HTTP
+// client logs it.
+func (w *world) lookupFailure(runtime, host string, t time.Time) string {
+	switch runtime {
+	case "go":
+		return fmt.Sprintf(`{"level":"error","ts":"%s","msg":"delivery failed","error":"Post \"https://%s/v2/messages\": dial tcp: lookup %s on %s:53: i/o timeout","attempt":%d}`,
+			ts(t), host, host, w.dnsIP, 1+w.r.Intn(5))
+	case "dotnet":
+		return fmt.Sprintf(`%s fail: System.Net.Http.HttpClient.Upstream[%d] System.Net.Http.HttpRequestException: Resource temporarily unavailable (%s:443) ---> System.Net.Sockets.SocketException (11): Resource temporarily unavailable`,
+			t.UTC().Format(time.RFC3339), 100+w.r.Intn(900), host)
+	case "python":
+		return fmt.Sprintf(`%s ERROR worker: request failed: HTTPSConnectionPool(host='%s', port=443): Max retries exceeded with url: /v1/events (Caused by NameResolutionError("<urllib3.connection.HTTPSConnection object at 0x7f%s>: Failed to resolve '%s' ([Errno -3] Temporary failure in name resolution)"))`,
+			t.UTC().Format("2006-01-02 15:04:05,000"), host, w.hex(6), host)
+	case "node":
+		return fmt.Sprintf(`{"level":50,"time":%d,"msg":"upstream call failed","err":{"type":"Error","message":"getaddrinfo EAI_AGAIN %s","code":"EAI_AGAIN","syscall":"getaddrinfo","hostname":"%s"}}`,
+			t.UnixMilli(), host, host)
+	}
+	return fmt.Sprintf(`%s WARN  [pool-%d-thread-%d] c.e.client.Upstream - call failed: java.net.UnknownHostException: %s: Temporary failure in name resolution`,
+		t.UTC().Format("2006-01-02 15:04:05.000"), 1+w.r.Intn(4), 1+w.r.Intn(16), host)
 }
 
 // setDNSConfig sets the pod template's and the pods' dnsConfig.
