@@ -172,21 +172,45 @@ func templateConfigMapUses(t *corev1.PodTemplateSpec) []configMapUse {
 
 // attachConfigMaps reads the ConfigMaps the candidates' pod templates
 // reference, so the clue search sees what a workload takes from them: one
-// cached list per namespace that holds such a candidate (the alert's
-// namespace first, then in name order, at most
-// maxClueConfigMapNamespaces), never a ConfigMap no candidate references.
-func (r *run) attachConfigMaps(ctx context.Context, cands []candidate, alertNS string) error {
+// cached list per namespace that holds such a candidate, never a
+// ConfigMap no candidate references. At most maxClueConfigMapNamespaces
+// namespaces are listed: the alert's own first, then those a clue points
+// to (a clue value holding the namespace as a dot/dash-separated part, as
+// topics, queues and vhosts often do, or a candidate there already
+// matching a clue by name, labels, env or args), then in name order.
+func (r *run) attachConfigMaps(ctx context.Context, cands []candidate, alertNS string, clues []investigate.Clue) error {
 	uses := make([][]configMapUse, len(cands))
 	var nss []string
+	rank := map[string]int{}
 	for i := range cands {
 		uses[i] = templateConfigMapUses(cands[i].tmpl)
-		if len(uses[i]) > 0 && !slices.Contains(nss, cands[i].ns) {
-			nss = append(nss, cands[i].ns)
+		if len(uses[i]) == 0 {
+			continue
+		}
+		ns := cands[i].ns
+		if !slices.Contains(nss, ns) {
+			nss = append(nss, ns)
+			rank[ns] = 2
+			for _, cl := range clues {
+				if len(ns) >= 3 && dashPart(strings.ToLower(cl.Value), ns) {
+					rank[ns] = 1
+				}
+			}
+			if ns == alertNS {
+				rank[ns] = 0
+			}
+		}
+		if rank[ns] == 2 {
+			for _, cl := range clues {
+				if sc, _ := matchClue(cl, &cands[i]); sc > 0 {
+					rank[ns] = 1
+				}
+			}
 		}
 	}
 	sort.SliceStable(nss, func(i, j int) bool {
-		if (nss[i] == alertNS) != (nss[j] == alertNS) {
-			return nss[i] == alertNS
+		if rank[nss[i]] != rank[nss[j]] {
+			return rank[nss[i]] < rank[nss[j]]
 		}
 		return nss[i] < nss[j]
 	})
@@ -305,7 +329,7 @@ func (r *run) resolveClues(ctx context.Context, t investigate.Target) investigat
 	if err != nil {
 		r.gap("resolve", fmt.Errorf("search the workloads for the alert's labels: %w", err))
 	}
-	if err := r.attachConfigMaps(ctx, cands, t.Namespace); err != nil {
+	if err := r.attachConfigMaps(ctx, cands, t.Namespace, clues); err != nil {
 		r.gap("resolve", fmt.Errorf("search the workloads' ConfigMaps for the alert's labels: %w", err))
 	}
 	var best []clueMatch

@@ -147,3 +147,38 @@ func TestResolveCluesConfigMapsCached(t *testing.T) {
 		t.Errorf("investigations reported %d requests, the server served %d", reported, api.served())
 	}
 }
+
+// With more namespaces than the search lists, those a clue points to (a
+// topic or vhost holding the namespace's name) are listed first.
+func TestResolveCluesConfigMapsNamespaceOrder(t *testing.T) {
+	var objs []runtime.Object
+	addWorker := func(ns, name, cm string, data map[string]string) {
+		d := withContainer(newDeployment(ns, name, map[string]string{"app": name}), nil)
+		d.Spec.Template.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm}}}}
+		objs = append(objs, d, newConfigMap(ns, cm, data))
+	}
+	for i := 0; i < maxClueConfigMapNamespaces+4; i++ {
+		ns := "team-" + string(rune('a'+i))
+		addWorker(ns, "api", "api-env", map[string]string{"LOG_LEVEL": "info"})
+	}
+	addWorker("zz-billing", "invoicer", "invoicer-env", map[string]string{"GROUP": "invoicing", "TOPIC": "zz-billing.invoices"})
+	api := newRecordingReader(t, objs...)
+	g := NewGatherer(api, Options{Logs: mapLogs{}, Metrics: newMemory(t)})
+	s, err := g.gather(context.Background(), investigate.Target{Kind: investigate.KindNamespace, Name: "monitoring", Namespace: "monitoring",
+		Clues: "consumergroup=invoicing topic=zz-billing.invoices"}, investigate.PodCrash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Target.Namespace != "zz-billing" || s.Target.Name != "invoicer" {
+		t.Errorf("target %s -n %s, want invoicer -n zz-billing; resolution %q", s.Target.Name, s.Target.Namespace, s.Resolution)
+	}
+	lists := 0
+	for _, r := range api.recorded() {
+		if r.resource.Resource == "configmaps" && r.verb == "list" {
+			lists++
+		}
+	}
+	if lists > maxClueConfigMapNamespaces {
+		t.Errorf("%d ConfigMap lists, want at most %d", lists, maxClueConfigMapNamespaces)
+	}
+}
