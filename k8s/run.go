@@ -216,7 +216,8 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name, the unscheduled
+// namespace's quotas; the second follows the dependencies their logs name
+// (and the cluster DNS when they show the resolver failing), the unscheduled
 // pods (and device plugins) behind a healthy-looking target, the kubelet's
 // evictions on a node under pressure, the network agent of a node where a
 // sandbox waits, and the workloads that hold an exhausted quota;
@@ -242,6 +243,9 @@ func (r *run) phases() [][]collector {
 		p1 = append(p1, collector{"dns", collectDNS})
 	}
 	p2 := []collector{{"unscheduled", collectUnscheduled}, {"eviction-victims", collectEvictionVictims}, {"network-agents", collectNetworkAgents}, {"disk-writers", collectDiskWriters}}
+	if !r.has(investigate.ScopeNetwork) {
+		p2 = append(p2, collector{"dns-followup", collectDNSFollowup})
+	}
 	if r.has(investigate.ScopeResource) || r.nodeCategory() {
 		p2 = append(p2, collector{"usage", collectUsage})
 	}

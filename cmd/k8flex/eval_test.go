@@ -73,7 +73,7 @@ func TestEvalExternalFloor(t *testing.T) {
 // after the rules as holdouts and hold known failures) the built-in
 // analyser must pass; raise it as the rules improve, never lower it to make
 // a change pass.
-const incidentsFloor = 105
+const incidentsFloor = 106
 
 // TestEvalIncidentsFloor keeps the accuracy on the incidents written
 // without looking at the rules from regressing, and checks that nothing

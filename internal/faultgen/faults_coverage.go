@@ -28,10 +28,12 @@ var nodeSearchDomains = []string{"eu-central-1.compute.internal", "corp.example.
 // without a trailing dot under dnsPolicy ClusterFirst; the resolver tries
 // it with every search suffix first, and CoreDNS logs the expanded names
 // (NXDOMAIN from the cluster zone, timeouts for the node's search domains
-// it forwards). Variant 0: a Deployment with the default ndots:5, a Go
-// client, CoreDNS's errors plugin with timeouts and its concurrency limit;
-// variant 1: a StatefulSet with ndots:3 in its dnsConfig, a Java client,
-// CoreDNS's log plugin with NXDOMAIN answers. A neighbour resolving a
+// it forwards). Variant 0: a Deployment with the default ndots:5 whose
+// client (Go, .NET or Python) gives up and exits (a crash-loop alert),
+// CoreDNS's errors plugin with timeouts and its concurrency limit;
+// variant 1: a StatefulSet with ndots:3 or 4 in its dnsConfig, a Java,
+// Node or Python client, a latency alert, CoreDNS's log plugin with
+// NXDOMAIN answers. A neighbour resolving a
 // fully qualified name (trailing dot) is a red herring.
 func dnsNdotsExpansion(w *world, v variant) result {
 	s := w.spec(v, kindDeployment, kindStatefulSet)
@@ -87,8 +89,18 @@ func dnsNdotsExpansion(w *world, v variant) result {
 			nb.pods[0].Status.PodIP, 30000+w.r.Intn(30000), w.r.Intn(65535), other, 40+len(other), 90+w.r.Intn(40), 10+w.r.Intn(80)))
 		w.log("kube-system", p.Name, "coredns", false, lines...)
 	}
+	// Variant 0's client gives up and exits: a crash-loop alert, far from
+	// the cause.
 	alert := w.errorRate(s.ns, s.name, s.name+"."+w.domain)
-	if v.n%2 == 1 {
+	also := cats{investigate.ServiceDown, investigate.EndpointMissing}
+	if v.n%2 == 0 {
+		since := w.between(15*time.Minute, 50*time.Minute)
+		for _, p := range a.pods {
+			w.crashLoop(p, mainContainer(p), restart{exitCode: 1, reason: "Error", ran: w.between(40*time.Second, 3*time.Minute), count: int32(3 + w.r.Intn(6)), since: since})
+		}
+		alert = w.crashLooping(a.pods[0], mainContainer(a.pods[0]))
+		also = cats{investigate.PodCrash, investigate.PodRestart}
+	} else {
 		alert = alertDef{labels: map[string]string{"alertname": camel(s.name) + pick(w.r, []string{"LatencyHigh", "SlowUpstreamCalls"}), "severity": "warning", "namespace": s.ns, "service": s.name},
 			summary:     "Outbound calls are slow",
 			description: fmt.Sprintf("p99 latency of %s's calls to its provider is %.1fs over the last 10 minutes.", s.name, 4+w.r.Float64()*8),
@@ -96,7 +108,7 @@ func dnsNdotsExpansion(w *world, v variant) result {
 			expr:        fmt.Sprintf(`histogram_quantile(0.99, sum by (le) (rate(http_client_request_duration_seconds_bucket{namespace=%q}[5m]))) > 2`, s.ns)}
 	}
 	return result{ns: s.ns, alerts: []alertDef{alert},
-		expect: expect(investigate.DNSIssues, cats{investigate.ServiceDown, investigate.EndpointMissing},
+		expect: expect(investigate.DNSIssues, also,
 			fmt.Sprintf("%s resolves %s without a trailing dot under dnsPolicy ClusterFirst with ndots:%s: the name has fewer dots than ndots, so each lookup is first tried with every search suffix (%s), and CoreDNS receives several failing queries per lookup.", s.name, host, ndots, strings.Join(suffixes, ", ")),
 			g("ndots"), g(host), g("search", "suffix", "trailing dot", "fully qualified"))}
 }
