@@ -24,9 +24,12 @@ var (
 	reDNSQueryName = regexp.MustCompile(`(?:^|[\s"])((?:[A-Za-z0-9_-]+\.)+[A-Za-z0-9_-]+)\.(?:[\s":]|$)`)
 	// reAppLookupHost is a host name an application resolves, as common
 	// runtimes print it: Go ("lookup H on"/"lookup H:"), Java
-	// (UnknownHostException: H), Node (ENOTFOUND H, EAI_AGAIN H), glibc
-	// callers ("H: Name or service not known"), and URL hosts.
-	reAppLookupHost = regexp.MustCompile(`(?i)(?:lookup ([a-z0-9][-a-z0-9.]*[a-z0-9])\.?[ :]|UnknownHostException: ([a-z0-9][-a-z0-9.]*[a-z0-9])|(?:ENOTFOUND|EAI_AGAIN) ([a-z0-9][-a-z0-9.]*[a-z0-9])|https?://([a-z0-9][-a-z0-9.]*[a-z0-9])[:/"\s])`)
+	// (UnknownHostException: H), Node (ENOTFOUND H, EAI_AGAIN H), Python
+	// urllib3 (host='H', "Failed to resolve 'H'"), curl/libcurl ("Could
+	// not resolve host: H"), .NET ("Name or service not known (H:443)"),
+	// "Resource temporarily unavailable (H:443)"), and URL hosts. Each
+	// alternative captures the host in its own group.
+	reAppLookupHost = regexp.MustCompile(`(?i)(?:lookup ([a-z0-9][-a-z0-9.]*[a-z0-9])\.?[ :]|UnknownHostException: ([a-z0-9][-a-z0-9.]*[a-z0-9])|(?:ENOTFOUND|EAI_AGAIN) ([a-z0-9][-a-z0-9.]*[a-z0-9])|https?://([a-z0-9][-a-z0-9.]*[a-z0-9])[:/"\s]|(?:host=|Failed to resolve )'([a-z0-9][-a-z0-9.]*[a-z0-9])'|Could not resolve host: ([a-z0-9][-a-z0-9.]*[a-z0-9])|(?:Name or service not known|No such host is known|nodename nor servname provided, or not known|Resource temporarily unavailable) \(([a-z0-9][-a-z0-9.]*[a-z0-9]):\d+\))`)
 	// reDNSOverload is CoreDNS saying it cannot keep up or its upstream
 	// does not answer.
 	reDNSOverload = regexp.MustCompile(`(?i)concurrent queries exceeded|max_concurrent|i/o timeout|SERVFAIL|too many open|dropped`)
@@ -65,7 +68,7 @@ func diagnoseDNSNdots(d *diag) []investigate.Finding {
 			for _, prev := range []bool{false, true} {
 				for _, l := range d.logs(p.Namespace, p.Name, c.Name, prev) {
 					for _, m := range reAppLookupHost.FindAllStringSubmatch(l, -1) {
-						h := strings.ToLower(m[1] + m[2] + m[3] + m[4])
+						h := strings.ToLower(strings.Join(m[1:], ""))
 						if externalName(h) {
 							hosts = appendUnique(hosts, h)
 						}

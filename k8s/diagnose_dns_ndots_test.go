@@ -56,6 +56,43 @@ func TestDiagnoseDNSNdots(t *testing.T) {
 			objects: []string{"statefulset/ledger"},
 		},
 		{
+			name: "deployment, Python urllib3 wording, the node's search domain times out",
+			snap: func() *Snapshot {
+				app := newPod("geo", "enricher-5c-q1", ownedByRS("enricher-5c"), withLabels("pod-template-hash", "5c"))
+				return snap(app,
+					[]string{`urllib3.exceptions.NameResolutionError: <urllib3.connection.HTTPSConnection object at 0x7f3a>: Failed to resolve 'maps.geo-vendor.example' ([Errno -3] Temporary failure in name resolution)`},
+					`[ERROR] plugin/errors: 2 maps.geo-vendor.example.us-west-2.compute.internal. AAAA: read udp 10.1.0.3:4411->10.0.0.2:53: i/o timeout`)
+			},
+			rule:    "dns-ndots-expansion",
+			summary: []string{"Deployment geo/enricher", "maps.geo-vendor.example", "ndots:5", "us-west-2.compute.internal"},
+		},
+		{
+			name: "daemonset, .NET wording, the node's search domain times out",
+			snap: func() *Snapshot {
+				app := newPod("edge", "beacon-x7k2p")
+				tr := true
+				app.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "beacon", Controller: &tr}}
+				return snap(app,
+					[]string{`fail: System.Net.Http.HttpClient.Telemetry[101] System.Net.Http.HttpRequestException: Resource temporarily unavailable (collect.telemetry-co.example:443)`},
+					`[ERROR] plugin/errors: 2 collect.telemetry-co.example.corp.example.net. A: read udp 10.1.0.3:4411->10.0.0.2:53: i/o timeout`)
+			},
+			rule:    "dns-ndots-expansion",
+			summary: []string{"DaemonSet edge/beacon", "collect.telemetry-co.example", "corp.example.net"},
+		},
+		{
+			name: "job pod, curl wording, cluster suffixes answered NXDOMAIN",
+			snap: func() *Snapshot {
+				app := newPod("backup", "nightly-29012-abcde")
+				tr := true
+				app.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "nightly-29012", Controller: &tr}}
+				return snap(app,
+					[]string{`curl: (6) Could not resolve host: files.archive-host.example`},
+					`[INFO] 10.1.4.9:40001 - 17 "A IN files.archive-host.example.backup.svc.cluster.local. udp 70 false 512" NXDOMAIN qr,aa,rd 163 0.0001s`)
+			},
+			rule:    "dns-ndots-expansion",
+			summary: []string{"files.archive-host.example", "ndots:5", "backup.svc.cluster.local"},
+		},
+		{
 			name: "ndots:1 in dnsConfig: names with a dot are tried as given, no expansion blamed",
 			snap: func() *Snapshot {
 				app := newPod("shop", "notifier-1")

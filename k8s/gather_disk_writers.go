@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,7 +14,7 @@ import (
 
 // maxDiskWritersPerNode bounds the host-disk writers whose log is read per
 // node under DiskPressure.
-const maxDiskWritersPerNode = 2
+const maxDiskWritersPerNode = 3
 
 // collectDiskWriters follows a node's DiskPressure to the pods that write
 // to that node's disk outside their writable layer: for each node of the
@@ -46,13 +49,14 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 			errs = append(errs, err)
 			continue
 		}
-		n := 0
+		var cands []corev1.Pod
 		for _, p := range onNode {
-			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && len(hostDiskMounts(&p)) > 0 && n < maxDiskWritersPerNode {
-				writers = append(writers, p)
-				n++
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && len(hostDiskMounts(&p)) > 0 {
+				cands = append(cands, p)
 			}
 		}
+		sort.SliceStable(cands, func(i, j int) bool { return diskWriterRank(&cands[i]) < diskWriterRank(&cands[j]) })
+		writers = append(writers, cands[:min(len(cands), maxDiskWritersPerNode)]...)
 	}
 	if len(writers) == 0 {
 		return errors.Join(errs...)
@@ -68,6 +72,26 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 	}
 	r.addLogs(r.readLogs(ctx, "disk-writers", reqs))
 	return errors.Join(errs...)
+}
+
+// diskWriterRank orders the host-disk writers of a node for reading their
+// logs: the cluster's critical node infrastructure (priorityClassName
+// system-node-critical or system-cluster-critical: the network plugin,
+// CSI node drivers, which keep binaries and state on the host) after
+// every other pod; within each group a writable hostPath of the pod's own
+// (rare, and not counted in its ephemeral-storage usage, so the kubelet
+// never evicts it for the space) before an unbounded emptyDir (common as
+// scratch space).
+func diskWriterRank(p *corev1.Pod) int {
+	r := 0
+	switch p.Spec.PriorityClassName {
+	case "system-node-critical", "system-cluster-critical":
+		r += 2
+	}
+	if !slices.ContainsFunc(hostDiskMounts(p), func(m string) bool { return strings.HasPrefix(m, "hostPath ") }) {
+		r++
+	}
+	return r
 }
 
 // hostDiskMounts describes the volumes a container of the pod mounts,

@@ -2,8 +2,11 @@ package k8s
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +23,7 @@ import (
 // destination_workload), the pod behind an instance ip:port, and — when
 // no label names an object — the workload that carries the alert's
 // distinctive label values (Target.Clues) in its name, labels, env
-// values or args.
+// values or args, or in the ConfigMaps its pod template reads.
 
 // resolveWorkloadKind finds the controller a KindWorkload target names:
 // the Deployment, StatefulSet or DaemonSet of that name in the target's
@@ -101,6 +104,139 @@ type candidate struct {
 	ns, name string
 	labels   map[string]string
 	tmpl     *corev1.PodTemplateSpec
+	// configMaps are the ConfigMaps the pod template reads, as read by
+	// attachConfigMaps (absent ones are left out).
+	configMaps []configMapRead
+}
+
+// configMapRead is one ConfigMap a pod template reads and how.
+type configMapRead struct {
+	container string // "" for a volume
+	how       string // "envFrom", "env" (one key) or "volume"
+	key, env  string // "env": the key read and the variable it sets
+	cm        *corev1.ConfigMap
+}
+
+// maxClueConfigMapNamespaces bounds the namespaces whose ConfigMaps one
+// clue search lists (the alert's own namespace first).
+const maxClueConfigMapNamespaces = 8
+
+// maxClueConfigMapValue bounds the size of one ConfigMap value the clue
+// search scans.
+const maxClueConfigMapValue = 256 << 10
+
+// configMapUse is one reference of a pod template to a ConfigMap.
+type configMapUse struct {
+	container, how, name, key, env string
+}
+
+// templateConfigMapUses lists the ConfigMaps a pod template reads through
+// envFrom, env valueFrom.configMapKeyRef and (projected) volumes, except
+// the kube-root-ca.crt every pod gets.
+func templateConfigMapUses(t *corev1.PodTemplateSpec) []configMapUse {
+	if t == nil {
+		return nil
+	}
+	var out []configMapUse
+	add := func(u configMapUse) {
+		if u.name != "" && u.name != "kube-root-ca.crt" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	for _, c := range append(append([]corev1.Container{}, t.Spec.InitContainers...), t.Spec.Containers...) {
+		for _, e := range c.EnvFrom {
+			if e.ConfigMapRef != nil {
+				add(configMapUse{container: c.Name, how: "envFrom", name: e.ConfigMapRef.Name})
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+				add(configMapUse{container: c.Name, how: "env", name: e.ValueFrom.ConfigMapKeyRef.Name, key: e.ValueFrom.ConfigMapKeyRef.Key, env: e.Name})
+			}
+		}
+	}
+	for _, v := range t.Spec.Volumes {
+		if v.ConfigMap != nil {
+			add(configMapUse{how: "volume", name: v.ConfigMap.Name})
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap != nil {
+					add(configMapUse{how: "volume", name: src.ConfigMap.Name})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// attachConfigMaps reads the ConfigMaps the candidates' pod templates
+// reference, so the clue search sees what a workload takes from them: one
+// cached list per namespace that holds such a candidate, never a
+// ConfigMap no candidate references. At most maxClueConfigMapNamespaces
+// namespaces are listed: the alert's own first, then those a clue points
+// to (a clue value holding the namespace as a dot/dash-separated part, as
+// topics, queues and vhosts often do, or a candidate there already
+// matching a clue by name, labels, env or args), then in name order.
+func (r *run) attachConfigMaps(ctx context.Context, cands []candidate, alertNS string, clues []investigate.Clue) error {
+	uses := make([][]configMapUse, len(cands))
+	var nss []string
+	rank := map[string]int{}
+	for i := range cands {
+		uses[i] = templateConfigMapUses(cands[i].tmpl)
+		if len(uses[i]) == 0 {
+			continue
+		}
+		ns := cands[i].ns
+		if !slices.Contains(nss, ns) {
+			nss = append(nss, ns)
+			rank[ns] = 2
+			for _, cl := range clues {
+				if len(ns) >= 3 && dashPart(strings.ToLower(cl.Value), ns) {
+					rank[ns] = 1
+				}
+			}
+			if ns == alertNS {
+				rank[ns] = 0
+			}
+		}
+		if rank[ns] == 2 {
+			for _, cl := range clues {
+				if sc, _ := matchClue(cl, &cands[i]); sc > 0 {
+					rank[ns] = 1
+				}
+			}
+		}
+	}
+	sort.SliceStable(nss, func(i, j int) bool {
+		if rank[nss[i]] != rank[nss[j]] {
+			return rank[nss[i]] < rank[nss[j]]
+		}
+		return nss[i] < nss[j]
+	})
+	if len(nss) > maxClueConfigMapNamespaces {
+		nss = nss[:maxClueConfigMapNamespaces]
+	}
+	byName := map[string]*corev1.ConfigMap{}
+	var errs []error
+	for _, ns := range nss {
+		cms, err := listNamespace(ctx, r, resConfigMaps, ns, func(l *corev1.ConfigMapList) []corev1.ConfigMap { return l.Items })
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for i := range cms {
+			byName[cms[i].Namespace+"/"+cms[i].Name] = &cms[i]
+		}
+	}
+	for i := range cands {
+		for _, u := range uses[i] {
+			if cm := byName[cands[i].ns+"/"+u.name]; cm != nil {
+				cands[i].configMaps = append(cands[i].configMaps, configMapRead{container: u.container, how: u.how, key: u.key, env: u.env, cm: cm})
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // workloadCandidates lists the Deployments, StatefulSets and DaemonSets
@@ -114,7 +250,7 @@ func (r *run) workloadCandidates(ctx context.Context, ns string, cron bool) ([]c
 	}
 	for i := range deps {
 		d := &deps[i]
-		out = append(out, candidate{investigate.KindDeployment, d.Namespace, d.Name, d.Labels, &d.Spec.Template})
+		out = append(out, candidate{kind: investigate.KindDeployment, ns: d.Namespace, name: d.Name, labels: d.Labels, tmpl: &d.Spec.Template})
 	}
 	stss, err := listNamespace(ctx, r, resStatefulSets, ns, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items })
 	if err != nil {
@@ -122,7 +258,7 @@ func (r *run) workloadCandidates(ctx context.Context, ns string, cron bool) ([]c
 	}
 	for i := range stss {
 		s := &stss[i]
-		out = append(out, candidate{investigate.KindStatefulSet, s.Namespace, s.Name, s.Labels, &s.Spec.Template})
+		out = append(out, candidate{kind: investigate.KindStatefulSet, ns: s.Namespace, name: s.Name, labels: s.Labels, tmpl: &s.Spec.Template})
 	}
 	dss, err := listNamespace(ctx, r, resDaemonSets, ns, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items })
 	if err != nil {
@@ -130,7 +266,7 @@ func (r *run) workloadCandidates(ctx context.Context, ns string, cron bool) ([]c
 	}
 	for i := range dss {
 		d := &dss[i]
-		out = append(out, candidate{investigate.KindDaemonSet, d.Namespace, d.Name, d.Labels, &d.Spec.Template})
+		out = append(out, candidate{kind: investigate.KindDaemonSet, ns: d.Namespace, name: d.Name, labels: d.Labels, tmpl: &d.Spec.Template})
 	}
 	if cron {
 		cjs, err := listNamespace(ctx, r, resCronJobs, ns, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items })
@@ -139,7 +275,7 @@ func (r *run) workloadCandidates(ctx context.Context, ns string, cron bool) ([]c
 		}
 		for i := range cjs {
 			c := &cjs[i]
-			out = append(out, candidate{investigate.KindCronJob, c.Namespace, c.Name, c.Labels, &c.Spec.JobTemplate.Spec.Template})
+			out = append(out, candidate{kind: investigate.KindCronJob, ns: c.Namespace, name: c.Name, labels: c.Labels, tmpl: &c.Spec.JobTemplate.Spec.Template})
 		}
 	}
 	order := map[investigate.Kind]int{investigate.KindDeployment: 0, investigate.KindStatefulSet: 1, investigate.KindDaemonSet: 2, investigate.KindCronJob: 3}
@@ -163,7 +299,8 @@ type clueMatch struct {
 }
 
 // resolveClues picks the workload that carries the alert's distinctive
-// label values: an env value or an argument equal to one
+// label values: an env value or an argument (or a value of a ConfigMap
+// its pod template reads through envFrom, configMapKeyRef or a volume) equal to one
 // (or holding it as a whole token: "--group=orders",
 // "kafka://broker:9092/orders") scores 3, a name equal to it 3, a label
 // value equal to it 2, a name that is a dash-bounded part of it (or it of
@@ -172,7 +309,9 @@ type clueMatch struct {
 // candidate, and the best total wins; the exporter that scraped the series
 // never does. The target is
 // unchanged when nothing matches. Every workload of the cluster is read
-// from the shared cache's lists (four list requests per cache period).
+// from the shared cache's lists (four list requests per cache period),
+// and the ConfigMaps of the namespaces whose workloads reference some (one
+// list per namespace, see attachConfigMaps).
 func (r *run) resolveClues(ctx context.Context, t investigate.Target) investigate.Target {
 	var clues []investigate.Clue
 	scraper := ""
@@ -189,6 +328,9 @@ func (r *run) resolveClues(ctx context.Context, t investigate.Target) investigat
 	cands, err := r.workloadCandidates(ctx, "", true)
 	if err != nil {
 		r.gap("resolve", fmt.Errorf("search the workloads for the alert's labels: %w", err))
+	}
+	if err := r.attachConfigMaps(ctx, cands, t.Namespace, clues); err != nil {
+		r.gap("resolve", fmt.Errorf("search the workloads' ConfigMaps for the alert's labels: %w", err))
 	}
 	var best []clueMatch
 	for _, c := range cands {
@@ -287,6 +429,11 @@ func matchClue(cl investigate.Clue, c *candidate) (int, string) {
 			}
 		}
 	}
+	for _, cr := range c.configMaps {
+		if s, why := matchConfigMap(cr, v, label); s > 0 {
+			return s, why
+		}
+	}
 	for _, ls := range []map[string]string{c.labels, templateLabels(c.tmpl)} {
 		for k, lv := range ls {
 			if strings.ToLower(lv) == v {
@@ -298,6 +445,40 @@ func matchClue(cl investigate.Clue, c *candidate) (int, string) {
 		return 1, fmt.Sprintf("its name %s is part of the alert's %s", c.name, label)
 	}
 	return 0, ""
+}
+
+// matchConfigMap scores a ConfigMap a candidate reads: the referenced
+// key's value (configMapKeyRef) or any value (envFrom, a volume) that
+// carries the clue v is as strong as the workload's own env.
+func matchConfigMap(cr configMapRead, v, label string) (int, string) {
+	ref := fmt.Sprintf("ConfigMap %s/%s", cr.cm.Namespace, cr.cm.Name)
+	if cr.how == "env" {
+		if val, ok := cr.cm.Data[cr.key]; ok && carries(val, v) {
+			return 3, fmt.Sprintf("container %s has env %s from %s key %s=%s (the alert's %s)", cr.container, cr.env, ref, cr.key, clip(val, 120), label)
+		}
+		return 0, ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(cr.cm.Data)) {
+		val := cr.cm.Data[k]
+		if len(val) > maxClueConfigMapValue || !carries(val, v) {
+			continue
+		}
+		if cr.how == "envFrom" {
+			return 3, fmt.Sprintf("container %s takes its env from %s: %s=%s (the alert's %s)", cr.container, ref, k, clip(val, 120), label)
+		}
+		return 3, fmt.Sprintf("%s, mounted as a volume, holds %q in %s (the alert's %s)", ref, clip(lineWith(val, v), 120), k, label)
+	}
+	return 0, ""
+}
+
+// lineWith returns the first line of s that holds v (case-insensitive).
+func lineWith(s, v string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(strings.ToLower(l), v) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return s
 }
 
 func templateLabels(t *corev1.PodTemplateSpec) map[string]string {

@@ -217,7 +217,8 @@ func nsName(ns string) string {
 // phases returns the collectors to run, in dependent phases. The links
 // they follow do not depend on the category: from the resolved pods, the
 // first phase reads their logs, references, Services, nodes and the
-// namespace's quotas; the second follows the dependencies their logs name, the unscheduled
+// namespace's quotas; the second follows the dependencies their logs name
+// (and the cluster DNS when they show the resolver failing), the unscheduled
 // pods (and device plugins) behind a healthy-looking target, the kubelet's
 // evictions on a node under pressure, the network agent of a node where a
 // sandbox waits, the workloads that hold an exhausted quota, and the RBAC

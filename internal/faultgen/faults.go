@@ -113,6 +113,10 @@ func registry() []faultClass {
 		{"app-alert-dns-upstream-timeout", appAlertDNSUpstream},
 		// A mesh workload requiring mTLS and a caller outside the mesh.
 		{"istio-strict-plaintext-caller", istioStrictPlaintextCaller},
+		{"target-configmap-clue", targetConfigMapClue},
+		// Rules that had only unit tests: search-list expansion, host-disk buffers.
+		{"dns-ndots-expansion", dnsNdotsExpansion},
+		{"node-disk-host-buffer", nodeDiskHostBuffer},
 	}
 }
 
