@@ -2,7 +2,7 @@
 # test.sh is K8flex's one test command, the same for a newcomer and for CI:
 #
 #   scripts/test.sh              everything: gofmt, go vet (both modules), the static
-#                                build check, go test -race -count=1 ./..., then each
+#                                build check, go test -race -count=1 -timeout 30m ./..., then each
 #                                fuzz target of the hostile-input suite for a bounded
 #                                time (K8FLEX_FUZZTIME, default 10s each; 0 skips)
 #   scripts/test.sh PKG... [FLAGS]  only go test -race -count=1 on those packages
@@ -38,8 +38,8 @@ export K8FLEX_TEST_AMTOOL=${K8FLEX_TEST_AMTOOL:-/usr/bin/amtool}
 export K8FLEX_ETCD=${K8FLEX_ETCD:-/usr/bin/etcd}
 
 if (($# > 0)); then
-	step "go test -race -count=1 $*"
-	exec go test -race -count=1 "$@"
+	step "go test -race -count=1 -timeout 30m $*"
+	exec go test -race -count=1 -timeout 30m "$@"
 fi
 
 step "gofmt"
@@ -60,8 +60,11 @@ step "go vet (tools/helm module)"
 step "static build (scripts/build-static.sh)"
 scripts/build-static.sh
 
-step "go test -race -count=1 ./..."
-go test -race -count=1 ./...
+# -timeout: cmd/k8flex holds the whole-server tests (storms through the
+# real Alertmanager, kill -9 and restarts, Slack's limits held for minutes):
+# ~8-10 minutes under -race on two cores, beyond go test's default 10m.
+step "go test -race -count=1 -timeout 30m ./..."
+go test -race -count=1 -timeout 30m ./...
 
 # The hostile-input suite: go test above replays every fuzz target's seeds
 # and saved corpus; here each target also explores new inputs for a
