@@ -179,6 +179,11 @@ func (g *budget) apply(sc BudgetScope, initial bool) int {
 		ch := strings.TrimPrefix(sc.Scope, scopePost(""))
 		if initial {
 			b.posts.replay(ch, fresh)
+			// The previous process saved its calls every budgetSyncEvery:
+			// a kill -9 can take the post of its last second with it. One
+			// post more, counted now, keeps Slack's window whole (the
+			// first post in the channel waits at most one interval).
+			b.posts.charge(ch, 1)
 		} else {
 			b.posts.charge(ch, len(fresh))
 		}

@@ -108,3 +108,37 @@ func TestShortBudgetStreamsLess(t *testing.T) {
 	}
 	t.Logf("intermediate updates: %d with an ample budget, %d under 12 per 2 s", len(ample), len(short))
 }
+
+// previousBudget is the budget a previous process left in the store.
+type previousBudget struct{ scopes []BudgetScope }
+
+func (p previousBudget) SaveBudget(context.Context, []BudgetScope) error { return nil }
+func (p previousBudget) OthersBudget(context.Context, time.Time) ([]BudgetScope, error) {
+	return p.scopes, nil
+}
+
+// A process killed with -9 saved its posts up to a second before it died:
+// the next one counts the saved posts at their times and one more, now,
+// for the post its last second may have taken with it. Without saved
+// posts in a channel, nothing is held back there.
+func TestRestartCountsTheUnsavedPost(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	cfg := testConfig(fs)
+	cfg.PostInterval, cfg.PostBurst = time.Second, 3
+	now := time.Now()
+	prev := previousBudget{scopes: []BudgetScope{{Owner: "old", Scope: scopePost(testChannel),
+		Calls: []time.Time{now.Add(-1500 * time.Millisecond), now.Add(-1200 * time.Millisecond)}}}}
+	b := startBot(t, fs, cfg, Deps{Budget: prev})
+	if err := b.budget.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Two saved posts 1.2–1.5 s ago leave ≥ 2 of the 3 tokens after their
+	// refill; the unsaved one counted now leaves fewer than 2.
+	if tokens := b.posts.channel(testChannel).lim.Tokens(); tokens >= 2 {
+		t.Errorf("%.2f post tokens left in %s after a restart: the previous process's unsaved last second is not counted", tokens, testChannel)
+	}
+	if tokens := b.posts.channel("C0QUIET").lim.Tokens(); tokens < 3 {
+		t.Errorf("%.2f post tokens in a channel the previous process never posted in; want the full burst", tokens)
+	}
+}
