@@ -534,7 +534,10 @@ func TestServeTwoReplicasOnePostgres(t *testing.T) {
 	dbURL := pgtest.Database(t, "e2e")
 	bin := k8flexBinary(t)
 	dir := t.TempDir()
-	cfg := serveConfig{Token: "replica-token", Workers: 4, DatabaseURL: dbURL, Lease: 30 * time.Second}
+	// One worker each: with four, the replica that records each alert first
+	// (and so wakes its own workers) drained the 500 cases within the other's
+	// 2 s poll, leaving it nothing to claim from the shared queue.
+	cfg := serveConfig{Token: "replica-token", Workers: 1, DatabaseURL: dbURL, Lease: 30 * time.Second}
 	cfgPath := cfg.write(t, dir)
 	a := startServeProc(t, bin, cfgPath, dir, "replica-a")
 	b := startServeProc(t, bin, cfgPath, dir, "replica-b")
