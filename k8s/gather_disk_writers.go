@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // maxDiskWritersPerNode bounds the host-disk writers whose log is read per
@@ -38,20 +37,14 @@ func collectDiskWriters(ctx context.Context, r *run) error {
 	var errs []error
 	var writers []corev1.Pod
 	for _, node := range nodes {
-		onNode, err := cachedList(ctx, r, "pods/node="+node, func(ctx context.Context) ([]corev1.Pod, error) {
-			l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
-			if err != nil {
-				return nil, fmt.Errorf("list pods on node %s: %w", node, err)
-			}
-			return l.Items, nil
-		})
+		onNode, err := r.podsOnNode(ctx, node)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		var cands []corev1.Pod
 		for _, p := range onNode {
-			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && len(hostDiskMounts(&p)) > 0 {
+			if p.Status.Phase == corev1.PodRunning && len(hostDiskMounts(&p)) > 0 {
 				cands = append(cands, p)
 			}
 		}

@@ -3,13 +3,11 @@ package k8s
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -44,20 +42,14 @@ func collectNetworkAgents(ctx context.Context, r *run) error {
 	var errs []error
 	var agents []corev1.Pod
 	for _, node := range nodes {
-		onNode, err := cachedList(ctx, r, "pods/node="+node, func(ctx context.Context) ([]corev1.Pod, error) {
-			l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
-			if err != nil {
-				return nil, fmt.Errorf("list pods on node %s: %w", node, err)
-			}
-			return l.Items, nil
-		})
+		onNode, err := r.podsOnNode(ctx, node)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		var cands []corev1.Pod
 		for _, p := range onNode {
-			if p.Spec.NodeName == node && networkAgentScore(&p) > 0 {
+			if networkAgentScore(&p) > 0 {
 				cands = append(cands, p)
 			}
 		}

@@ -222,8 +222,7 @@ func nsName(ns string) string {
 // pods (and device plugins) behind a healthy-looking target, the kubelet's
 // evictions on a node under pressure, the network agent of a node where a
 // sandbox waits, the workloads that hold an exhausted quota, and the RBAC
-// bindings around a ServiceAccount the logs say is forbidden, and the
-// cluster DNS when the logs say name lookups time out;
+// bindings around a ServiceAccount the logs say is forbidden;
 // the third reads the owners, storage, NetworkPolicies, Ingresses and
 // disruption budgets; the fourth what hangs off the owners (HPAs,
 // CronJobs, ServiceAccounts of the pod templates); the last reads the
@@ -285,6 +284,20 @@ func (r *run) podsSnapshot() (pods, related []corev1.Pod) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.snap.Pods), slices.Clone(r.snap.RelatedPods)
+}
+
+// podsOnNode lists the pods on node in all namespaces, once per cache
+// lifetime (the collectors that look at a node's pods share the list).
+func (r *run) podsOnNode(ctx context.Context, node string) ([]corev1.Pod, error) {
+	pods, err := cachedList(ctx, r, "pods/node="+node, func(ctx context.Context) ([]corev1.Pod, error) {
+		l, err := readList[corev1.PodList](ctx, r.g.api, resPods, "", metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+		if err != nil {
+			return nil, fmt.Errorf("list pods on node %s: %w", node, err)
+		}
+		return l.Items, nil
+	})
+	// The selector is re-checked, as every field selector is.
+	return slices.DeleteFunc(pods, func(p corev1.Pod) bool { return p.Spec.NodeName != node }), err
 }
 
 // podName names a pod.
