@@ -96,6 +96,17 @@ type serveConfig struct {
 	SlackYAML string
 }
 
+// useStore points the config at the knowledge base of backend: the
+// embedded store under dir, or a fresh PostgreSQL database named db.
+func (c *serveConfig) useStore(tb testing.TB, backend, dir, db string) {
+	tb.Helper()
+	if backend == "embedded" {
+		c.DataDir = filepath.Join(dir, "data")
+	} else {
+		c.DatabaseURL = pgtest.Database(tb, db)
+	}
+}
+
 // slackChannel is the channel the served bot reports to in tests.
 const slackChannel = "C0ALERTS"
 
@@ -475,11 +486,7 @@ func TestServeCrashSafety(t *testing.T) {
 			dir := t.TempDir()
 			const workers = 4
 			cfg := serveConfig{Token: "crash-token", Workers: workers, Lease: 3 * time.Second}
-			if backend == "embedded" {
-				cfg.DataDir = filepath.Join(dir, "data")
-			} else {
-				cfg.DatabaseURL = pgtest.Database(t, "e2e")
-			}
+			cfg.useStore(t, backend, dir, "e2e")
 			cfgPath := cfg.write(t, dir)
 
 			first := startServeProc(t, bin, cfgPath, dir, "first")

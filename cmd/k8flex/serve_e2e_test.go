@@ -18,7 +18,6 @@ import (
 
 	"github.com/k8flex/k8flex/internal/alertmanagertest"
 	"github.com/k8flex/k8flex/internal/loadtest"
-	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 )
@@ -274,11 +273,7 @@ func BenchmarkServeIntake(b *testing.B) {
 			b.Run(backend+"/"+shape.name, func(b *testing.B) {
 				dir := b.TempDir()
 				cfg := serveConfig{Token: "bench-token", Workers: 4}
-				if backend == "embedded" {
-					cfg.DataDir = filepath.Join(dir, "data")
-				} else {
-					cfg.DatabaseURL = pgtest.Database(b, "e2e")
-				}
+				cfg.useStore(b, backend, dir, "e2e")
 				p := startServeProc(b, bin, cfg.write(b, dir), dir, "bench")
 				sampler := loadtest.Sample(context.Background(), p.pid(), 20*time.Millisecond)
 				var accepted int

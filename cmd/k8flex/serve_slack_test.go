@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/k8flex/k8flex/internal/fakeslack"
-	"github.com/k8flex/k8flex/internal/pgtest"
 	"github.com/k8flex/k8flex/investigate"
 	"github.com/k8flex/k8flex/kb"
 )
@@ -200,11 +199,7 @@ func testServeSlackVotes(t *testing.T, backend string) {
 	t.Cleanup(fs.Close)
 	dir := t.TempDir()
 	cfg := serveConfig{Token: "slack-e2e", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n"}
-	if backend == "embedded" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	} else {
-		cfg.DatabaseURL = pgtest.Database(t, "slack")
-	}
+	cfg.useStore(t, backend, dir, "slack")
 	cfgPath := cfg.write(t, dir)
 
 	srv := startInProcess(t, cfgPath)
@@ -491,11 +486,7 @@ func testServeSlackOutboxAfterRestart(t *testing.T, backend string) {
 	cfg := serveConfig{Token: "slack-outbox", Workers: 2, Slack: fs,
 		// One chat.update an hour: the final updates cannot all be sent.
 		SlackYAML: "  update_interval: 100ms\n  updates_per_window: 1\n  update_window: 1h\n"}
-	if backend == "embedded" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	} else {
-		cfg.DatabaseURL = pgtest.Database(t, "outbox")
-	}
+	cfg.useStore(t, backend, dir, "outbox")
 	srv := startInProcess(t, cfg.write(t, dir))
 	waitSocket(t, fs, 1)
 	a := scenarioAlert(t)
@@ -712,11 +703,7 @@ func restartBurst(tb testing.TB, backend string, alerts, limit int, window time.
 	dir := tb.TempDir()
 	cfg := serveConfig{Token: "slack-restart", Workers: 4, Slack: fs,
 		SlackYAML: fmt.Sprintf("  updates_per_window: %d\n  update_window: %s\n", limit, window)}
-	if backend == "embedded" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	} else {
-		cfg.DatabaseURL = pgtest.Database(tb, "budget")
-	}
+	cfg.useStore(tb, backend, dir, "budget")
 	cfgPath := cfg.write(tb, dir)
 	a := scenarioAlert(tb)
 	waitFinal := func(n int) {
@@ -791,11 +778,7 @@ func testServeSlashInvestigate(t *testing.T, backend string) {
 	t.Cleanup(fs.Close)
 	dir := t.TempDir()
 	cfg := serveConfig{Token: "slash-e2e", Workers: 1, Slack: fs, SlackYAML: "  update_interval: 100ms\n"}
-	if backend == "embedded" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	} else {
-		cfg.DatabaseURL = pgtest.Database(t, "slash")
-	}
+	cfg.useStore(t, backend, dir, "slash")
 	cfgPath := cfg.write(t, dir)
 	srv := startInProcess(t, cfgPath)
 	waitSocket(t, fs, 1)
